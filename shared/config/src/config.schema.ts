@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/**
+ * Configuration fragments. Each service composes the fragments it needs into one schema,
+ * parsed once at start-up (see load-config.ts); everything downstream receives typed objects.
+ */
+
+/** Redis for BullMQ. Absent url = embedded mode: the CLI starts a private redis-server. */
+export const redisSchema = z.object({
+  /** REDIS_URL, e.g. redis://host:6379/0. @defaultValue undefined (embedded) */
+  url: z.string().url().optional(),
+  /** RAG_QUEUE_PREFIX: key prefix for all queues, so several deployments share one Redis. @defaultValue "rag" */
+  prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rag'),
+  /** RAG_REDIS_SERVER: redis-server binary for embedded mode. @defaultValue "redis-server" */
+  serverBin: z.string().default('redis-server'),
+});
+
+/** Object storage: a local directory (default) or s3://bucket/prefix. */
+export const storageSchema = z.object({
+  /** RAG_STORAGE: a directory path or s3://bucket/prefix. @defaultValue "<cwd>/.rag/storage" */
+  url: z.string().min(1),
+  /** AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL: any S3-compatible endpoint. @defaultValue AWS */
+  endpoint: z.string().url().optional(),
+  /** AWS_REGION or AWS_DEFAULT_REGION. @defaultValue "us-east-1" */
+  region: z.string().default('us-east-1'),
+  /** RAG_S3_FORCE_PATH_STYLE: path-style addressing (MinIO, s3rver). @defaultValue true when an endpoint is set */
+  forcePathStyle: z.boolean().optional(),
+  /** RAG_S3_MULTIPART_MB: part size for multipart uploads. @defaultValue 8 */
+  multipartMb: z.number().int().min(5).max(5120).default(8),
+});
+
+/** ONNX Runtime sessions. */
+export const onnxSchema = z.object({
+  /** RAG_ONNX_EP: execution provider. @defaultValue "cpu" */
+  executionProvider: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** RAG_ONNX_THREADS: intra-op threads per session; 0 lets ONNX Runtime decide. @defaultValue 0 */
+  intraOpThreads: z.number().int().min(0).max(256).default(0),
+});
+
+/** The passage/question encoder. */
+export const encoderSchema = z.object({
+  /** RAG_ENCODER: directory in the Optimum layout (model.onnx, tokenizer.json, config.json). @defaultValue "<repo>/models/all-MiniLM-L6-v2" */
+  dir: z.string().min(1),
+  /** RAG_ENCODE_BATCH: passages per forward pass. @defaultValue 32 */
+  batchSize: z.number().int().min(1).max(4096).default(32),
+});
+
+export const logSchema = z.object({
+  /** RAG_LOG_LEVEL: pino level. @defaultValue "info" */
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const appConfigSchema = z.object({
+  redis: redisSchema,
+  storage: storageSchema,
+  onnx: onnxSchema,
+  encoder: encoderSchema,
+  log: logSchema,
+  /** RAG_HOME: working directory for embedded Redis and scratch files. @defaultValue "<cwd>/.rag" */
+  home: z.string().min(1),
+});
+
+export type RedisConfig = z.infer<typeof redisSchema>;
+export type StorageConfig = z.infer<typeof storageSchema>;
+export type OnnxConfig = z.infer<typeof onnxSchema>;
+export type EncoderConfig = z.infer<typeof encoderSchema>;
+export type AppConfig = z.infer<typeof appConfigSchema>;

@@ -1,0 +1,65 @@
+import { resolve, join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '@rag/core';
+import { appConfigSchema, type AppConfig } from './config.schema.js';
+
+/** Repository root (two levels above shared/config/src). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, key: string): number | undefined {
+  const v = env[key];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : (NaN as number);
+}
+
+function bool(env: Env, key: string): boolean | undefined {
+  const v = env[key]?.toLowerCase();
+  if (v === undefined || v === '') return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return undefined;
+}
+
+/**
+ * The only place that reads the environment. Raw env → defaults → validated AppConfig.
+ * Throws ConfigError listing every problem at once.
+ */
+export function loadConfig(env: Env = process.env, overrides: Partial<{ storage: string; encoder: string; redisUrl: string }> = {}): AppConfig {
+  const home = resolve(env.RAG_HOME || join(process.cwd(), '.rag'));
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
+  const raw = {
+    redis: {
+      url: overrides.redisUrl ?? (env.REDIS_URL || undefined),
+      prefix: env.RAG_QUEUE_PREFIX || undefined,
+      serverBin: env.RAG_REDIS_SERVER || undefined,
+    },
+    storage: {
+      url: overrides.storage ?? (env.RAG_STORAGE || join(home, 'storage')),
+      endpoint,
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+      forcePathStyle: bool(env, 'RAG_S3_FORCE_PATH_STYLE') ?? (endpoint ? true : undefined),
+      multipartMb: int(env, 'RAG_S3_MULTIPART_MB'),
+    },
+    onnx: {
+      executionProvider: env.RAG_ONNX_EP || undefined,
+      intraOpThreads: int(env, 'RAG_ONNX_THREADS'),
+    },
+    encoder: {
+      dir: resolve(overrides.encoder ?? (env.RAG_ENCODER || join(REPO_ROOT, 'models', 'all-MiniLM-L6-v2'))),
+      batchSize: int(env, 'RAG_ENCODE_BATCH'),
+    },
+    log: { level: env.RAG_LOG_LEVEL || undefined },
+    home,
+  };
+  const parsed = appConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, {
+      hint: 'see docs/configuration.md for every variable and its default',
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,85 @@
+import { RagError, type RagErrorOptions } from './rag-error.js';
+
+/** Bad configuration: fatal at start-up, lists every problem. */
+export class ConfigError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('CONFIG_INVALID', message, { ...opts, retryable: false });
+  }
+}
+
+/** The user asked for something invalid (bad id, bad flag combination). */
+export class UsageError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('USAGE', message, { ...opts, retryable: false });
+  }
+}
+
+/** Input data that cannot be read as what it claims to be (dump, TSV, JSONL). */
+export class CorruptInputError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('CORRUPT_INPUT', message, { ...opts, retryable: false });
+  }
+}
+
+/** A corpus that yields no passages at all. */
+export class EmptyCorpusError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('EMPTY_CORPUS', message, { ...opts, retryable: false });
+  }
+}
+
+/** Storage failed in a way another attempt may fix (network, 5xx, throttling). */
+export class TransientStorageError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('STORAGE_TRANSIENT', message, { ...opts, retryable: true });
+  }
+}
+
+/** Storage refused for good (no such bucket, access denied, object missing). */
+export class StorageError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('STORAGE', message, { ...opts, retryable: false });
+  }
+}
+
+/** An object's bytes do not match the sha256 or counts recorded for it. */
+export class ShardIntegrityError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('SHARD_INTEGRITY', message, { ...opts, retryable: false });
+  }
+}
+
+/** A snapshot was asked for that has no manifest (not built, or not finished). */
+export class SnapshotNotReadyError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('SNAPSHOT_NOT_READY', message, { ...opts, retryable: false });
+  }
+}
+
+/** Building over a snapshot id that is already published. */
+export class SnapshotExistsError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('SNAPSHOT_EXISTS', message, { ...opts, retryable: false });
+  }
+}
+
+/** A model directory that is missing files or does not load. */
+export class ModelLoadError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('MODEL_LOAD', message, { ...opts, retryable: false });
+  }
+}
+
+/** Redis could not be reached or refused the connection. */
+export class QueueUnavailableError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('QUEUE_UNAVAILABLE', message, { ...opts, retryable: true });
+  }
+}
+
+/** A build job failed; carries the stage and the reason from the child job. */
+export class BuildFailedError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('BUILD_FAILED', message, { ...opts, retryable: false });
+  }
+}
