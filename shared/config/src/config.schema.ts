@@ -45,6 +45,20 @@ export const encoderSchema = z.object({
   batchSize: z.number().int().min(1).max(4096).default(32),
 });
 
+/** BullMQ job behaviour. */
+export const queueSchema = z.object({
+  /** RAG_JOB_ATTEMPTS: attempts per job before it fails the build. @defaultValue 3 */
+  attempts: z.number().int().min(1).max(100).default(3),
+  /** RAG_JOB_BACKOFF_MS: first retry delay (exponential). @defaultValue 2000 */
+  backoffMs: z.number().int().min(0).default(2000),
+  /** RAG_LOCK_MS: job lock; a worker that dies (kill -9) loses its jobs after this long. @defaultValue 30000 */
+  lockMs: z.number().int().min(1000).default(30000),
+  /** RAG_STALLED_MS: how often workers look for stalled jobs. @defaultValue 15000 */
+  stalledMs: z.number().int().min(500).default(15000),
+  /** RAG_MAX_STALLED: times a job may stall (its worker died) before it fails. @defaultValue 3 */
+  maxStalled: z.number().int().min(0).default(3),
+});
+
 export const logSchema = z.object({
   /** RAG_LOG_LEVEL: pino level. @defaultValue "info" */
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -52,6 +66,7 @@ export const logSchema = z.object({
 
 export const appConfigSchema = z.object({
   redis: redisSchema,
+  queue: queueSchema,
   storage: storageSchema,
   onnx: onnxSchema,
   encoder: encoderSchema,
@@ -61,6 +76,7 @@ export const appConfigSchema = z.object({
 });
 
 export type RedisConfig = z.infer<typeof redisSchema>;
+export type QueueConfig = z.infer<typeof queueSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type OnnxConfig = z.infer<typeof onnxSchema>;
 export type EncoderConfig = z.infer<typeof encoderSchema>;

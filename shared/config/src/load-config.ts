@@ -36,6 +36,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<{ storage:
       prefix: env.RAG_QUEUE_PREFIX || undefined,
       serverBin: env.RAG_REDIS_SERVER || undefined,
     },
+    queue: {
+      attempts: int(env, 'RAG_JOB_ATTEMPTS'),
+      backoffMs: int(env, 'RAG_JOB_BACKOFF_MS'),
+      lockMs: int(env, 'RAG_LOCK_MS'),
+      stalledMs: int(env, 'RAG_STALLED_MS'),
+      maxStalled: int(env, 'RAG_MAX_STALLED'),
+    },
     storage: {
       url: overrides.storage ?? (env.RAG_STORAGE || join(home, 'storage')),
       endpoint,

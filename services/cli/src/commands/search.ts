@@ -1,0 +1,29 @@
+import { UsageError } from '@rag/core';
+import { loadEncoder } from '@rag/encoder';
+import { SnapshotRegistry } from '@rag/snapshot';
+import { SnapshotRetriever } from '@rag/retrieval';
+import { createRuntime } from '../runtime.js';
+
+export async function search(o: { snapshot: string; query: string; k: number; json?: boolean; encoder?: string }): Promise<void> {
+  const { config, logger, store } = createRuntime({ encoder: o.encoder });
+  if (!o.query.trim()) throw new UsageError('--query is empty');
+  if (!Number.isInteger(o.k) || o.k < 1) throw new UsageError('--k must be a positive integer');
+  await new SnapshotRegistry(store).read(o.snapshot); // clear error before loading models
+  const [retriever, encoder] = await Promise.all([
+    SnapshotRetriever.load(store, o.snapshot, logger),
+    loadEncoder({ dir: config.encoder.dir, executionProvider: config.onnx.executionProvider, intraOpThreads: config.onnx.intraOpThreads, batchSize: config.encoder.batchSize }),
+  ]);
+  try {
+    retriever.assertCompatible(encoder, o.encoder !== undefined);
+    const [hits = []] = await retriever.search(encoder, [o.query], o.k);
+    if (o.json) {
+      process.stdout.write(JSON.stringify(hits.map((h) => ({ id: h.id, title: h.title, text: h.text, score: h.score })), null, 2) + '\n');
+      return;
+    }
+    hits.forEach((h, i) => {
+      process.stdout.write(`${i + 1}. [${h.score.toFixed(4)}] ${h.title} (${h.id})\n   ${h.text.slice(0, 200)}${h.text.length > 200 ? '…' : ''}\n`);
+    });
+  } finally {
+    await encoder.release();
+  }
+}

@@ -1,0 +1,68 @@
+import { SnapshotRegistry, type SnapshotManifest } from '@rag/snapshot';
+import { SnapshotRetriever } from '@rag/retrieval';
+import { UsageError } from '@rag/core';
+import { createRuntime } from '../runtime.js';
+
+export async function snapshotList(o: { json?: boolean }): Promise<void> {
+  const { store } = createRuntime();
+  const manifests = await new SnapshotRegistry(store).list();
+  if (o.json) {
+    process.stdout.write(JSON.stringify(manifests.map(summary), null, 2) + '\n');
+    return;
+  }
+  if (manifests.length === 0) {
+    process.stdout.write(`no published snapshots in ${store.description}\n`);
+    return;
+  }
+  const rows = [['ID', 'PASSAGES', 'SHARDS', 'DIM', 'INDEX', 'ENCODER', 'CREATED']];
+  for (const m of manifests) rows.push([m.id, String(m.passages), String(m.shards.length), String(m.dim), m.index.kind, m.encoder.name, m.createdAt]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+}
+
+function summary(m: SnapshotManifest) {
+  return { id: m.id, status: m.status, passages: m.passages, vectors: m.vectors, dim: m.dim, shards: m.shards.length, index: m.index.kind, encoder: m.encoder.name, createdAt: m.createdAt };
+}
+
+export async function snapshotShow(id: string, o: { json?: boolean }): Promise<void> {
+  const { store } = createRuntime();
+  const m = await new SnapshotRegistry(store).read(id);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+    return;
+  }
+  const lines = [
+    `snapshot  ${m.id} (${m.status})`,
+    `created   ${m.createdAt}`,
+    `passages  ${m.passages} in ${m.shards.length} shard(s) of up to ${m.shardSize}`,
+    `vectors   ${m.vectors} x ${m.dim}, index ${m.index.kind} (${m.index.metric})`,
+    `encoder   ${m.encoder.name} sha256:${m.encoder.sha256.slice(0, 16)}…`,
+    `source    ${m.source.path} (${m.source.format}, sha256:${m.source.sha256.slice(0, 16)}…)`,
+    `build     ${(m.build.durationMs / 1000).toFixed(1)} s`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function snapshotPassages(id: string, o: { limit?: number; offset?: number }): Promise<void> {
+  const { store } = createRuntime();
+  const m = await new SnapshotRegistry(store).read(id);
+  const offset = o.offset ?? 0;
+  const limit = o.limit ?? Infinity;
+  if (offset < 0 || limit < 0) throw new UsageError('--offset and --limit must be non-negative');
+  let i = 0;
+  let written = 0;
+  // Skip whole shards before the offset without downloading them.
+  const shards = m.shards.filter((s) => {
+    const keep = i + s.passages > offset;
+    if (!keep) i += s.passages;
+    return keep;
+  });
+  for await (const p of SnapshotRetriever.readPassages(store, { ...m, shards })) {
+    if (i++ < offset) continue;
+    if (written >= limit) break;
+    if (!process.stdout.write(JSON.stringify({ id: p.id, title: p.title, text: p.text }) + '\n')) {
+      await new Promise((r) => process.stdout.once('drain', r));
+    }
+    written++;
+  }
+}

@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { redactUrl, type Logger } from '@rag/core';
+import type { AppConfig } from '@rag/config';
+import { assertRedisReachable, createRedisConnection, startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
+
+const WORKER_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../worker/src/main.ts');
+
+export interface QueueSession {
+  url: string;
+  embedded: boolean;
+  /** For BullMQ (blocking commands allowed). */
+  connection: Redis;
+  /** For plain reads (progress). */
+  redis: Redis;
+  workers: ChildProcess[];
+  logDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Where the CLI's jobs go. With REDIS_URL: that Redis (distributed mode; local workers only
+ * if asked for). Without: a private redis-server on a free loopback port plus local worker
+ * processes — one ONNX session per process, never per job.
+ */
+export async function openQueueSession(config: AppConfig, logger: Logger, opts: { workers: number; roles?: string }): Promise<QueueSession> {
+  let embedded: EmbeddedRedis | undefined;
+  let url = config.redis.url;
+  if (url) {
+    await assertRedisReachable(url);
+  } else {
+    embedded = await startEmbeddedRedis({ bin: config.redis.serverBin, dir: join(config.home, 'redis') });
+    url = embedded.url;
+    logger.debug({ event: 'redis.embedded', port: embedded.port }, 'private redis-server started');
+  }
+  const logDir = join(config.home, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const workers: ChildProcess[] = [];
+  for (let i = 0; i < opts.workers; i++) workers.push(spawnWorker(config, url, i, logDir, opts.roles ?? 'ingest,encode,index'));
+  const connection = createRedisConnection(url);
+  const redis = createRedisConnection(url);
+  connection.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
+  redis.on('error', () => {});
+  logger.debug({ event: 'queue.session', redis: redactUrl(url), workers: workers.length }, 'queue session open');
+  return {
+    url,
+    embedded: !!embedded,
+    connection,
+    redis,
+    workers,
+    logDir,
+    async close() {
+      await Promise.all(workers.map((w) => stopChild(w)));
+      connection.disconnect();
+      redis.disconnect();
+      await embedded?.stop();
+    },
+  };
+}
+
+function spawnWorker(config: AppConfig, url: string, i: number, logDir: string, roles: string): ChildProcess {
+  const fd = openSync(join(logDir, `worker-${i}.log`), 'a');
+  const child = spawn(process.execPath, [...process.execArgv, WORKER_MAIN, '--roles', roles, '--concurrency', '1'], {
+    // The parent's environment carries AWS credentials through the standard chain; the rest is explicit.
+    env: {
+      ...process.env,
+      REDIS_URL: url,
+      RAG_STORAGE: config.storage.url,
+      RAG_QUEUE_PREFIX: config.redis.prefix,
+      RAG_HOME: config.home,
+      RAG_LOG_LEVEL: config.log.level,
+      RAG_LOCK_MS: String(config.queue.lockMs),
+      RAG_STALLED_MS: String(config.queue.stalledMs),
+      RAG_JOB_ATTEMPTS: String(config.queue.attempts),
+      RAG_JOB_BACKOFF_MS: String(config.queue.backoffMs),
+      RAG_ONNX_EP: config.onnx.executionProvider,
+      RAG_ONNX_THREADS: String(config.onnx.intraOpThreads),
+    },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => { child.kill('SIGKILL'); }, 10000);
+    child.once('exit', () => { clearTimeout(t); resolve(); });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,64 @@
+import { Redis } from 'ioredis';
+import type { Worker } from 'bullmq';
+import { ConfigError, redactUrl, type Logger } from '@rag/core';
+import type { AppConfig } from '@rag/config';
+import { createObjectStore } from '@rag/storage';
+import { assertRedisReachable, createRedisConnection, ROLES, type Role } from '@rag/queue';
+import { createStageWorkers, EncoderPool } from '@rag/pipeline';
+
+export interface WorkerProcessOptions {
+  roles: Role[];
+  concurrency: number;
+}
+
+export interface RunningWorker {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+export function parseRoles(value: string): Role[] {
+  const roles = value.split(',').map((r) => r.trim()).filter(Boolean);
+  const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (bad.length || roles.length === 0) {
+    throw new ConfigError(`unknown worker role(s): ${bad.join(', ') || '(none)'}`, { hint: `choose from ${ROLES.join(',')}` });
+  }
+  return roles as Role[];
+}
+
+/** Starts the build-pipeline workers of this process; the caller owns signals. */
+export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessOptions, logger: Logger): Promise<RunningWorker> {
+  const url = config.redis.url;
+  if (!url) {
+    throw new ConfigError('a worker needs REDIS_URL (the queue it takes jobs from)', {
+      hint: 'set REDIS_URL=redis://host:6379 and RAG_STORAGE to the same values as the coordinator/CLI',
+    });
+  }
+  await assertRedisReachable(url);
+  const connection = createRedisConnection(url);
+  const redis = createRedisConnection(url);
+  connection.on('error', (err) => logger.error({ event: 'redis.error', err: err.message }, 'redis connection error'));
+  redis.on('error', () => {});
+  const store = createObjectStore(config.storage);
+  const encoders = new EncoderPool(config.onnx, config.encoder.batchSize);
+  const workers = createStageWorkers({
+    connection,
+    redis,
+    prefix: config.redis.prefix,
+    queue: config.queue,
+    roles: opts.roles,
+    concurrency: opts.concurrency,
+    store,
+    encoders,
+    logger,
+  });
+  logger.info({ event: 'worker.started', roles: opts.roles, concurrency: opts.concurrency, redis: redactUrl(url), storage: store.description }, 'worker started');
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await encoders.releaseAll();
+      connection.disconnect();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { FlowProducer, Queue, type ConnectionOptions, type FlowJob, type JobsOptions } from 'bullmq';
+import { SnapshotLayout } from '@rag/snapshot';
+import type { QueueConfig } from '@rag/config';
+import type { BuildRequest, ShardJob } from './job-payloads.schema.js';
+import { PAYLOAD_VERSION } from './job-payloads.schema.js';
+
+/**
+ * The build as a BullMQ flow:
+ *
+ *   publish (build.<id>)                      parent, runs last: writes manifest.json
+ *   ├── ingest (ingest.<id>)                  streams the source into passage shards, then fans out:
+ *   ├── index (index.<id>.s00000)             one per shard, child of publish
+ *   │   └── encode (encode.<id>.s00000)       child of its index job
+ *   └── …
+ *
+ * Job ids are derived from the snapshot id and shard, so re-adding is a no-op (idempotent
+ * fan-out after a retried ingest) and every job maps to fixed storage keys. Every child
+ * fails its parent, so one failure fails the build instead of leaving it waiting.
+ */
+export const jobIds = {
+  publish: (id: string) => `build.${id}`,
+  ingest: (id: string) => `ingest.${id}`,
+  encode: (id: string, shard: number) => `encode.${id}.s${SnapshotLayout.shardName(shard)}`,
+  index: (id: string, shard: number) => `index.${id}.s${SnapshotLayout.shardName(shard)}`,
+};
+
+export function childJobOptions(q: QueueConfig): JobsOptions {
+  return {
+    attempts: q.attempts,
+    backoff: { type: 'exponential', delay: q.backoffMs },
+    failParentOnFailure: true,
+    removeOnComplete: { age: 7 * 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+export interface FlowContext {
+  connection: ConnectionOptions;
+  prefix: string;
+  queue: QueueConfig;
+}
+
+/** Adds the build flow (publish ← ingest). Returns the publish job id. */
+export async function enqueueBuild(ctx: FlowContext, req: BuildRequest): Promise<string> {
+  const flow = new FlowProducer({ connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    const opts = childJobOptions(ctx.queue);
+    await flow.add({
+      name: 'publish',
+      queueName: 'publish',
+      data: req,
+      opts: { ...opts, jobId: jobIds.publish(req.snapshotId), failParentOnFailure: false },
+      children: [{ name: 'ingest', queueName: 'ingest', data: req, opts: { ...opts, jobId: jobIds.ingest(req.snapshotId) } }],
+    });
+    return jobIds.publish(req.snapshotId);
+  } finally {
+    await flow.close();
+  }
+}
+
+/** Called by the ingest job once shards exist: one index←encode pair per shard under the build job. */
+export async function fanOutShards(ctx: FlowContext, req: BuildRequest, shards: number[]): Promise<void> {
+  const flow = new FlowProducer({ connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    const opts = childJobOptions(ctx.queue);
+    const parent = { id: jobIds.publish(req.snapshotId), queue: `${ctx.prefix}:publish` };
+    const flows: FlowJob[] = shards.map((shard) => {
+      const data: ShardJob = { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, shard, encoderDir: req.encoderDir, index: req.index };
+      return {
+        name: 'index',
+        queueName: 'index',
+        data,
+        opts: { ...opts, jobId: jobIds.index(req.snapshotId, shard), parent },
+        children: [{ name: 'encode', queueName: 'encode', data, opts: { ...opts, jobId: jobIds.encode(req.snapshotId, shard) } }],
+      };
+    });
+    // Bounded batches keep each Redis MULTI small for builds with thousands of shards.
+    for (let i = 0; i < flows.length; i += 200) await flow.addBulk(flows.slice(i, i + 200));
+  } finally {
+    await flow.close();
+  }
+}
+
+/**
+ * Before re-running a build of the same id on a persistent Redis: a finished (failed or
+ * completed-without-manifest) flow is removed so it can be added again; storage markers make
+ * the new run skip finished shards. Returns the state found, or null if there was none.
+ */
+export async function clearFinishedBuild(ctx: FlowContext, snapshotId: string): Promise<string | null> {
+  const q = new Queue('publish', { connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    const job = await q.getJob(jobIds.publish(snapshotId));
+    if (!job) return null;
+    const state = await job.getState();
+    if (state === 'failed' || state === 'completed') {
+      await removeTree(ctx, job.id!, 'publish');
+    }
+    return state;
+  } finally {
+    await q.close();
+  }
+}
+
+async function removeTree(ctx: FlowContext, jobId: string, queueName: string): Promise<void> {
+  const q = new Queue(queueName, { connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    const job = await q.getJob(jobId);
+    if (!job) return;
+    const deps = await job.getDependencies().catch(() => ({ processed: {}, unprocessed: [] as string[], failed: [] as string[] }));
+    const children = [
+      ...Object.keys(deps.processed ?? {}),
+      ...(deps.unprocessed ?? []),
+      ...((deps as { failed?: string[] }).failed ?? []),
+    ];
+    for (const key of children) {
+      // key = <prefix>:<queue>:<jobId>
+      const rest = key.slice(ctx.prefix.length + 1);
+      const sep = rest.indexOf(':');
+      await removeTree(ctx, rest.slice(sep + 1), rest.slice(0, sep));
+    }
+    await job.remove({ removeChildren: true }).catch(async () => {
+      await q.remove(jobId).catch(() => {});
+    });
+  } finally {
+    await q.close();
+  }
+}

@@ -1,0 +1,52 @@
+import { ShardIntegrityError, sha256, type Logger } from '@rag/core';
+import { buildShardIndex } from '@rag/index';
+import type { ObjectStore } from '@rag/storage';
+import { SnapshotLayout } from '@rag/snapshot';
+import { readMarker, requireMarker, writeMarker } from './build-markers.js';
+import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, PAYLOAD_VERSION, type IndexMarker, type ShardJob } from './job-payloads.schema.js';
+import { leBytesToFloat32 } from './encode-stage.js';
+
+export interface IndexDeps {
+  store: ObjectStore;
+  logger: Logger;
+}
+
+/**
+ * Index one shard: embeddings → FAISS index bytes. Checks vectors == passages before
+ * writing (DPR asserts the same on load). Skips when done with the same embeddings and spec.
+ */
+export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMarker> {
+  const { store, logger } = deps;
+  const layout = new SnapshotLayout(job.snapshotId);
+  const started = Date.now();
+  const enc = await requireMarker(store, layout.encodeMarker(job.shard), encodeMarkerSchema, `encode marker of shard ${job.shard}`);
+  const done = await readMarker(store, layout.indexMarker(job.shard), indexMarkerSchema);
+  if (done && done.kind === job.index.kind && done.vectors === enc.vectors) return done;
+
+  const ingest = await requireMarker(store, layout.ingestMarker(), ingestMarkerSchema, 'ingest marker');
+  const passages = ingest.shards.find((s) => s.shard === job.shard)?.passages;
+  const raw = await store.get(enc.key);
+  if (sha256(raw) !== enc.sha256) throw new ShardIntegrityError(`embeddings of shard ${job.shard} do not match their sha256`);
+  const vectors = leBytesToFloat32(raw);
+  const n = vectors.length / enc.dim;
+  if (n !== enc.vectors || n !== passages) {
+    throw new ShardIntegrityError(`shard ${job.shard}: ${n} vectors but ${passages} passages`, { hint: 're-run the build; the shard will be re-encoded' });
+  }
+  const built = buildShardIndex(vectors, enc.dim, { kind: job.index.kind, ...job.index.params });
+  const key = layout.index(job.shard);
+  await store.put(key, built.bytes);
+  const marker: IndexMarker = {
+    v: PAYLOAD_VERSION,
+    shard: job.shard,
+    key,
+    sha256: sha256(built.bytes),
+    bytes: built.bytes.length,
+    vectors: n,
+    kind: built.kind,
+    params: built.params,
+    durationMs: Date.now() - started,
+  };
+  await writeMarker(store, layout.indexMarker(job.shard), marker);
+  logger.info({ event: 'shard.indexed', snapshotId: job.snapshotId, shardId: job.shard, kind: built.kind, ms: marker.durationMs }, 'shard indexed');
+  return marker;
+}

@@ -1,0 +1,96 @@
+import { Worker, type Job, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@rag/core';
+import type { QueueConfig } from '@rag/config';
+import type { ObjectStore } from '@rag/storage';
+import { withErrorBoundary, queuesForRoles, type Role, type Stage } from '@rag/queue';
+import { buildRequestSchema, shardJobSchema } from './job-payloads.schema.js';
+import { runIngest } from './ingest-stage.js';
+import { runEncode } from './encode-stage.js';
+import { runIndex } from './index-stage.js';
+import { runPublish } from './publish-stage.js';
+import { fanOutShards } from './build-flow.js';
+import { progressKey } from './build-progress.js';
+import type { EncoderPool } from './encoder-pool.js';
+
+export interface StageWorkersOptions {
+  connection: ConnectionOptions;
+  /** A plain connection for progress writes (not the blocking BullMQ one). */
+  redis: Redis;
+  prefix: string;
+  queue: QueueConfig;
+  roles: readonly Role[];
+  /** Jobs processed at once per queue in this process. */
+  concurrency: number;
+  store: ObjectStore;
+  encoders: EncoderPool;
+  logger: Logger;
+}
+
+/** The build pipeline's workers for the given roles, in this process. */
+export function createStageWorkers(o: StageWorkersOptions): Worker[] {
+  const ctx = { connection: o.connection, prefix: o.prefix, queue: o.queue };
+  const processors: Record<Stage, (job: Job) => Promise<unknown>> = {
+    ingest: async (job) => {
+      const req = buildRequestSchema.parse(job.data);
+      const key = progressKey(o.prefix, req.snapshotId);
+      const log = o.logger.child({ queue: 'ingest', jobId: job.id, snapshotId: req.snapshotId });
+      const marker = await runIngest(req, {
+        store: o.store,
+        logger: log,
+        onProgress: async (passages, shards) => {
+          await o.redis.hset(key, { passages, shards });
+          await job.updateProgress({ passages, shards });
+        },
+      });
+      await fanOutShards(ctx, req, marker.shards.map((s) => s.shard));
+      await o.redis.hset(key, { totalShards: marker.shards.length, ingestDone: 1, passages: marker.passages });
+      return { passages: marker.passages, shards: marker.shards.length };
+    },
+    encode: async (job) => {
+      const sj = shardJobSchema.parse(job.data);
+      const log = o.logger.child({ queue: 'encode', jobId: job.id, snapshotId: sj.snapshotId, shardId: sj.shard });
+      const encoder = await o.encoders.get(sj.encoderDir);
+      const key = progressKey(o.prefix, sj.snapshotId);
+      const m = await runEncode(sj, {
+        store: o.store,
+        encoder,
+        logger: log,
+        onProgress: async (done, total) => {
+          await o.redis.hset(key, `encoded:${sj.shard}`, done);
+          await job.updateProgress({ vectors: done, total });
+        },
+      });
+      return { shard: sj.shard, vectors: m.vectors };
+    },
+    index: async (job) => {
+      const sj = shardJobSchema.parse(job.data);
+      const log = o.logger.child({ queue: 'index', jobId: job.id, snapshotId: sj.snapshotId, shardId: sj.shard });
+      const m = await runIndex(sj, { store: o.store, logger: log });
+      await o.redis.hset(progressKey(o.prefix, sj.snapshotId), `indexed:${sj.shard}`, 1);
+      return { shard: sj.shard, vectors: m.vectors };
+    },
+    publish: async (job) => {
+      const req = buildRequestSchema.parse(job.data);
+      const log = o.logger.child({ queue: 'publish', jobId: job.id, snapshotId: req.snapshotId });
+      const manifest = await runPublish(req, { store: o.store, logger: log, startedAt: job.timestamp });
+      return { snapshotId: manifest.id, passages: manifest.passages, vectors: manifest.vectors, shards: manifest.shards.length };
+    },
+  };
+
+  return queuesForRoles(o.roles).map((stage) => {
+    const w = new Worker(stage, (job) => withErrorBoundary(() => processors[stage](job)), {
+      connection: o.connection,
+      prefix: o.prefix,
+      concurrency: o.concurrency,
+      lockDuration: o.queue.lockMs,
+      stalledInterval: o.queue.stalledMs,
+      maxStalledCount: o.queue.maxStalled,
+    });
+    // Background loops never throw into the void.
+    w.on('failed', (job, err) => o.logger.error({ event: 'job.failed', queue: stage, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+    w.on('error', (err) => o.logger.error({ event: 'worker.error', queue: stage, err: err.message }, 'worker error'));
+    w.on('stalled', (jobId) => o.logger.warn({ event: 'job.stalled', queue: stage, jobId }, 'job stalled; it will be retried'));
+    return w;
+  });
+}

@@ -1,0 +1,3 @@
+export * from './snapshot-layout.js';
+export * from './snapshot-manifest.schema.js';
+export * from './snapshot-registry.js';

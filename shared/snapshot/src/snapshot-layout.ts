@@ -1,0 +1,28 @@
+import { assertSnapshotId } from '@rag/core';
+
+/**
+ * Object keys of a snapshot. Everything a snapshot owns lives under `snapshots/<id>/`;
+ * `manifest.json` is written last and is what makes the snapshot exist for readers.
+ * Shard numbers are zero-padded so that keys sort in shard order.
+ */
+export class SnapshotLayout {
+  readonly root: string;
+  constructor(readonly snapshotId: string) {
+    assertSnapshotId(snapshotId);
+    this.root = `snapshots/${snapshotId}`;
+  }
+  static shardName(shard: number): string {
+    return String(shard).padStart(5, '0');
+  }
+  get manifest(): string { return `${this.root}/manifest.json`; }
+  passages(shard: number): string { return `${this.root}/passages/${SnapshotLayout.shardName(shard)}.jsonl`; }
+  embeddings(shard: number): string { return `${this.root}/embeddings/${SnapshotLayout.shardName(shard)}.f32`; }
+  index(shard: number): string { return `${this.root}/index/${SnapshotLayout.shardName(shard)}.faiss`; }
+  /** Build-time markers: a stage's output is done once its marker exists (resume skips it). */
+  get buildPrefix(): string { return `${this.root}/_build/`; }
+  ingestMarker(): string { return `${this.root}/_build/ingest.json`; }
+  encodeMarker(shard: number): string { return `${this.root}/_build/encode-${SnapshotLayout.shardName(shard)}.json`; }
+  indexMarker(shard: number): string { return `${this.root}/_build/index-${SnapshotLayout.shardName(shard)}.json`; }
+}
+
+export const SNAPSHOTS_PREFIX = 'snapshots/';
