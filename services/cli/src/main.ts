@@ -5,6 +5,7 @@ import { snapshotBuild, DEFAULT_SHARD_SIZE } from './commands/snapshot-build.js'
 import { snapshotList, snapshotShow, snapshotPassages } from './commands/snapshot-read.js';
 import { search } from './commands/search.js';
 import { devS3 } from './commands/dev-s3.js';
+import { demo } from './commands/demo.js';
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -68,6 +69,13 @@ program.command('worker')
     const { main } = await import('@rag/worker/main');
     await main(o);
   });
+
+program.command('demo')
+  .description('the main job on embedded defaults: build the 2016 enwiki sample snapshot with 2 workers and query it')
+  .option('--source <path>', 'dump to build (default: ../shared/data/wikipedia/enwiki-2016-sample.xml.bz2)')
+  .option('--snapshot <id>', 'snapshot id', 'enwiki-2016-sample')
+  .option('--workers <n>', 'worker processes', int('--workers', 1), 2)
+  .action((o) => demo(o));
 
 const dev = program.command('dev').description('development helpers');
 dev.command('s3')

@@ -83,3 +83,17 @@ export class BuildFailedError extends RagError {
     super('BUILD_FAILED', message, { ...opts, retryable: false });
   }
 }
+
+/** A storage key that does not exist (local file or S3 object). Not retryable: the object is absent, not late. */
+export class ObjectNotFoundError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('OBJECT_NOT_FOUND', message, { ...opts, retryable: false });
+  }
+}
+
+/** A native addon (e.g. the FAISS binding) that is not built, or was built without what we need. */
+export class NativeModuleError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('NATIVE_MODULE', message, { ...opts, retryable: false });
+  }
+}

@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { CorruptInputError, UsageError } from '@rag/core';
+import type { Compression, CorpusReadStats } from './read-stats.js';
+
+/** Options every reader accepts. */
+export interface ReadOptions {
+  /** Filled in while reading; see CorpusReadStats. */
+  stats?: CorpusReadStats;
+  /** Decompressor for .bz2 input, called as `<cmd> -dc` on stdin; default `bzip2` (lbzip2 is a faster drop-in). */
+  bzip2Command?: string;
+}
+
+const REDOWNLOAD_HINT =
+  'the file is truncated or damaged: download it again and compare its checksum with the published one';
+
+/** Fails early, with a message a user can act on, when the path is not a readable file. */
+export async function assertReadableFile(path: string): Promise<number> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) {
+      throw new UsageError(`Corpus path is not a file: ${path}`, { hint: 'pass the path of a dump, TSV or JSONL file' });
+    }
+    return info.size;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new UsageError(`Corpus file not found: ${path}`, { cause: err, hint: 'check the path (relative paths are resolved from the current directory)' });
+    }
+    throw new UsageError(`Cannot read corpus file ${path}: ${(err as Error).message}`, { cause: err, hint: 'check that the file exists and is readable' });
+  }
+}
+
+/** Compression by magic bytes, never by file name: "BZh" is bzip2, 1f 8b is gzip. */
+export async function sniffCompression(path: string): Promise<Compression> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(3);
+    const { bytesRead } = await fh.read(head, 0, 3, 0);
+    if (bytesRead === 3 && head.toString('latin1') === 'BZh') return 'bzip2';
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+    return 'none';
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Streams the decompressed bytes of a corpus file, with constant memory.
+ *
+ * The raw file always flows through one tap that counts and hashes it, so
+ * `stats.sourceSha256` is known at the end without reading the file twice.
+ * bzip2 goes through the system `bzip2 -dc` (fast, handles multi-stream dumps);
+ * its exit status is checked after its output ends, so a truncated or corrupt
+ * archive fails with CorruptInputError even after good pages came out of it.
+ */
+export async function* readInputBytes(path: string, opts: ReadOptions = {}): AsyncGenerator<Buffer> {
+  const size = await assertReadableFile(path);
+  const compression = await sniffCompression(path);
+  const stats = opts.stats;
+  if (stats) {
+    stats.sourceSize = size;
+    stats.compression = compression;
+  }
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      if (stats) stats.sourceBytes += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      // Only reached when the whole file went through.
+      if (stats) stats.sourceSha256 = hash.digest('hex');
+      done();
+    },
+  });
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+
+  if (compression === 'bzip2') {
+    yield* bunzip(path, file, tap, opts.bzip2Command ?? 'bzip2');
+    return;
+  }
+  const out: Readable =
+    compression === 'gzip' ? pipeline(file, tap, createGunzip(), () => {}) : pipeline(file, tap, () => {});
+  try {
+    for await (const chunk of out) yield chunk as Buffer;
+  } catch (err) {
+    if (compression === 'gzip' && (err as NodeJS.ErrnoException).code?.startsWith('Z_')) {
+      throw new CorruptInputError(`${path} is not a complete gzip file: ${(err as Error).message}`, {
+        cause: err,
+        hint: REDOWNLOAD_HINT,
+        details: { path },
+      });
+    }
+    throw new CorruptInputError(`Reading ${path} failed: ${(err as Error).message}`, { cause: err, details: { path } });
+  } finally {
+    out.destroy();
+  }
+}
+
+async function* bunzip(path: string, file: Readable, tap: Transform, command: string): AsyncGenerator<Buffer> {
+  const child = spawn(command, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+  } catch (err) {
+    file.destroy();
+    throw new UsageError(`Cannot run '${command}' to decompress ${path}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'install bzip2 (apt-get install bzip2) or decompress the file yourself',
+    });
+  }
+  child.on('error', () => {}); // reported through the exit status below
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 4000) stderr += s;
+  });
+  // EPIPE on stdin just means bzip2 quit early; its exit status says why.
+  let feedError: NodeJS.ErrnoException | undefined;
+  pipeline(file, tap, child.stdin, (err) => {
+    if (err) feedError = err as NodeJS.ErrnoException;
+  });
+  let finished = false;
+  try {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    const { code, signal } = await closed;
+    finished = true;
+    if (code !== 0) {
+      const why = stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(0, 3).join(' / ');
+      throw new CorruptInputError(
+        `${path} is not a complete bzip2 file: ${command} exited with ${code ?? signal}${why ? `: ${why}` : ''}`,
+        { hint: REDOWNLOAD_HINT, details: { path, exitCode: code, signal, stderr: stderr.trim() } },
+      );
+    }
+    if (feedError && feedError.code !== 'EPIPE') {
+      throw new CorruptInputError(`Reading ${path} failed: ${feedError.message}`, { cause: feedError, details: { path } });
+    }
+  } finally {
+    if (!finished) {
+      file.destroy();
+      child.kill();
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/** What a successful write reports: the bytes stored and their digest, for manifests. */
+export interface PutResult {
+  key: string;
+  size: number;
+  /** Hex sha256 of the stored bytes. */
+  sha256: string;
+}
+
+/**
+ * One interface over a local directory and an S3 bucket/prefix.
+ *
+ * Keys are '/'-separated relative paths (see object-key.ts). A missing key raises
+ * ObjectNotFoundError; `delete` of a missing key is a no-op on both backends (S3 semantics).
+ */
+export interface ObjectStore {
+  /** Where the objects live, e.g. "file:///abs/dir" or "s3://bucket/prefix"; never contains credentials. */
+  readonly description: string;
+  put(key: string, body: Uint8Array | string): Promise<PutResult>;
+  /** Streams a local file in; S3 uses multipart upload above the configured part size. */
+  putFile(key: string, path: string): Promise<PutResult>;
+  /** Writes only if the key does not exist yet; false if it already did (immutable manifests). */
+  putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
+  get(key: string): Promise<Buffer>;
+  /** Downloads to `path` via a temporary file, so `path` is either complete or untouched. */
+  getToFile(key: string, path: string): Promise<void>;
+  getStream(key: string): Promise<NodeJS.ReadableStream>;
+  exists(key: string): Promise<boolean>;
+  /** Every key that starts with `prefix` (plain string prefix, '' = all), sorted. */
+  list(prefix: string): Promise<string[]>;
+  delete(key: string): Promise<void>;
+  /** Deletes every key under a non-empty prefix; returns how many were deleted. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Releases sockets/handles; the store must not be used afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const RAG = resolve(REPO, 'rag');
+export const ENWIKI = resolve(REPO, '../shared/data/wikipedia/enwiki-2016-sample.xml.bz2');
+
+export interface RagResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs ./rag as a user would, with an explicit environment (no inherited REDIS_URL/RAG_STORAGE). */
+export function runRag(args: string[], env: Record<string, string | undefined>, opts: { timeoutMs?: number } = {}): Promise<RagResult> {
+  const child = startRag(args, env);
+  return collect(child, opts.timeoutMs ?? 600_000);
+}
+
+export function startRag(args: string[], env: Record<string, string | undefined>): ChildProcess {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('RAG_') && k !== 'REDIS_URL' && !k.startsWith('AWS_')) base[k] = v;
+  }
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
+  return spawn(RAG, args, { env: base, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function collect(child: ChildProcess, timeoutMs: number): Promise<RagResult> {
+  return new Promise((resolvePromise) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => { stdout += d; });
+    child.stderr?.on('data', (d) => { stderr += d; });
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(t);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+}
