@@ -8,6 +8,7 @@ import { loadConfig } from '@rag/config';
 import { createObjectStore, startS3DevServer } from '@rag/storage';
 import { loadEncoder } from '@rag/encoder';
 import { SnapshotRetriever } from '@rag/retrieval';
+import type { Passage } from '@rag/corpus';
 import { runRag, ENWIKI, REPO } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -28,7 +29,7 @@ async function checkSnapshot(env: Record<string, string>, id: string) {
   const retriever = await SnapshotRetriever.load(store, id);
   const encoder = await loadEncoder({ dir: join(REPO, 'models/all-MiniLM-L6-v2'), executionProvider: 'cpu', intraOpThreads: 0, batchSize: 32 });
   try {
-    const all = [];
+    const all: Passage[] = [];
     for await (const p of SnapshotRetriever.readPassages(store, m)) all.push(p);
     const step = Math.floor(all.length / 50);
     const sample = Array.from({ length: 50 }, (_, i) => all[i * step]!);

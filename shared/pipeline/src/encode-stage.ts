@@ -54,7 +54,7 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
     sha256: sha256(bytes),
     vectors: passages.length,
     dim: encoder.dim,
-    encoder: { name: encoder.name, sha256: encoder.sha256, pooling: encoder.pooling, maxLength: encoder.maxLength, passageFormat: encoder.passageFormat },
+    encoder: { name: encoder.name, sha256: encoder.sha256, pooling: encoder.settings.pooling, maxLength: encoder.maxLength, passageFormat: encoder.settings.passageFormat },
     durationMs: Date.now() - started,
   };
   await writeMarker(store, layout.encodeMarker(job.shard), marker);
