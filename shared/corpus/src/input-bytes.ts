@@ -137,7 +137,7 @@ async function* bunzip(path: string, file: Readable, tap: Transform, command: st
     const { code, signal } = await closed;
     finished = true;
     if (code !== 0) {
-      const why = stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(0, 3).join(' / ');
+      const why = stderr.trim().split('\n')[0]?.trim() ?? ''; // the first line says what went wrong
       throw new CorruptInputError(
         `${path} is not a complete bzip2 file: ${command} exited with ${code ?? signal}${why ? `: ${why}` : ''}`,
         { hint: REDOWNLOAD_HINT, details: { path, exitCode: code, signal, stderr: stderr.trim() } },

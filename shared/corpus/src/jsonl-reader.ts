@@ -46,6 +46,6 @@ export async function* readJsonl(path: string, opts: ReadOptions = {}): AsyncGen
       continue;
     }
     if (stats) stats.documents++;
-    yield { pageId, title: (rec.title ?? '').trim(), text };
+    yield { pageId, title: typeof rec.title === 'string' ? rec.title.trim() : '', text };
   }
 }

@@ -19,7 +19,7 @@ import { decodeHtmlEntities } from './html-entities.js';
  *   of links and citations.
  * - List items are kept as text, markers removed.
  * - Paragraphs are kept as lines: the result is lines of single-spaced text
- *   joined by "\n", without empty lines.
+ *   joined by "\n", without empty lines or lines of bare punctuation.
  * - An unclosed construct is not swallowed to the end of the page: its opener
  *   is dropped and its content kept, as MediaWiki shows it.
  */
@@ -37,6 +37,8 @@ interface Frame {
   parts: string[];
   /** Links: index in `parts` where the label starts (after the first `|`); -1 while there is none. */
   labelAt: number;
+  /** Templates: 3 for a `{{{parameter}}}`, closed by `}}}`. */
+  braces?: number;
 }
 
 /** Deeper nesting than this is not real markup; openers beyond it are kept as text. */
@@ -141,8 +143,9 @@ class Scanner {
       lineStart = false;
       if (c === '{') {
         if (next === '{') {
-          this.open(Kind.Template, '{{');
-          i += 2;
+          const triple = src[i + 2] === '{';
+          if (this.open(Kind.Template, triple ? '{{{' : '{{') && triple) this.top.braces = 3;
+          i += triple ? 3 : 2;
         } else if (next === '|' && wasLineStart) {
           this.open(Kind.Table, '{|');
           i += 2;
@@ -152,8 +155,10 @@ class Scanner {
         }
       } else if (c === '}') {
         if (next === '}') {
+          const k = this.closable(Kind.Template);
+          const triple = k >= 0 && this.stack[k]!.braces === 3 && src[i + 2] === '}';
           this.close(Kind.Template); // a stray "}}" is dropped
-          i += 2;
+          i += triple ? 3 : 2;
         } else {
           this.top.parts.push('}');
           i++;
@@ -187,13 +192,15 @@ class Scanner {
     return this.stack[0]!.parts.join('');
   }
 
-  private open(kind: Kind, literal: string): void {
+  /** Opens a frame; false (and the opener kept as text) past MAX_DEPTH. */
+  private open(kind: Kind, literal: string): boolean {
     if (this.stack.length >= MAX_DEPTH) {
       this.top.parts.push(literal);
-      return;
+      return false;
     }
     this.top = { kind, parts: [], labelAt: -1 };
     this.stack.push(this.top);
+    return true;
   }
 
   /**
@@ -340,7 +347,9 @@ function cleanLine(line: string): string {
   s = s.replace(/\(\s*(?:[,;:]\s*)*\)/g, '');
   s = s.replace(/\(\s+/g, '(').replace(/\s+\)/g, ')');
   s = s.replace(/\s+([,.;:!?])(?=\s|$)/g, '$1');
-  return s.replace(/\s{2,}/g, ' ').trim();
+  s = s.replace(/\s{2,}/g, ' ').trim().replace(/^[,.;:]+\s*/, '');
+  // A line of bare punctuation ("," or "+ +") is what is left of removed markup.
+  return /[\p{L}\p{N}]/u.test(s) ? s : '';
 }
 
 /** Plain text of a page's wikitext; see the notes at the top of this file for what is kept. */
