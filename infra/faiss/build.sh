@@ -5,7 +5,7 @@
 #
 # Output:  infra/faiss/build/Release/faiss-node.node   (what @rag/index loads)
 #          node_modules/faiss-node/build/Release/faiss-node.node  (copy, so `import 'faiss-node'` works too)
-# Idempotent: a stamp of every input is kept; an unchanged tree only re-installs the copy (~0.1 s).
+# Idempotent: a stamp of every input is kept; an unchanged tree only re-installs the copy (~0.3 s).
 #   FAISS_FORCE_REBUILD=1 bash infra/faiss/build.sh   forces a rebuild.
 set -euo pipefail
 

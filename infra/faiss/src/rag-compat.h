@@ -26,11 +26,17 @@ using idx_t = Index::idx_t;
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 
+// OpenBLAS keeps its own thread pool next to OpenMP's; both are sized together by ragSetThreads
+// (two pools of N threads each on N cores thrash badly). We link libopenblas explicitly.
+extern "C" void openblas_set_num_threads(int num_threads);
+extern "C" int openblas_get_num_threads(void);
+
 // The JS names of our methods, registered next to faiss-node's own in each DefineClass list.
 // All start with "rag" so that it is obvious in JS which methods are ours.
 #define RAG_EXTRA_METHODS(Cls)                                              \
   InstanceMethod("ragAdd", &Cls::ragAdd),                                   \
       InstanceMethod("ragTrain", &Cls::ragTrain),                           \
+      InstanceMethod("ragTrainAddAsync", &Cls::ragTrainAddAsync),           \
       InstanceMethod("ragSearch", &Cls::ragSearch),                         \
       InstanceMethod("ragToBuffer", &Cls::ragToBuffer),                     \
       InstanceMethod("ragSetParam", &Cls::ragSetParam),                     \
@@ -39,7 +45,8 @@ using idx_t = Index::idx_t;
       InstanceMethod("ragRelease", &Cls::ragRelease),                       \
       StaticMethod("ragFromBuffer", &Cls::ragFromBuffer),                   \
       StaticMethod("ragSetThreads", &Cls::ragSetThreads),                   \
-      StaticMethod("ragGetThreads", &Cls::ragGetThreads),
+      StaticMethod("ragGetThreads", &Cls::ragGetThreads),                   \
+      StaticMethod("ragGetBlasThreads", &Cls::ragGetBlasThreads),
 
 // Reads an index straight out of a JS Buffer (no copy) and lets the caller check that
 // every byte was consumed, so trailing garbage is caught as corruption.

@@ -4,18 +4,17 @@ import { CorruptInputError, UsageError } from '@rag/core';
 export function checkShape(data: Float32Array, dim: number, what: string, rows?: number): number {
   if (!(data instanceof Float32Array)) throw new UsageError(`${what} must be a Float32Array`);
   if (!Number.isInteger(dim) || dim < 1) throw new UsageError(`dimension must be a positive integer, got ${dim}`);
+  if (rows !== undefined && data.length !== rows * dim) {
+    throw new UsageError(`${what}: expected ${rows} vectors of dimension ${dim} (${rows * dim} floats), got ${data.length} floats`, {
+      hint: 'the vectors and the index must come from the same encoder',
+    });
+  }
   if (data.length % dim !== 0) {
     throw new UsageError(`${what}: ${data.length} floats is not a whole number of ${dim}-d vectors`, {
       hint: 'the vectors and the index must come from the same encoder',
     });
   }
-  const n = data.length / dim;
-  if (rows !== undefined && n !== rows) {
-    throw new UsageError(`${what}: expected ${rows} vectors of dimension ${dim} (${rows * dim} floats), got ${data.length} floats`, {
-      hint: 'the vectors and the index must come from the same encoder',
-    });
-  }
-  return n;
+  return data.length / dim;
 }
 
 /** NaN or ±Infinity would poison FAISS silently (k-means, graph links); refuse them with their position. */

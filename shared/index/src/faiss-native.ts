@@ -14,6 +14,8 @@ export interface NativeIndex {
   isTrained(): boolean;
   ragAdd(vectors: Float32Array): void;
   ragTrain(vectors: Float32Array): void;
+  /** Runs on a libuv pool thread; the index refuses other calls and `vectors` must stay unchanged until it settles. */
+  ragTrainAddAsync(vectors: Float32Array, train: boolean, add: boolean, threads: number): Promise<void>;
   ragSearch(queries: Float32Array, k: number): { distances: Float32Array; labels: Int32Array };
   ragToBuffer(): Buffer;
   ragSetParam(name: string, value: number): void;
@@ -27,6 +29,7 @@ export interface NativeIndexClass {
   ragFromBuffer(bytes: Buffer): NativeIndex;
   ragSetThreads(n: number): void;
   ragGetThreads(): number;
+  ragGetBlasThreads(): number;
 }
 
 export interface FaissNative {
@@ -83,11 +86,20 @@ export function loadFaissNative(): FaissNative {
   return loaded;
 }
 
-/** OpenMP threads FAISS uses in this process (global to the process). */
+/**
+ * Threads FAISS uses in this process (global): sizes both the OpenMP pool and OpenBLAS's own pool.
+ * Two default-sized pools on the same busy cores can thrash (we saw a 5k-vector flat search go
+ * from <1 ms to 135 ms under load), so processes that also run other CPU work (ONNX, other
+ * workers) should call this, e.g. with 1, and parallelise across shards instead.
+ */
 export function setFaissThreads(n: number): void {
   loadFaissNative().Index.ragSetThreads(n);
 }
 
 export function getFaissThreads(): number {
   return loadFaissNative().Index.ragGetThreads();
+}
+
+export function getFaissBlasThreads(): number {
+  return loadFaissNative().Index.ragGetBlasThreads();
 }

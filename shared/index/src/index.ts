@@ -4,5 +4,5 @@ export * from './build-shard-index.js';
 export * from './shard-index.js';
 export * from './merge-top-k.js';
 export * from './random-unit-vectors.js';
-export { loadFaissNative, setFaissAddonPath, setFaissThreads, getFaissThreads } from './faiss-native.js';
+export { loadFaissNative, setFaissAddonPath, setFaissThreads, getFaissThreads, getFaissBlasThreads } from './faiss-native.js';
 export { checkShape, checkFinite } from './check-vectors.js';

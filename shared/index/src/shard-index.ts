@@ -52,11 +52,12 @@ export class ShardIndex {
   static fromBuffer(bytes: Buffer, params: Readonly<Record<string, unknown>> = {}): ShardIndex {
     const search = pickSearchParams(params);
     if (!Buffer.isBuffer(bytes) || bytes.length === 0) throw new ShardIntegrityError('FAISS index bytes are empty', { hint: 'rebuild the snapshot' });
+    const addon = loadFaissNative();
     let native: NativeIndex;
     try {
-      native = loadFaissNative().Index.ragFromBuffer(bytes);
+      native = addon.Index.ragFromBuffer(bytes);
     } catch (err) {
-      if (err instanceof ShardIntegrityError || !(err instanceof Error) || (err as { code?: string }).code === 'NATIVE_MODULE') throw err;
+      if (!(err instanceof Error)) throw err;
       throw new ShardIntegrityError(`not a readable FAISS index (${bytes.length} bytes): ${err.message}`, { cause: err, hint: 'the index file is damaged; rebuild the snapshot' });
     }
     const index = new ShardIndex(native);
