@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
@@ -39,7 +40,14 @@ export async function openQueueSession(config: AppConfig, logger: Logger, opts: 
   const logDir = join(config.home, 'logs');
   mkdirSync(logDir, { recursive: true });
   const workers: ChildProcess[] = [];
-  for (let i = 0; i < opts.workers; i++) workers.push(spawnWorker(config, url, i, logDir, opts.roles ?? 'ingest,encode,index'));
+  // Local workers share this machine's cores: unless told otherwise, split them evenly
+  // (N processes each using every core would oversubscribe the CPU).
+  const share = String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, opts.workers))));
+  const threads = {
+    onnx: config.onnx.intraOpThreads > 0 ? String(config.onnx.intraOpThreads) : share,
+    faiss: config.faiss.threads > 0 ? String(config.faiss.threads) : share,
+  };
+  for (let i = 0; i < opts.workers; i++) workers.push(spawnWorker(config, url, i, logDir, opts.roles ?? 'ingest,encode,index', threads));
   const connection = createRedisConnection(url);
   const redis = createRedisConnection(url);
   connection.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
@@ -61,7 +69,7 @@ export async function openQueueSession(config: AppConfig, logger: Logger, opts: 
   };
 }
 
-function spawnWorker(config: AppConfig, url: string, i: number, logDir: string, roles: string): ChildProcess {
+function spawnWorker(config: AppConfig, url: string, i: number, logDir: string, roles: string, threads: { onnx: string; faiss: string }): ChildProcess {
   const fd = openSync(join(logDir, `worker-${i}.log`), 'a');
   const child = spawn(process.execPath, [...process.execArgv, WORKER_MAIN, '--roles', roles, '--concurrency', '1'], {
     // The parent's environment carries AWS credentials through the standard chain; the rest is explicit.
@@ -77,7 +85,8 @@ function spawnWorker(config: AppConfig, url: string, i: number, logDir: string, 
       RAG_JOB_ATTEMPTS: String(config.queue.attempts),
       RAG_JOB_BACKOFF_MS: String(config.queue.backoffMs),
       RAG_ONNX_EP: config.onnx.executionProvider,
-      RAG_ONNX_THREADS: String(config.onnx.intraOpThreads),
+      RAG_ONNX_THREADS: threads.onnx,
+      RAG_FAISS_THREADS: threads.faiss,
     },
     stdio: ['ignore', fd, fd],
   });

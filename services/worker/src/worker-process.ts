@@ -5,6 +5,7 @@ import type { AppConfig } from '@rag/config';
 import { createObjectStore } from '@rag/storage';
 import { assertRedisReachable, createRedisConnection, ROLES, type Role } from '@rag/queue';
 import { createStageWorkers, EncoderPool } from '@rag/pipeline';
+import { setFaissThreads } from '@rag/index';
 
 export interface WorkerProcessOptions {
   roles: Role[];
@@ -34,6 +35,7 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
     });
   }
   await assertRedisReachable(url);
+  if (config.faiss.threads > 0) setFaissThreads(config.faiss.threads);
   const connection = createRedisConnection(url);
   const redis = createRedisConnection(url);
   connection.on('error', (err) => logger.error({ event: 'redis.error', err: err.message }, 'redis connection error'));

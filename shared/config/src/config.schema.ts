@@ -37,6 +37,12 @@ export const onnxSchema = z.object({
   intraOpThreads: z.number().int().min(0).max(256).default(0),
 });
 
+/** FAISS. */
+export const faissSchema = z.object({
+  /** RAG_FAISS_THREADS: OpenMP/BLAS threads for index build and search; 0 keeps the library default (all cores). Worker processes sharing a machine with ONNX sessions do best with 1. @defaultValue 0 */
+  threads: z.number().int().min(0).max(256).default(0),
+});
+
 /** The passage/question encoder. */
 export const encoderSchema = z.object({
   /** RAG_ENCODER: directory in the Optimum layout (model.onnx, tokenizer.json, config.json). @defaultValue "<repo>/models/all-MiniLM-L6-v2" */
@@ -70,6 +76,7 @@ export const appConfigSchema = z.object({
   storage: storageSchema,
   onnx: onnxSchema,
   encoder: encoderSchema,
+  faiss: faissSchema,
   log: logSchema,
   /** RAG_HOME: working directory for embedded Redis and scratch files. @defaultValue "<cwd>/.rag" */
   home: z.string().min(1),

@@ -58,6 +58,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<{ storage:
       dir: resolve(overrides.encoder ?? (env.RAG_ENCODER || join(REPO_ROOT, 'models', 'all-MiniLM-L6-v2'))),
       batchSize: int(env, 'RAG_ENCODE_BATCH'),
     },
+    faiss: { threads: int(env, 'RAG_FAISS_THREADS') },
     log: { level: env.RAG_LOG_LEVEL || undefined },
     home,
   };

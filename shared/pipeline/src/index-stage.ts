@@ -1,5 +1,5 @@
 import { ShardIntegrityError, sha256, type Logger } from '@rag/core';
-import { buildShardIndex } from '@rag/index';
+import { buildShardIndexAsync } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout } from '@rag/snapshot';
 import { readMarker, requireMarker, writeMarker } from './build-markers.js';
@@ -32,7 +32,8 @@ export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMar
   if (n !== enc.vectors || n !== passages) {
     throw new ShardIntegrityError(`shard ${job.shard}: ${n} vectors but ${passages} passages`, { hint: 're-run the build; the shard will be re-encoded' });
   }
-  const built = buildShardIndex(vectors, enc.dim, { kind: job.index.kind, ...job.index.params });
+  // Off the event loop: an HNSW build can outlast the job lock, which must keep being renewed.
+  const built = await buildShardIndexAsync(vectors, enc.dim, { kind: job.index.kind, ...job.index.params }, { logger });
   const key = layout.index(job.shard);
   await store.put(key, built.bytes);
   const marker: IndexMarker = {

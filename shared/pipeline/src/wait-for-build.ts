@@ -38,8 +38,8 @@ export async function waitForBuild(o: WaitOptions): Promise<unknown> {
       }
       await o.onTick?.();
       if (!warned && Date.now() - started > 10000 && o.onNoWorkers) {
-        const workers = await q('ingest').getWorkersCount().catch(() => 1);
-        if (workers === 0) { warned = true; o.onNoWorkers(); }
+        const counts = await Promise.all(['ingest', 'encode', 'index'].map((n) => q(n).getWorkersCount().catch(() => 1)));
+        if (counts.every((c) => c === 0)) { warned = true; o.onNoWorkers(); }
       }
       await new Promise((r) => setTimeout(r, o.pollMs ?? 250));
     }

