@@ -6,6 +6,7 @@ import { snapshotList, snapshotShow, snapshotPassages } from './commands/snapsho
 import { search } from './commands/search.js';
 import { devS3 } from './commands/dev-s3.js';
 import { demo } from './commands/demo.js';
+import { worldGenerate } from './commands/world.js';
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -76,6 +77,17 @@ program.command('demo')
   .option('--snapshot <id>', 'snapshot id', 'enwiki-2016-sample')
   .option('--workers <n>', 'worker processes', int('--workers', 1), 2)
   .action((o) => demo(o));
+
+const world = program.command('world').description('the synthetic two-year world (the paper\'s 2016-vs-2018 experiment, reproducible)');
+world.command('generate')
+  .description('write <out>/<year>/world.xml.bz2 per year, questions.jsonl and world.json; same seed, same bytes')
+  .requiredOption('--seed <n>', 'world seed (1-99 training, 100-199 held out)', int('--seed', 0))
+  .option('--years <list>', 'comma-separated years', '2016,2018')
+  .requiredOption('--out <dir>', 'output directory')
+  .option('--countries <n>', 'number of countries', int('--countries', 1))
+  .option('--questions <n>', 'number of questions', int('--questions', 1))
+  .option('--json', 'print a JSON summary')
+  .action((o) => worldGenerate(o));
 
 const dev = program.command('dev').description('development helpers');
 dev.command('s3')

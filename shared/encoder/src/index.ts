@@ -1,0 +1,6 @@
+export * from './encoder-options.js';
+export * from './encoder.js';
+export * from './load-encoder.js';
+export { cudaProviderInstalled } from './session-pool.js';
+export { TextTokenizer, longestFirst, type TokenizedInput } from './text-tokenizer.js';
+export { poolBatch, l2NormalizeRows } from './pooling.js';

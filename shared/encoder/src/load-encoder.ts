@@ -1,0 +1,104 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { ModelLoadError, sha256File } from '@rag/core';
+import { Encoder } from './encoder.js';
+import { resolveEncoderSettings, type EncoderOptions } from './encoder-options.js';
+import { acquireSession, releaseSession } from './session-pool.js';
+import { TextTokenizer } from './text-tokenizer.js';
+
+/** The ONNX file inside a model directory: Optimum writes model.onnx, the Hub layout onnx/model.onnx. */
+export const MODEL_FILE_CANDIDATES = ['model.onnx', join('onnx', 'model.onnx')];
+
+export function exportHint(dir: string): string {
+  return (
+    `export an encoder into ${dir}: \`optimum-cli export onnx --model sentence-transformers/all-MiniLM-L6-v2 --task feature-extraction ${dir}\`` +
+    ' or `python -m modelkit export-encoder` (services/modelkit)'
+  );
+}
+
+/** Finds the ONNX file, or says exactly what is missing and how to make it. */
+export function findModelFile(dir: string): string {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new ModelLoadError(`encoder directory ${dir} does not exist`, { hint: exportHint(dir), details: { dir } });
+  }
+  for (const c of MODEL_FILE_CANDIDATES) {
+    const p = join(dir, c);
+    if (existsSync(p)) return p;
+  }
+  throw new ModelLoadError(`no ONNX model in ${dir} (looked for ${MODEL_FILE_CANDIDATES.join(', ')})`, {
+    hint: exportHint(dir),
+    details: { dir, missing: MODEL_FILE_CANDIDATES.map((c) => join(dir, c)) },
+  });
+}
+
+function readJsonObject(path: string): object {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    if (v === null || typeof v !== 'object') throw new Error('not a JSON object');
+    return v;
+  } catch (err) {
+    throw new ModelLoadError(`cannot read ${path}: ${(err as Error).message}`, { cause: err, hint: exportHint(resolve(path, '..')) });
+  }
+}
+
+function loadTokenizer(dir: string, maxLength: number): TextTokenizer {
+  const tokPath = join(dir, 'tokenizer.json');
+  if (!existsSync(tokPath)) {
+    throw new ModelLoadError(`no tokenizer.json in ${dir}`, {
+      hint: `${exportHint(dir)}; a "fast" tokenizer is required (tokenizer.json), vocab.txt alone is not enough`,
+      details: { dir, missing: [tokPath] },
+    });
+  }
+  const cfgPath = join(dir, 'tokenizer_config.json');
+  // tokenizer_config.json only refines behaviour (clean-up, pad token); tokenizer.json carries the pipeline.
+  const cfg = existsSync(cfgPath) ? readJsonObject(cfgPath) : {};
+  try {
+    return new TextTokenizer(readJsonObject(tokPath), cfg, maxLength);
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError(`@huggingface/tokenizers cannot build the tokenizer in ${tokPath}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'export the tokenizer again with a recent transformers release',
+    });
+  }
+}
+
+/**
+ * Opens a model directory: validates files, resolves settings, shares the process-wide
+ * InferenceSession for this model, and runs one probe pass so `dim` is known.
+ */
+export async function loadEncoder(opts: EncoderOptions): Promise<Encoder> {
+  const dir = resolve(opts.dir);
+  const modelPath = findModelFile(dir);
+  const settings = resolveEncoderSettings({ ...opts, dir });
+  const tokenizer = loadTokenizer(dir, settings.maxLength);
+  const [sha256, { key, session }] = await Promise.all([
+    sha256File(modelPath),
+    acquireSession(modelPath, settings.executionProvider, settings.intraOpThreads),
+  ]);
+  let encoder: Encoder;
+  try {
+    encoder = new Encoder({ name: basename(dir), sha256, modelPath, settings, session, sessionKey: key, tokenizer });
+    await encoder.encode(['probe']);
+  } catch (err) {
+    await releaseSession(key);
+    throw err;
+  }
+  opts.logger?.info(
+    {
+      model: encoder.name,
+      modelPath,
+      sha256,
+      dim: encoder.dim,
+      maxLength: settings.maxLength,
+      pooling: settings.pooling,
+      normalize: settings.normalize,
+      passageFormat: settings.passageFormat,
+      executionProvider: settings.executionProvider,
+      intraOpThreads: settings.intraOpThreads,
+      sources: settings.sources,
+    },
+    'encoder loaded',
+  );
+  return encoder;
+}
