@@ -41,7 +41,7 @@ MODEL_LICENCE = "Apache-2.0"
 # ORT vs PyTorch on last_hidden_state for the fp32 graph.
 FP32_MAX_ABS_DIFF = 1e-4
 # Headroom over the int8 bar so other CPUs / onnxruntime builds still clear it.
-INT8_SAFETY_MARGIN = 0.0005
+INT8_SAFETY_MARGIN = 0.003  # headroom for CPUs whose int8 kernels round differently (no VNNI, other ORT builds)
 
 
 @dataclass(frozen=True)
