@@ -1,4 +1,5 @@
 // The `./rag` command line: parses flags, calls the libraries, prints results.
+import '@rag/core/quiet-warnings';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RagError } from '@rag/core';
 import { snapshotBuild, DEFAULT_SHARD_SIZE } from './commands/snapshot-build.js';

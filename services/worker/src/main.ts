@@ -1,4 +1,5 @@
 // Thin process: config → logger → workers → signals. Used by `./rag worker` and the Docker image.
+import '@rag/core/quiet-warnings';
 import { loadConfig } from '@rag/config';
 import { createLogger, RagError } from '@rag/core';
 import { parseRoles, startWorkerProcess } from './worker-process.js';
