@@ -9,7 +9,8 @@ import type { Encoder } from './encoder.js';
 import { TextTokenizer } from './text-tokenizer.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const MODEL_DIR = join(repo, 'models', 'all-MiniLM-L6-v2');
+// RAG_TEST_ENCODER_DIR points the suite at another export (e.g. an fp32 one) without touching the committed model.
+const MODEL_DIR = process.env.RAG_TEST_ENCODER_DIR ?? join(repo, 'models', 'all-MiniLM-L6-v2');
 const FIXTURE = join(repo, 'test', 'fixtures', 'encoder-reference.json');
 const skip = existsSync(MODEL_DIR)
   ? false
@@ -42,6 +43,20 @@ const MIXED = [
 
 let enc: Encoder;
 
+/** Precision of the committed ONNX file, as the exporter recorded it. */
+function committedPrecision(): 'fp32' | 'int8' {
+  const p = JSON.parse(readFileSync(join(MODEL_DIR, 'PROVENANCE.json'), 'utf8')) as { precision?: string };
+  assert.ok(p.precision === 'fp32' || p.precision === 'int8', `PROVENANCE.json precision is ${p.precision}`);
+  return p.precision;
+}
+
+/**
+ * How close one text's vector must be across different batches. fp32: padding is masked out, so only
+ * float summation order differs. int8 dynamic quantisation picks one activation scale per input tensor,
+ * i.e. per batch, so batch-mates shift a text's vector slightly; the bar is then the int8 conformance floor.
+ */
+const sameVectorFloor = (): number => (committedPrecision() === 'fp32' ? 0.9999 : 0.99);
+
 before(async () => {
   if (skip) return;
   enc = await loadEncoder({ dir: MODEL_DIR, intraOpThreads: 1, batchSize: 3 });
@@ -59,20 +74,15 @@ interface Reference {
   sentences: { id: string; text: string; tokenCount: number; truncated: boolean; inputIds: number[]; embedding: number[] }[];
 }
 
-/** Precision of the committed ONNX file, as the exporter recorded it. */
-function committedPrecision(): 'fp32' | 'int8' {
-  const p = JSON.parse(readFileSync(join(MODEL_DIR, 'PROVENANCE.json'), 'utf8')) as { precision?: string };
-  assert.ok(p.precision === 'fp32' || p.precision === 'int8', `PROVENANCE.json precision is ${p.precision}`);
-  return p.precision;
-}
 
 test('conformance: token ids and cosine to the sentence-transformers reference embeddings', { skip: skip || (!existsSync(FIXTURE) && `fixture ${FIXTURE} is absent`) }, async (t) => {
   const ref = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Reference;
-  assert.ok(ref.sentences.length > 0);
+  assert.ok(ref.sentences.length > 0, 'fixture has sentences');
   assert.equal(enc.maxLength, ref.maxSeqLength);
   // Tokenization first: a mismatch here explains any cosine failure below.
   for (const s of ref.sentences) {
-    assert.equal(enc.tokenCount(s.text), s.tokenCount, `${s.id}: token count`);
+    // The fixture records the untruncated count; ours is after truncation.
+    assert.equal(enc.tokenCount(s.text), s.truncated ? ref.maxSeqLength : s.tokenCount, `${s.id}: token count`);
     assert.deepEqual([...(enc as unknown as { tokenizer: TextTokenizer }).tokenizer.encode(s.text).ids], s.inputIds, `${s.id}: input ids`);
   }
   assert.ok(ref.sentences.some((s) => s.truncated), 'the fixture exercises truncation');
@@ -92,17 +102,20 @@ test('embeddings are unit vectors of the model width and distinguish meanings', 
   const v = await enc.encode(['A man is eating food.', 'A man is eating a piece of bread.', 'The stock market fell sharply today.']);
   assert.equal(enc.dim, 384);
   assert.equal(v.length, 3 * 384);
-  for (let i = 0; i < 3; i++) assert.ok(Math.abs(cosine(row(v, i, 384), row(v, i, 384)) - 1) < 1e-6 && Math.abs(Math.hypot(...row(v, i, 384)) - 1) < 1e-5);
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(Math.hypot(...row(v, i, 384)) - 1) < 1e-5, `row ${i} has unit norm`);
   assert.ok(cosine(row(v, 0, 384), row(v, 1, 384)) > cosine(row(v, 0, 384), row(v, 2, 384)) + 0.3, 'paraphrases are closer than unrelated text');
 });
 
-test('batch invariance: a text alone and inside a batch of mixed lengths gives the same vector', { skip }, async () => {
+test('batch invariance: a text alone and inside a batch of mixed lengths gives the same vector', { skip }, async (t) => {
   const batch = await enc.encode(MIXED);
+  let min = 1;
   for (let i = 0; i < MIXED.length; i++) {
     const alone = await enc.encode([MIXED[i]!]);
     const c = cosine(alone, row(batch, i, enc.dim));
-    assert.ok(c > 0.9999, `text ${i}: cosine alone vs batch ${c}`);
+    min = Math.min(min, c);
+    assert.ok(c > sameVectorFloor(), `text ${i}: cosine alone vs batch ${c}`);
   }
+  t.diagnostic(`precision=${committedPrecision()} min cosine alone vs in batch=${min.toFixed(6)} floor=${sameVectorFloor()}`);
 });
 
 test('length sorting does not leak into the output order', { skip }, async () => {
@@ -115,7 +128,7 @@ test('length sorting does not leak into the output order', { skip }, async () =>
     const sims = Array.from({ length: n }, (_, j) => cosine(row(rev, i, enc.dim), row(fwd, j, enc.dim)));
     const best = sims.indexOf(Math.max(...sims));
     assert.equal(best, n - 1 - i, `row ${i} of the reversed call matches text ${best}`);
-    assert.ok(sims[best]! > 0.9999);
+    assert.ok(sims[best]! > sameVectorFloor(), `row ${i}: cosine ${sims[best]}`);
   }
 });
 
@@ -125,13 +138,13 @@ test('texts longer than maxLength are truncated, also at the 512-position limit'
   // Text beyond the cut cannot matter: the long text and a longer one sharing its first maxLength tokens agree.
   const [a, b] = [words, words + ' completely different trailing words about volcanoes and oceans'];
   const v = await enc.encode([a, b, 'short']);
-  assert.ok(cosine(row(v, 0, enc.dim), row(v, 1, enc.dim)) > 0.9999);
+  assert.ok(cosine(row(v, 0, enc.dim), row(v, 1, enc.dim)) > 0.9999, 'same truncated tokens, same batch: same vector');
   const full = await loadEncoder({ dir: MODEL_DIR, intraOpThreads: 1, maxLength: 512 });
   try {
     assert.equal(full.tokenCount(words), 512);
     const w = await full.encode([words, 'short']);
-    assert.ok(w.every(Number.isFinite));
-    assert.ok(Math.abs(Math.hypot(...row(w, 0, full.dim)) - 1) < 1e-5);
+    assert.ok(w.every(Number.isFinite), 'finite');
+    assert.ok(Math.abs(Math.hypot(...row(w, 0, full.dim)) - 1) < 1e-5, 'unit norm');
   } finally {
     await full.release();
   }
@@ -140,18 +153,19 @@ test('texts longer than maxLength are truncated, also at the 512-position limit'
 test('empty input: the empty string encodes to a finite unit vector; no texts gives an empty matrix', { skip }, async () => {
   const v = await enc.encode(['', 'not empty']);
   assert.equal(v.length, 2 * enc.dim);
-  assert.ok(v.every(Number.isFinite));
-  assert.ok(Math.abs(Math.hypot(...row(v, 0, enc.dim)) - 1) < 1e-5);
+  assert.ok(v.every(Number.isFinite), 'finite');
+  assert.ok(Math.abs(Math.hypot(...row(v, 0, enc.dim)) - 1) < 1e-5, 'unit norm');
   assert.equal((await enc.encode([])).length, 0);
   // A passage without a title is its text alone, not ". text".
   const p = await enc.encodePassages([{ title: '', text: 'not empty' }]);
-  assert.ok(cosine(p, row(v, 1, enc.dim)) > 0.9999);
+  const c = cosine(p, row(v, 1, enc.dim));
+  assert.ok(c > sameVectorFloor(), `passage without title vs text: cosine ${c}`);
 });
 
 test('passages are encoded as "title. text" in the default concat format', { skip }, async () => {
   const p = await enc.encodePassages([{ title: 'Paris', text: 'It is the capital of France.' }]);
   const t = await enc.encode(['Paris. It is the capital of France.']);
-  assert.ok(cosine(p, t) > 0.9999);
+  assert.ok(cosine(p, t) > 0.9999, 'concat format');
   const q = await enc.encodeQueries(['Paris. It is the capital of France.']);
   assert.ok(cosine(q, t) > 0.9999, 'no query prefix configured for this model');
 });

@@ -56,6 +56,7 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
     dim: encoder.dim,
     encoder: { name: encoder.name, sha256: encoder.sha256, pooling: encoder.settings.pooling, maxLength: encoder.maxLength, passageFormat: encoder.settings.passageFormat },
     durationMs: Date.now() - started,
+    finishedAt: Date.now(),
   };
   await writeMarker(store, layout.encodeMarker(job.shard), marker);
   logger.info({ event: 'shard.encoded', snapshotId: job.snapshotId, shardId: job.shard, vectors: passages.length, ms: marker.durationMs }, 'shard encoded');

@@ -46,6 +46,7 @@ export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMar
     kind: built.kind,
     params: built.params,
     durationMs: Date.now() - started,
+    finishedAt: Date.now(),
   };
   await writeMarker(store, layout.indexMarker(job.shard), marker);
   logger.info({ event: 'shard.indexed', snapshotId: job.snapshotId, shardId: job.shard, kind: built.kind, ms: marker.durationMs }, 'shard indexed');

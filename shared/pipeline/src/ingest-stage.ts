@@ -84,6 +84,7 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
     duplicatesSkipped: duplicates,
     shards,
     durationMs: Date.now() - started,
+    finishedAt: Date.now(),
   };
   await writeMarker(store, layout.ingestMarker(), marker);
   logger.info({ event: 'ingest.done', snapshotId: req.snapshotId, passages: total, shards: shards.length, duplicates }, 'ingest done');

@@ -52,6 +52,8 @@ export const ingestMarkerSchema = z.object({
     lastPassageId: z.string(),
   })),
   durationMs: z.number(),
+  /** Epoch ms when the stage finished (with durationMs: the stage's span, for wall-clock reports). */
+  finishedAt: z.number().optional(),
 });
 
 export const encodeMarkerSchema = z.object({
@@ -63,6 +65,8 @@ export const encodeMarkerSchema = z.object({
   dim: z.number().int(),
   encoder: z.object({ name: z.string(), sha256: z.string(), pooling: z.string(), maxLength: z.number(), passageFormat: z.string() }),
   durationMs: z.number(),
+  /** Epoch ms when the stage finished (with durationMs: the stage's span, for wall-clock reports). */
+  finishedAt: z.number().optional(),
 });
 
 export const indexMarkerSchema = z.object({
@@ -75,6 +79,8 @@ export const indexMarkerSchema = z.object({
   kind: z.enum(['flat', 'hnsw', 'ivf']),
   params: z.record(z.string(), z.union([z.number(), z.string()])),
   durationMs: z.number(),
+  /** Epoch ms when the stage finished (with durationMs: the stage's span, for wall-clock reports). */
+  finishedAt: z.number().optional(),
 });
 
 export type IngestMarker = z.infer<typeof ingestMarkerSchema>;

@@ -27,6 +27,8 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
   let indexKind = req.index.kind;
   let indexParams: Record<string, number | string> = {};
   const stagesMs = { ingest: ingest.durationMs, encode: 0, index: 0 };
+  const spans = { ingest: new Span(), encode: new Span(), index: new Span() };
+  spans.ingest.add(ingest.finishedAt, ingest.durationMs);
   for (const s of ingest.shards) {
     const enc = await requireMarker(store, layout.encodeMarker(s.shard), encodeMarkerSchema, `encode marker of shard ${s.shard}`);
     const idx = await requireMarker(store, layout.indexMarker(s.shard), indexMarkerSchema, `index marker of shard ${s.shard}`);
@@ -46,6 +48,8 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
     vectors += enc.vectors;
     stagesMs.encode += enc.durationMs;
     stagesMs.index += idx.durationMs;
+    spans.encode.add(enc.finishedAt, enc.durationMs);
+    spans.index.add(idx.finishedAt, idx.durationMs);
     shards.push({
       shard: s.shard,
       key: idx.key,
@@ -87,6 +91,7 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
     build: {
       durationMs: deps.startedAt ? Date.now() - deps.startedAt : Date.now() - Date.parse(req.requestedAt),
       stagesMs,
+      stagesWallMs: { ingest: spans.ingest.ms(), encode: spans.encode.ms(), index: spans.index.ms() },
       ...(deps.workers !== undefined ? { workers: deps.workers } : {}),
     },
   };
@@ -99,4 +104,18 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
   }
   logger.info({ event: 'snapshot.published', snapshotId: req.snapshotId, passages: manifest.passages, shards: shards.length }, 'snapshot published');
   return manifest;
+}
+
+/** Wall-clock span of a stage across its jobs: first start to last finish. */
+class Span {
+  private start = Infinity;
+  private end = -Infinity;
+  add(finishedAt: number | undefined, durationMs: number): void {
+    if (finishedAt === undefined) return;
+    this.start = Math.min(this.start, finishedAt - durationMs);
+    this.end = Math.max(this.end, finishedAt);
+  }
+  ms(): number {
+    return this.end >= this.start ? this.end - this.start : 0;
+  }
 }

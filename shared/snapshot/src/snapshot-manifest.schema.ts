@@ -56,7 +56,10 @@ export const manifestSchema = z.object({
   }),
   build: z.object({
     durationMs: z.number().int().min(0),
+    /** Job time summed per stage (across workers). */
     stagesMs: z.record(z.string(), z.number()),
+    /** Wall-clock span per stage: first job start to last job finish. */
+    stagesWallMs: z.record(z.string(), z.number()).optional(),
     workers: z.number().int().min(0).optional(),
   }),
 });
