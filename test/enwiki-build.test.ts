@@ -25,7 +25,8 @@ async function checkSnapshot(env: Record<string, string>, id: string) {
 
   // 50 passages spread over the snapshot: searching a passage's own text must return it first.
   const config = loadConfig({ ...env, RAG_HOME: join(dir.path, 'home') });
-  const store = createObjectStore(config.storage);
+  // In-process, the AWS chain reads process.env, not `env`: hand the test server's keys over explicitly.
+  const store = createObjectStore(config.storage, env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } } : {});
   const retriever = await SnapshotRetriever.load(store, id);
   const encoder = await loadEncoder({ dir: join(REPO, 'models/all-MiniLM-L6-v2'), executionProvider: 'cpu', intraOpThreads: 0, batchSize: 32 });
   try {
