@@ -2,12 +2,9 @@
 import '@rag/core/quiet-warnings';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RagError } from '@rag/core';
-import { snapshotBuild, DEFAULT_SHARD_SIZE } from './commands/snapshot-build.js';
-import { snapshotList, snapshotShow, snapshotPassages } from './commands/snapshot-read.js';
-import { search } from './commands/search.js';
-import { devS3 } from './commands/dev-s3.js';
-import { demo } from './commands/demo.js';
-import { worldGenerate } from './commands/world.js';
+
+// Commands load their libraries (ONNX Runtime, FAISS, the AWS SDK) only when they run, so --help is instant.
+const DEFAULT_SHARD_SIZE = 2000;
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -42,17 +39,18 @@ snapshot.command('build')
   .option('--json', 'print the manifest as JSON when published')
   .option('--no-progress', 'no progress bars')
   .action(async (o) => {
+    const { snapshotBuild } = await import('./commands/snapshot-build.js');
     const m = await snapshotBuild(o);
     if (o.json) process.stdout.write(JSON.stringify(m, null, 2) + '\n');
     else process.stdout.write(`published ${m.id}: ${m.passages} passages, ${m.vectors} vectors x ${m.dim}, ${m.shards.length} shard(s), ${(m.build.durationMs / 1000).toFixed(1)} s\n`);
   });
 
-snapshot.command('list').description('list published snapshots').option('--json', 'JSON output').action((o) => snapshotList(o));
-snapshot.command('show').description('show a snapshot manifest').argument('<id>').option('--json', 'the manifest as JSON').action((id, o) => snapshotShow(id, o));
+snapshot.command('list').description('list published snapshots').option('--json', 'JSON output').action(async (o) => (await import('./commands/snapshot-read.js')).snapshotList(o));
+snapshot.command('show').description('show a snapshot manifest').argument('<id>').option('--json', 'the manifest as JSON').action(async (id, o) => (await import('./commands/snapshot-read.js')).snapshotShow(id, o));
 snapshot.command('passages').description('print passages as JSONL {id,title,text}').argument('<id>')
   .option('--limit <n>', 'at most N passages', int('--limit', 0))
   .option('--offset <m>', 'skip the first M passages', int('--offset', 0))
-  .action((id, o) => snapshotPassages(id, o));
+  .action(async (id, o) => (await import('./commands/snapshot-read.js')).snapshotPassages(id, o));
 
 program.command('search')
   .description('search a snapshot with a text query')
@@ -61,7 +59,7 @@ program.command('search')
   .option('--k <n>', 'results', int('--k', 1), 5)
   .option('--encoder <dir>', 'question encoder (default: the configured encoder; must match the snapshot dimension)')
   .option('--json', 'JSON array [{id,title,text,score}], best first')
-  .action((o) => search(o));
+  .action(async (o) => (await import('./commands/search.js')).search(o));
 
 program.command('worker')
   .description('run a long-lived pipeline worker (distributed mode: needs REDIS_URL and RAG_STORAGE)')
@@ -77,7 +75,7 @@ program.command('demo')
   .option('--source <path>', 'dump to build (default: ../shared/data/wikipedia/enwiki-2016-sample.xml.bz2)')
   .option('--snapshot <id>', 'snapshot id', 'enwiki-2016-sample')
   .option('--workers <n>', 'worker processes', int('--workers', 1), 2)
-  .action((o) => demo(o));
+  .action(async (o) => (await import('./commands/demo.js')).demo(o));
 
 const world = program.command('world').description('the synthetic two-year world (the paper\'s 2016-vs-2018 experiment, reproducible)');
 world.command('generate')
@@ -88,7 +86,7 @@ world.command('generate')
   .option('--countries <n>', 'number of countries', int('--countries', 1))
   .option('--questions <n>', 'number of questions', int('--questions', 1))
   .option('--json', 'print a JSON summary')
-  .action((o) => worldGenerate(o));
+  .action(async (o) => (await import('./commands/world.js')).worldGenerate(o));
 
 const dev = program.command('dev').description('development helpers');
 dev.command('s3')
@@ -96,7 +94,7 @@ dev.command('s3')
   .option('--port <n>', 'port (0 = any free port)', int('--port', 0), 9000)
   .option('--dir <dir>', 'data directory', '.rag/s3')
   .option('--bucket <name...>', 'buckets to create at start')
-  .action((o) => devS3(o));
+  .action(async (o) => (await import('./commands/dev-s3.js')).devS3(o));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = RagError.from(err);

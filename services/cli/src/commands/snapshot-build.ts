@@ -25,8 +25,6 @@ export interface BuildOptions {
   progress?: boolean;
 }
 
-export const DEFAULT_SHARD_SIZE = 2000;
-
 export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> {
   const rt = createRuntime({ encoder: o.encoder });
   const { config, logger, store } = rt;
