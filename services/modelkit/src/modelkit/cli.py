@@ -1,4 +1,4 @@
-"""`python -m modelkit <command>`: export-encoder, reference-embeddings."""
+"""`python -m modelkit <command>`: export-encoder, reference-embeddings, export-seq2seq, rag-fixtures."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ def _parser() -> argparse.ArgumentParser:
     ref = sub.add_parser("reference-embeddings", help="write sentence-transformers reference embeddings as JSON")
     ref.add_argument("--package", default=DEFAULT_PACKAGE)
     ref.add_argument("--out", required=True, type=Path)
+
+    s2s = sub.add_parser("export-seq2seq", help="export a BART/T5 model directory to the Optimum seq2seq ONNX layout")
+    s2s.add_argument("--model", required=True, type=Path, help="transformers model directory (config, weights, tokenizer)")
+    s2s.add_argument("--out", required=True, type=Path, help="output directory (replaced on success)")
+    s2s.add_argument("--opset", type=int, default=17)
+    s2s.add_argument("--tolerance", type=float, default=1e-4, help="max |logit diff| ONNX vs PyTorch")
+
+    rfx = sub.add_parser("rag-fixtures", help="write HF RAG reference fixtures from tiny seeded models")
+    rfx.add_argument("--out", required=True, type=Path, help="fixture directory, e.g. test/fixtures/hf-rag")
     return parser
 
 
@@ -53,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
 
             out = write_reference(args.package, args.out)
             print(json.dumps({"out": str(out)}))
+        elif args.command == "export-seq2seq":
+            from modelkit.export_seq2seq import export_seq2seq_dir
+
+            print(json.dumps(export_seq2seq_dir(args.model, args.out, opset=args.opset, tolerance=args.tolerance), indent=2))
+        elif args.command == "rag-fixtures":
+            from modelkit.rag_fixtures import write_rag_fixtures
+
+            print(json.dumps(write_rag_fixtures(args.out), indent=2))
         return 0
     except ModelkitError as err:
         print(f"error: {err}", file=sys.stderr)
