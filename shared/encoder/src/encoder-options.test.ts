@@ -104,3 +104,21 @@ test('bad settings fail with typed errors that say what to change', () => {
     rmSync(dir3, { recursive: true, force: true });
   }
 });
+
+test('a question encoder names the passage encoder it was trained against; a malformed hash is refused', () => {
+  const sha = 'a'.repeat(64);
+  const dir = modelDir({ ...sbertFiles, 'rag_encoder.json': { passageEncoderSha256: sha } });
+  const bad = modelDir({ ...sbertFiles, 'rag_encoder.json': { passageEncoderSha256: 'not-a-hash' } });
+  try {
+    assert.equal(resolveEncoderSettings({ dir }).passageEncoderSha256, sha);
+    assert.equal(resolveEncoderSettings({ dir: modelDirNoOverrides() }).passageEncoderSha256, undefined);
+    assert.throws(() => resolveEncoderSettings({ dir: bad }), ConfigError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(bad, { recursive: true, force: true });
+  }
+});
+
+function modelDirNoOverrides(): string {
+  return modelDir(sbertFiles);
+}

@@ -51,6 +51,11 @@ export interface EncoderSettings {
   passagePrefix: string;
   /** ONNX output holding per-token states (or an already pooled [n, dim] vector). */
   outputName?: string;
+  /**
+   * For a question encoder fine-tuned against a frozen passage encoder (DPR-style): the sha256 of that
+   * passage encoder's model file, so snapshots built with it accept this encoder's queries.
+   */
+  passageEncoderSha256?: string;
   /** Where each value came from, for logs and error messages. */
   sources: Record<string, string>;
 }
@@ -68,6 +73,7 @@ export const ragEncoderFileSchema = z
     /** Prepended to every passage (after title formatting). */
     passagePrefix: z.string().optional(),
     outputName: z.string().min(1).optional(),
+    passageEncoderSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   })
   .strict();
 export type RagEncoderFile = z.infer<typeof ragEncoderFileSchema>;
@@ -234,6 +240,7 @@ export function resolveEncoderSettings(opts: EncoderOptions): EncoderSettings {
     queryPrefix: file.queryPrefix ?? '',
     passagePrefix: file.passagePrefix ?? '',
     outputName: file.outputName,
+    passageEncoderSha256: file.passageEncoderSha256,
     sources,
   };
 }

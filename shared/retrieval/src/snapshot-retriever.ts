@@ -58,7 +58,8 @@ export class SnapshotRetriever {
         hint: `use the encoder the snapshot was built with (${this.manifest.encoder.name})`,
       });
     }
-    if (!allowDifferentEncoder && encoder.sha256 !== this.manifest.encoder.sha256) {
+    const paired = encoder.settings.passageEncoderSha256 === this.manifest.encoder.sha256;
+    if (!allowDifferentEncoder && !paired && encoder.sha256 !== this.manifest.encoder.sha256) {
       throw new UsageError(`snapshot ${this.snapshotId} was built with encoder ${this.manifest.encoder.sha256.slice(0, 12)}, not ${encoder.sha256.slice(0, 12)}`, {
         hint: 'pass the same --encoder as the build, or a question encoder trained against it',
       });
