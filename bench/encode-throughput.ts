@@ -9,11 +9,13 @@
  *      in corpus order (no sorting benefit);
  *  (b) transformers.js feature-extraction pipeline on the SAME ONNX file, same thread count, same texts,
  *      same batch size, mean pooling + normalize; ratio ours / peer, and the cosine agreement of the two;
- *  (c) 1..k forked worker processes running our Encoder with intraOpThreads=1 each, total passages/s.
+ *  (c) 1..k forked worker processes running our Encoder with intraOpThreads=1 each, total passages/s;
+ *  (d) a mixed-length workload (passages interleaved 1:1 with real NQ-open questions), where length
+ *      sorting matters: ours sorted vs ours in corpus order vs transformers.js, texts/s.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, existsSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -32,7 +34,8 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '2' },
     model: { type: 'string', default: join(repo, 'models', 'all-MiniLM-L6-v2') },
     workers: { type: 'string', default: '1,2' },
-    dump: { type: 'string', default: '/work/shared/data/wikipedia/enwiki-2016-sample.xml.bz2' },
+    dump: { type: 'string', default: join(repo, '..', 'shared', 'data', 'wikipedia', 'enwiki-2016-sample.xml.bz2') },
+    questions: { type: 'string', default: join(repo, '..', 'shared', 'data', 'nq-open', 'NQ-open.dev.jsonl') },
   },
 });
 const N = Number(values.passages);
@@ -87,20 +90,27 @@ function peerModelDir(): { root: string; id: string } {
   return { root, id };
 }
 
-async function runPeer(texts: string[]): Promise<{ seconds: number[]; embeddings: Float32Array }> {
+interface Peer {
+  /** Encodes in corpus-order batches, as a caller of the pipeline would send them (it pads to each batch's longest). */
+  encodeAll(texts: string[]): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+/** transformers.js feature-extraction over the same ONNX file, mean pooling + normalize, same threads. */
+async function makePeer(): Promise<Peer> {
   const tf = await import('@huggingface/transformers');
   tf.env.allowRemoteModels = false;
   tf.env.allowLocalModels = true;
   const { root, id } = peerModelDir();
   tf.env.localModelPath = root;
-  try {
-    const extractor = await tf.pipeline('feature-extraction', id, {
-      local_files_only: true,
-      dtype: 'fp32',
-      device: 'cpu',
-      session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
-    });
-    const encodeAll = async (): Promise<Float32Array> => {
+  const extractor = await tf.pipeline('feature-extraction', id, {
+    local_files_only: true,
+    dtype: 'fp32',
+    device: 'cpu',
+    session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
+  });
+  return {
+    async encodeAll(texts: string[]): Promise<Float32Array> {
       const parts: Float32Array[] = [];
       for (let i = 0; i < texts.length; i += batchSize) {
         const t = await extractor(texts.slice(i, i + batchSize), { pooling: 'mean', normalize: true });
@@ -110,21 +120,12 @@ async function runPeer(texts: string[]): Promise<{ seconds: number[]; embeddings
       let off = 0;
       for (const p of parts) { out.set(p, off); off += p.length; }
       return out;
-    };
-    await extractor(texts.slice(0, batchSize), { pooling: 'mean', normalize: true }); // warm-up
-    const seconds: number[] = [];
-    let embeddings: Float32Array = new Float32Array(0);
-    for (let r = 0; r < repeat; r++) {
-      const t0 = performance.now();
-      embeddings = await encodeAll();
-      seconds.push((performance.now() - t0) / 1000);
-      progress(`transformers.js run ${r + 1}: ${round(texts.length / seconds[r]!)} passages/s`);
-    }
-    await extractor.dispose();
-    return { seconds, embeddings };
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+    },
+    async dispose(): Promise<void> {
+      await extractor.dispose();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
 }
 
 async function runWorkers(k: number, passages: BenchPassage[]): Promise<{ workers: number; seconds: number; passagesPerSec: number }> {
@@ -157,7 +158,48 @@ async function runWorkers(k: number, passages: BenchPassage[]): Promise<{ worker
   }
 }
 
+/** Real NQ-open questions, for the mixed-length workload. */
+function loadQuestions(path: string, count: number): string[] {
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).slice(0, count).map((l) => (JSON.parse(l) as { question: string }).question);
+}
+
+const best = (s: number[]): number => Math.min(...s);
+const rate = (n: number, s: number[]) => ({ perSec: round(n / best(s)), runsSec: s.map((x) => round(x, 2)) });
+
+/**
+ * Interleaves, per round: ours (one sorted call), ours in corpus order (one call per batch), peer.
+ * Interleaving keeps the comparison fair when other load on the machine comes and goes.
+ */
+async function compare(enc: Encoder, peer: Peer, texts: string[], runs: number, label: string) {
+  const n = texts.length;
+  const sorted: number[] = [];
+  const corpusOrder: number[] = [];
+  const peerSec: number[] = [];
+  let ours: Float32Array = new Float32Array(0);
+  let theirs: Float32Array = new Float32Array(0);
+  await enc.encode(texts.slice(0, batchSize)); // warm-up
+  await peer.encodeAll(texts.slice(0, batchSize));
+  for (let r = 0; r < runs; r++) {
+    sorted.push(await timeIt(async () => { ours = await enc.encode(texts); }));
+    corpusOrder.push(await timeIt(async () => {
+      for (let i = 0; i < n; i += batchSize) await enc.encode(texts.slice(i, i + batchSize));
+    }));
+    peerSec.push(await timeIt(async () => { theirs = await peer.encodeAll(texts); }));
+    progress(`${label} round ${r + 1}: ours ${round(n / sorted[r]!)}, ours corpus order ${round(n / corpusOrder[r]!)}, transformers.js ${round(n / peerSec[r]!)} texts/s`);
+  }
+  return {
+    count: n,
+    meanTokens: round(texts.reduce((s, t) => s + enc.tokenCount(t), 0) / n),
+    ours: rate(n, sorted),
+    oursCorpusOrder: rate(n, corpusOrder),
+    transformersJs: rate(n, peerSec),
+    ratioOursOverPeer: round(best(peerSec) / best(sorted), 2),
+    agreementWithPeer: cosineStats(ours, theirs, enc.dim),
+  };
+}
+
 async function main(): Promise<void> {
+  const loadAtStart = loadavg().map((x) => round(x, 2));
   progress(`loading ${N} passages from ${values.dump}`);
   const passages = await loadWikiPassages(values.dump!, N);
   if (passages.length < N) progress(`only ${passages.length} passages available`);
@@ -167,46 +209,32 @@ async function main(): Promise<void> {
   const sep = enc.settings.titleSeparator;
   // Same strings for both libraries: our concat passage format, spelled out.
   const texts = passages.map((p) => (p.title ? `${p.title}${sep}${p.text}` : p.text));
-  let tokenTotal = 0;
-  for (const t of texts) tokenTotal += enc.tokenCount(t);
-
-  await enc.encodePassages(passages.slice(0, batchSize)); // warm-up
-  const oursSec: number[] = [];
-  const unsortedSec: number[] = [];
-  let ours: Float32Array = new Float32Array(0);
-  for (let r = 0; r < repeat; r++) {
-    oursSec.push(await timeIt(async () => { ours = await enc.encodePassages(passages); }));
-    progress(`ours run ${r + 1}: ${round(n / oursSec[r]!)} passages/s`);
-    unsortedSec.push(await timeIt(async () => {
-      for (let i = 0; i < n; i += batchSize) await enc.encodePassages(passages.slice(i, i + batchSize));
-    }));
-    progress(`ours, corpus order run ${r + 1}: ${round(n / unsortedSec[r]!)} passages/s`);
+  const questions = loadQuestions(values.questions!, Math.ceil(n / 2));
+  const mixed: string[] = [];
+  for (let i = 0; mixed.length < n && i < n; i++) {
+    mixed.push(texts[i]!);
+    if (i < questions.length && mixed.length < n) mixed.push(questions[i]!);
   }
+
+  const peer = await makePeer();
+  const passagesResult = await compare(enc, peer, texts, repeat, 'passages');
+  const mixedResult = await compare(enc, peer, mixed, repeat, 'mixed');
+  await peer.dispose();
   const dim = enc.dim;
   await enc.release();
-
-  const peer = await runPeer(texts);
 
   const workers = [];
   for (const k of workerCounts) workers.push(await runWorkers(k, passages));
 
-  const best = (s: number[]): number => Math.min(...s);
-  const oursRate = n / best(oursSec);
-  const peerRate = n / best(peer.seconds);
   const result = {
-    machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model, node: process.version },
+    machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model, node: process.version, loadavgAtStart: loadAtStart, loadavgAtEnd: loadavg().map((x) => round(x, 2)) },
     model: { dir: modelDir, name: enc.name, sha256: enc.sha256, dim, maxLength: enc.maxLength, pooling: enc.pooling, normalize: enc.normalize },
-    passages: n,
-    meanTokens: round(tokenTotal / n),
     threads,
     batchSize,
     repeat,
-    note: 'passages/s from the best of `repeat` timed runs after a warm-up batch; workers exclude model load',
-    ours: { passagesPerSec: round(oursRate), runsSec: oursSec.map((s) => round(s, 2)) },
-    oursCorpusOrder: { passagesPerSec: round(n / best(unsortedSec)), runsSec: unsortedSec.map((s) => round(s, 2)) },
-    transformersJs: { passagesPerSec: round(peerRate), runsSec: peer.seconds.map((s) => round(s, 2)) },
-    ratioOursOverPeer: round(oursRate / peerRate, 2),
-    agreementWithPeer: cosineStats(ours, peer.embeddings, dim),
+    note: 'rates (texts/s) are the best of the interleaved timed runs after a warm-up batch; workers exclude model load; corpus order = one encode() call per batch, i.e. no length sorting',
+    passages: passagesResult,
+    mixedLengths: mixedResult,
     workerProcesses: workers,
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
