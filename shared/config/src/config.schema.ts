@@ -51,6 +51,18 @@ export const encoderSchema = z.object({
   batchSize: z.number().int().min(1).max(4096).default(32),
 });
 
+/** Question answering: the models generation workers load once per process. */
+export const generationSchema = z.object({
+  /** RAG_QUESTION_ENCODER: question encoder (Optimum layout). @defaultValue "<repo>/models/world-question-encoder" when present, else the passage encoder */
+  questionEncoderDir: z.string().min(1),
+  /** RAG_GENERATOR: seq2seq generator (Optimum layout, onnx/encoder_model.onnx + decoder). @defaultValue "<repo>/models/world-generator" */
+  generatorDir: z.string().min(1),
+  /** RAG_QA_CHUNK: questions per queue job; smaller chunks spread better and switch snapshots sooner. @defaultValue 16 */
+  chunkSize: z.number().int().min(1).max(10000).default(16),
+  /** RAG_SNAPSHOT_POLL_MS: how often generation workers re-read aliases from storage, in case a notification was missed. @defaultValue 5000 */
+  aliasPollMs: z.number().int().min(100).default(5000),
+});
+
 /** BullMQ job behaviour. */
 export const queueSchema = z.object({
   /** RAG_JOB_ATTEMPTS: attempts per job before it fails the build. @defaultValue 3 */
@@ -77,6 +89,7 @@ export const appConfigSchema = z.object({
   onnx: onnxSchema,
   encoder: encoderSchema,
   faiss: faissSchema,
+  generation: generationSchema,
   log: logSchema,
   /** RAG_HOME: working directory for embedded Redis and scratch files. @defaultValue "<cwd>/.rag" */
   home: z.string().min(1),
@@ -87,4 +100,5 @@ export type QueueConfig = z.infer<typeof queueSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type OnnxConfig = z.infer<typeof onnxSchema>;
 export type EncoderConfig = z.infer<typeof encoderSchema>;
+export type GenerationConfig = z.infer<typeof generationSchema>;
 export type AppConfig = z.infer<typeof appConfigSchema>;

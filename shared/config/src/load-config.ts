@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@rag/core';
@@ -21,6 +22,16 @@ function bool(env: Env, key: string): boolean | undefined {
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
   return undefined;
+}
+
+/**
+ * The trained question encoder is paired with the default passage encoder; with a user's own
+ * passage encoder, questions go through that same encoder unless RAG_QUESTION_ENCODER says otherwise.
+ */
+function defaultQuestionEncoder(passageEncoder: string | undefined): string {
+  const trained = join(REPO_ROOT, 'models', 'world-question-encoder');
+  if (!passageEncoder && existsSync(join(trained, 'model.onnx'))) return trained;
+  return passageEncoder ?? join(REPO_ROOT, 'models', 'all-MiniLM-L6-v2');
 }
 
 /**
@@ -59,6 +70,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<{ storage:
       batchSize: int(env, 'RAG_ENCODE_BATCH'),
     },
     faiss: { threads: int(env, 'RAG_FAISS_THREADS') },
+    generation: {
+      questionEncoderDir: resolve(env.RAG_QUESTION_ENCODER || defaultQuestionEncoder(overrides.encoder ?? env.RAG_ENCODER)),
+      generatorDir: resolve(env.RAG_GENERATOR || join(REPO_ROOT, 'models', 'world-generator')),
+      chunkSize: int(env, 'RAG_QA_CHUNK'),
+      aliasPollMs: int(env, 'RAG_SNAPSHOT_POLL_MS'),
+    },
     log: { level: env.RAG_LOG_LEVEL || undefined },
     home,
   };

@@ -97,3 +97,10 @@ export class NativeModuleError extends RagError {
     super('NATIVE_MODULE', message, { ...opts, retryable: false });
   }
 }
+
+/** A question-answering run could not finish (a chunk failed after its retries). Finished chunks are kept. */
+export class QaRunFailedError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('QA_RUN_FAILED', message, { ...opts, retryable: false });
+  }
+}
