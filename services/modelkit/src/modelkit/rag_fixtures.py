@@ -306,8 +306,7 @@ def compute_fixtures() -> tuple[dict[str, Any], dict[str, Any]]:
     with torch.no_grad():
         beam_logits = rag_token(**beam_ctx, decoder_input_ids=beam_seqs, do_marginalize=False, use_cache=False).logits
     beam_steps = rag_token_step_logprobs(beam_logits, beam_ctx["doc_scores"], beam_seqs, N_DOCS, pad)
-    forced = (beam_seqs[:, 1] == bos).to(beam_steps.dtype)
-    beam_steps[:, 0] = beam_steps[:, 0] * (1 - forced)
+    beam_steps = _zero_forced_step(beam_steps, beam_seqs, bos)
     gen_len = shifted_targets(beam_seqs, pad).ne(pad).sum(1)
     rescored = beam_steps.sum(1) / gen_len.to(beam_steps.dtype) ** beam_cfg.length_penalty
     checks["rag_token.beam sequences_scores == rescored"] = _check(
@@ -315,6 +314,18 @@ def compute_fixtures() -> tuple[dict[str, Any], dict[str, Any]]:
     )
     beam_posteriors = rag_token_doc_posteriors(beam_logits, beam_ctx["doc_scores"], beam_seqs, N_DOCS, pad)
     greedy_margin = _greedy_margin(rag_token, rag_inputs, greedy, pad, bos)
+    with torch.no_grad():
+        greedy_logits = rag_token(**rag_inputs, decoder_input_ids=greedy, do_marginalize=False, use_cache=False).logits
+    greedy_steps = _zero_forced_step(rag_token_step_logprobs(greedy_logits, doc_scores, greedy, N_DOCS, pad), greedy, bos)
+
+    # --- K=1: RAG over the top document only must be the generator's greedy decode of that context
+    k1 = _k1_greedy(rag_token, rag_seq, generator, ctx_ids, ctx_mask, doc_scores, gen_kwargs, pad)
+    checks["k1: rag_token == rag_sequence == generator greedy on top-1 context"] = 0.0
+
+    # --- no retrieval: the generator alone on the question
+    checks["generator_only.beam sequences_scores == rescored"], generator_only = _generator_only(
+        generator, bart_tok, gen_kwargs, pad, bos
+    )
 
     # --- RAG-Sequence generation: thorough (HF) and fast (ours), each with dedup
     seq_gen = dict(gen_kwargs)
@@ -332,9 +343,17 @@ def compute_fixtures() -> tuple[dict[str, Any], dict[str, Any]]:
         rows = slice(qi * N_DOCS, (qi + 1) * N_DOCS)
         with torch.no_grad():
             # Exactly HF's candidate step: the generator's own beam search per context row.
-            cands = generator.generate(
-                ctx_ids[rows], num_beams=seq_beams, num_return_sequences=seq_beams, attention_mask=None, **seq_gen
+            cand_out = generator.generate(
+                ctx_ids[rows],
+                num_beams=seq_beams,
+                num_return_sequences=seq_beams,
+                attention_mask=None,
+                return_dict_in_generate=True,
+                output_scores=True,
+                **seq_gen,
             )
+        cands = cand_out.sequences
+        per_doc_scores = cand_out.sequences_scores.view(N_DOCS, seq_beams)
         per_doc = [[_trim(c, pad) for c in cands[z * seq_beams : (z + 1) * seq_beams].tolist()] for z in range(N_DOCS)]
         unique: list[list[int]] = []
         for c in cands.tolist():
@@ -354,6 +373,22 @@ def compute_fixtures() -> tuple[dict[str, Any], dict[str, Any]]:
         cand_ll = rag_sequence_doc_loglik(out.logits, doc_scores[qi : qi + 1].repeat(n, 1), cand_t, N_DOCS, pad, bos, True)
         thorough_scores = torch.logsumexp(cand_ll, 1)
         _check(f"rag_sequence thorough score q{qi}", thorough_scores, -out.loss)
+        # Fast decoding needs no forward pass: for a doc that generated y, doc_loglik is that doc's
+        # own beam score, un-normalised, plus the doc prior.
+        prior = torch.log_softmax(doc_scores[qi], 0)
+        beam_ll = torch.stack(
+            [
+                cand_ll[unique.index(cands[z * seq_beams + j].tolist()), z] - prior[z]
+                for z in range(N_DOCS)
+                for j in range(seq_beams)
+            ]
+        )
+        beam_len = torch.tensor([len(r) - 1 for z in range(N_DOCS) for r in per_doc[z]], dtype=beam_ll.dtype)
+        checks[f"rag_sequence q{qi}: doc_loglik - prior == per_doc_beam_scores * len"] = _check(
+            f"rag_sequence per-doc beam scores q{qi}",
+            beam_ll,
+            per_doc_scores.reshape(-1) * beam_len ** seq_gen["length_penalty"],
+        )
         fast_scores = fast_sequence_scores(cand_ll, generated_by)
         thorough_top = torch.topk(thorough_scores, seq_return).indices.tolist()
         fast_top = torch.topk(fast_scores, seq_return).indices.tolist()
@@ -365,6 +400,7 @@ def compute_fixtures() -> tuple[dict[str, Any], dict[str, Any]]:
                 "candidates": [_trim(c, pad) for c in unique],
                 "candidates_padded": unique,
                 "per_doc_beams": per_doc,
+                "per_doc_beam_scores": per_doc_scores,
                 "generated_by": generated_by.tolist(),
                 "doc_loglik": cand_ll,
                 "thorough_scores": thorough_scores,
@@ -432,6 +468,9 @@ def compute_fixtures() -> tuple[dict[str, Any], dict[str, Any]]:
                 "retrieved_indices": doc_idx[i],
                 "doc_scores": doc_scores[i],
                 "context_strings": ctx_strings[i * N_DOCS : (i + 1) * N_DOCS],
+                "context_input_ids": [
+                    _unpad(ctx_ids[i * N_DOCS + j], ctx_mask[i * N_DOCS + j]) for j in range(N_DOCS)
+                ],
                 "labels": _trim(labels[i].tolist(), pad),
             }
             for i, q in enumerate(QUESTIONS)
@@ -467,6 +506,7 @@ def compute_fixtures() -> tuple[dict[str, Any], dict[str, Any]]:
                 "min_top2_logprob_gap": greedy_margin,
                 "sequences": greedy,
                 "text": bart_tok.batch_decode(greedy, skip_special_tokens=True),
+                "step_marginal_logprobs": greedy_steps,
             },
         },
         "rag_sequence": {
@@ -488,6 +528,8 @@ def compute_fixtures() -> tuple[dict[str, Any], dict[str, Any]]:
                 "per_question": seq_questions,
             },
         },
+        "k1": k1,
+        "generator_only": generator_only,
     }
     objects = {
         "dpr_tok": dpr_tok,
@@ -497,6 +539,119 @@ def compute_fixtures() -> tuple[dict[str, Any], dict[str, Any]]:
         "generator": generator,
     }
     return fixtures, objects
+
+
+def _zero_forced_step(steps: torch.Tensor, sequences: torch.Tensor, bos: int) -> torch.Tensor:
+    """The forced-BOS step scores 0 in HF's processed scores (every other token is -inf)."""
+    forced = (sequences[:, 1] == bos).to(steps.dtype)
+    steps = steps.clone()
+    steps[:, 0] = steps[:, 0] * (1 - forced)
+    return steps
+
+
+def _k1_greedy(rag_token, rag_seq, generator, ctx_ids, ctx_mask, doc_scores, gen_kwargs, pad) -> dict[str, Any]:
+    """Greedy RAG with n_docs=1 (top document only): the doc prior is log_softmax of one score = 0,
+    so RAG-Token, RAG-Sequence and the plain generator on that context must agree."""
+    import copy
+
+    from transformers import GenerationConfig, RagSequenceForGeneration, RagTokenForGeneration
+
+    # RagSequenceForGeneration.generate does not pass its n_docs argument on to the scoring
+    # forward pass, so K=1 needs models whose config says n_docs=1 (same modules).
+    config1 = copy.deepcopy(rag_token.config)
+    config1.n_docs = 1
+    rag_token = RagTokenForGeneration(config1, question_encoder=rag_token.question_encoder, generator=generator).eval()
+    rag_seq = RagSequenceForGeneration(config1, question_encoder=rag_seq.question_encoder, generator=generator).eval()
+    b = doc_scores.shape[0]
+    ids1 = ctx_ids.view(b, N_DOCS, -1)[:, 0]
+    mask1 = ctx_mask.view(b, N_DOCS, -1)[:, 0]
+    scores1 = doc_scores[:, :1]
+    greedy_cfg = GenerationConfig(**gen_kwargs, num_beams=1)
+    seq_gen = {k: v for k, v in gen_kwargs.items() if k != "do_sample"}
+    with torch.no_grad():
+        tok = rag_token.generate(
+            context_input_ids=ids1, context_attention_mask=mask1, doc_scores=scores1, n_docs=1, generation_config=greedy_cfg
+        )
+        seq = rag_seq.generate(
+            context_input_ids=ids1,
+            context_attention_mask=mask1,
+            doc_scores=scores1,
+            n_docs=1,
+            num_beams=1,
+            num_return_sequences=1,
+            do_deduplication=True,
+            **seq_gen,
+        )
+        plain = generator.generate(input_ids=ids1, attention_mask=mask1, generation_config=greedy_cfg)
+    rows = {"rag_token": tok, "rag_sequence": seq, "generator": plain}
+    trimmed = {name: [_trim(r, pad) for r in t.tolist()] for name, t in rows.items()}
+    if not trimmed["rag_token"] == trimmed["rag_sequence"] == trimmed["generator"]:
+        raise ConformanceError(f"K=1 greedy decodes disagree: {trimmed}")
+    return {
+        "n_docs": 1,
+        "num_beams": 1,
+        "context_rows": [i * N_DOCS for i in range(b)],
+        "rag_token_sequences": tok,
+        "rag_sequence_sequences": seq,
+        "generator_sequences": plain,
+        "sequences": trimmed["generator"],
+    }
+
+
+def _generator_only(generator, bart_tok, gen_kwargs, pad: int, bos: int) -> tuple[float, dict[str, Any]]:
+    """No-retrieval baseline: BART on the raw question string, greedy and beam."""
+    from transformers import GenerationConfig
+
+    strings = [q.question for q in QUESTIONS]
+    enc = bart_tok(strings, padding=True, return_tensors="pt")
+    beams, ret = 3, 2
+    with torch.no_grad():
+        greedy = generator.generate(
+            input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], generation_config=GenerationConfig(**gen_kwargs, num_beams=1)
+        )
+        beam = generator.generate(
+            input_ids=enc["input_ids"],
+            attention_mask=enc["attention_mask"],
+            generation_config=GenerationConfig(**gen_kwargs, num_beams=beams, num_return_sequences=ret),
+            return_dict_in_generate=True,
+            output_scores=True,
+        )
+        logits = generator(
+            input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], decoder_input_ids=greedy, use_cache=False
+        ).logits
+    steps = _zero_forced_step(_step_logprobs(logits, greedy, pad), greedy, bos)
+    # Re-score the returned beams the way HF's beam search does (sum of processed log-probs over
+    # the tokens after the decoder start, divided by that count ** length_penalty).
+    rows = enc["input_ids"].repeat_interleave(ret, 0), enc["attention_mask"].repeat_interleave(ret, 0)
+    with torch.no_grad():
+        beam_logits = generator(input_ids=rows[0], attention_mask=rows[1], decoder_input_ids=beam.sequences, use_cache=False).logits
+    beam_steps = _zero_forced_step(_step_logprobs(beam_logits, beam.sequences, pad), beam.sequences, bos)
+    gen_len = shifted_targets(beam.sequences, pad).ne(pad).sum(1).to(beam_steps.dtype)
+    check = _check("generator beam sequences_scores", beam_steps.sum(1) / gen_len ** gen_kwargs["length_penalty"], beam.sequences_scores)
+    return check, {
+        "input_strings": strings,
+        "input_ids": [_unpad(enc["input_ids"][i], enc["attention_mask"][i]) for i in range(len(strings))],
+        "greedy": {
+            "sequences": greedy,
+            "text": bart_tok.batch_decode(greedy, skip_special_tokens=True),
+            "step_logprobs": steps,
+        },
+        "beam": {
+            "num_beams": beams,
+            "num_return_sequences": ret,
+            "sequences": beam.sequences,
+            "sequences_scores": beam.sequences_scores,
+            "text": bart_tok.batch_decode(beam.sequences, skip_special_tokens=True),
+            "step_logprobs": beam_steps,
+        },
+    }
+
+
+def _step_logprobs(logits: torch.Tensor, sequences: torch.Tensor, pad: int) -> torch.Tensor:
+    """Plain generator: log_softmax(logits[t])[sequences[t+1]], 0 where that target is pad. [B, T]"""
+    target = shifted_targets(sequences, pad)
+    steps = torch.log_softmax(logits, -1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    return steps.masked_fill(target.eq(pad), 0.0)
 
 
 def _unpad(ids: torch.Tensor, mask: torch.Tensor) -> list[int]:
