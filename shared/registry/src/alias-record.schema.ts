@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { SNAPSHOT_ID_RE } from '@rag/core';
+
+/** Version 1 of the alias object at `aliases/<name>.json`. Readers refuse versions they do not know. */
+export const ALIAS_SCHEMA_VERSION = 1;
+
+const id = z.string().regex(SNAPSHOT_ID_RE).max(128);
+
+export const aliasRecordSchema = z.object({
+  schema: z.literal(ALIAS_SCHEMA_VERSION),
+  name: id,
+  /** The published snapshot this alias points at. */
+  snapshot: id,
+  /** Starts at 1, +1 per flip, never reused (also not after a race): followers switch only forwards. */
+  version: z.number().int().min(1),
+  updatedAt: z.string(),
+  /** The snapshot it pointed at before this flip, for rollback. */
+  previous: id.optional(),
+});
+
+export type AliasRecord = z.infer<typeof aliasRecordSchema>;

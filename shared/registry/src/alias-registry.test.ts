@@ -1,0 +1,246 @@
+import '@rag/core/quiet-warnings';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { SnapshotNotReadyError, UsageError } from '@rag/core';
+import { createRedisConnection, startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
+import { LocalObjectStore, S3ObjectStore, startS3DevServer, type ObjectStore, type S3DevServer } from '@rag/storage';
+import { AliasConflictError, AliasNotFoundError, UnknownSnapshotRefError } from './alias-errors.js';
+import { aliasCacheKey, aliasKey } from './alias-layout.js';
+import { AliasRegistry } from './alias-registry.js';
+import type { AliasRecord } from './alias-record.schema.js';
+import { publishManifestOnly } from './testing.js';
+
+let dir: string;
+let redisServer: EmbeddedRedis;
+const conns: Redis[] = [];
+const registries: AliasRegistry[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rag-alias-'));
+  redisServer = await startEmbeddedRedis({ dir: join(dir, 'redis') });
+});
+after(async () => {
+  for (const r of registries) await r.close();
+  for (const c of conns) c.disconnect();
+  await redisServer.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function redis(): Redis {
+  const c = createRedisConnection(redisServer.url);
+  conns.push(c);
+  return c;
+}
+
+/** A fresh store and key prefix per test, so tests never see each other's aliases. */
+async function fixture(opts: { redis?: boolean } = {}) {
+  const store = new LocalObjectStore(join(dir, `store-${randomUUID()}`));
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  for (const id of ['snap-a', 'snap-b', 'snap-c']) await publishManifestOnly(store, id);
+  const make = (withRedis = opts.redis ?? true) => {
+    const r = new AliasRegistry({ store, prefix, redis: withRedis ? redis() : undefined });
+    registries.push(r);
+    return r;
+  };
+  return { store, prefix, make };
+}
+
+describe('AliasRegistry (local storage + embedded redis)', () => {
+  it('set/get/list: versions count up, previous is kept, the object in storage is the record', async () => {
+    const { store, make } = await fixture();
+    const reg = make();
+    assert.equal(await reg.get('prod'), undefined);
+    const r1 = await reg.set('prod', 'snap-a');
+    assert.equal(r1.version, 1);
+    assert.equal(r1.snapshot, 'snap-a');
+    assert.equal(r1.previous, undefined);
+    const r2 = await reg.set('prod', 'snap-b');
+    assert.deepEqual([r2.version, r2.snapshot, r2.previous], [2, 'snap-b', 'snap-a']);
+    assert.ok(Date.parse(r2.updatedAt) >= Date.parse(r1.updatedAt));
+    await reg.set('staging', 'snap-c');
+    assert.deepEqual(await reg.get('prod'), r2);
+    const onDisk = JSON.parse(await readFile(join((store as LocalObjectStore).root, aliasKey('prod')), 'utf8'));
+    assert.deepEqual(onDisk, { schema: 1, ...r2 });
+    assert.deepEqual((await reg.list()).map((a) => [a.name, a.snapshot, a.version]), [['prod', 'snap-b', 2], ['staging', 'snap-c', 1]]);
+    assert.deepEqual((await reg.history('prod')).map((a) => [a.version, a.snapshot]), [[1, 'snap-a'], [2, 'snap-b']]);
+    // A second instance over the same storage sees the same truth.
+    assert.deepEqual(await make(false).get('prod'), r2);
+  });
+
+  it('refuses a snapshot that is not published, and changes nothing', async () => {
+    const { store, make } = await fixture();
+    const reg = make();
+    await reg.set('prod', 'snap-a');
+    // A build in progress has objects but no manifest yet.
+    await store.put('snapshots/half-built/passages/00000.jsonl', '{}\n');
+    for (const target of ['half-built', 'never-built']) {
+      await assert.rejects(reg.set('prod', target), (e: unknown) => {
+        assert.ok(e instanceof SnapshotNotReadyError, String(e));
+        assert.match(e.message, new RegExp(`snapshot ${target} is not published`));
+        assert.match(e.hint ?? '', /published snapshots: snap-a, snap-b, snap-c/);
+        return true;
+      });
+    }
+    const now = await reg.get('prod');
+    assert.deepEqual([now?.snapshot, now?.version], ['snap-a', 1]);
+    await assert.rejects(reg.set('fresh', 'never-built'), SnapshotNotReadyError);
+    assert.equal(await reg.get('fresh'), undefined);
+  });
+
+  it('refuses bad alias names and snapshot ids with a UsageError, and alias names that are snapshot ids', async () => {
+    const { make } = await fixture();
+    const reg = make();
+    for (const bad of ['Prod', '../x', 'a/b', '', '-x', 'a b', 'x'.repeat(129)]) {
+      await assert.rejects(reg.set(bad, 'snap-a'), (e: unknown) => e instanceof UsageError && /invalid alias name/.test(e.message));
+      await assert.rejects(reg.get(bad), UsageError);
+    }
+    await assert.rejects(reg.set('prod', 'Snap-A'), (e: unknown) => e instanceof UsageError && /invalid snapshot id/.test(e.message));
+    await assert.rejects(reg.set('snap-b', 'snap-a'), (e: unknown) => e instanceof UsageError && /also a snapshot id/.test(e.message));
+    assert.deepEqual(await reg.list(), []);
+  });
+
+  it('require() of a missing alias names the known ones', async () => {
+    const { make } = await fixture();
+    const reg = make();
+    await reg.set('prod', 'snap-a');
+    await assert.rejects(reg.require('nope'), (e: unknown) => e instanceof AliasNotFoundError && /known aliases: prod/.test(e.hint ?? ''));
+  });
+
+  it('resolveSnapshotRef: alias first, then snapshot id, else an error listing both', async () => {
+    const { store, make } = await fixture();
+    const reg = make();
+    await reg.set('prod', 'snap-b');
+    assert.deepEqual(await reg.resolveSnapshotRef('prod').then((r) => [r.kind, r.snapshotId, r.alias?.version]), ['alias', 'snap-b', 1]);
+    assert.deepEqual(await reg.resolveSnapshotRef('snap-c'), { ref: 'snap-c', snapshotId: 'snap-c', kind: 'snapshot' });
+    await assert.rejects(reg.resolveSnapshotRef('missing'), (e: unknown) => {
+      assert.ok(e instanceof UnknownSnapshotRefError, String(e));
+      assert.equal(e.code, 'UNKNOWN_SNAPSHOT_REF');
+      assert.match(e.hint ?? '', /aliases: prod->snap-b; snapshots: snap-a, snap-b, snap-c/);
+      return true;
+    });
+    await assert.rejects(reg.resolveSnapshotRef('../etc'), UsageError);
+    // The target disappeared from storage after the flip.
+    await store.delete('snapshots/snap-b/manifest.json');
+    await assert.rejects(reg.resolveSnapshotRef('prod'), (e: unknown) => e instanceof SnapshotNotReadyError && /no longer published/.test(e.message));
+  });
+
+  it('a flip reaches a second registry instance over pub/sub, and lands in the Redis cache', async () => {
+    const { prefix, make } = await fixture();
+    const writer = make();
+    const reader = make();
+    const seen: AliasRecord[] = [];
+    const sub = await reader.subscribe((rec) => seen.push(rec));
+    const r1 = await writer.set('prod', 'snap-a');
+    const r2 = await writer.set('prod', 'snap-c');
+    const deadline = Date.now() + 2000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(seen, [r1, r2]);
+    const cached = JSON.parse((await redis().hget(aliasCacheKey(prefix), 'prod'))!);
+    assert.deepEqual(cached, r2);
+    assert.deepEqual(await reader.getCached('prod'), r2);
+    await sub.close();
+    await writer.set('prod', 'snap-b');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(seen.length, 2, 'no messages after close()');
+  });
+
+  it('the cache never goes back to an older version; syncCache refills it from storage', async () => {
+    const { prefix, make } = await fixture();
+    const reg = make();
+    const r = redis();
+    await reg.set('prod', 'snap-a');
+    const v2 = await reg.set('prod', 'snap-b');
+    await r.del(aliasCacheKey(prefix));
+    assert.equal(await reg.syncCache(), 1);
+    assert.deepEqual(JSON.parse((await r.hget(aliasCacheKey(prefix), 'prod'))!), v2);
+    assert.equal(await reg.syncCache(), 0, 'same version: not rewritten');
+  });
+
+  it('concurrent flips from two instances get unique versions 1..N and the pointer ends at N', async () => {
+    const { make } = await fixture();
+    const a = make();
+    const b = make();
+    const targets = ['snap-a', 'snap-b', 'snap-c'];
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).set('prod', targets[i % 3]!)));
+    assert.deepEqual(results.map((r) => r.version).sort((x, y) => x - y), Array.from({ length: 12 }, (_, i) => i + 1));
+    const final = await a.get('prod');
+    assert.equal(final?.version, 12);
+    assert.equal(final?.snapshot, results.find((r) => r.version === 12)!.snapshot);
+    assert.equal((await a.history('prod')).length, 12);
+  });
+
+  it('without Redis, racing writers still never share a version number (create-if-absent history)', async () => {
+    const { make } = await fixture({ redis: false });
+    const writers = [make(), make(), make()];
+    const results = await Promise.all(Array.from({ length: 9 }, (_, i) => writers[i % 3]!.set('prod', i % 2 ? 'snap-a' : 'snap-b')));
+    const versions = results.map((r) => r.version);
+    assert.equal(new Set(versions).size, versions.length, `duplicate versions: ${versions}`);
+    assert.equal((await writers[0]!.history('prod')).length, 9);
+  });
+
+  it('expectVersion makes a flip compare-and-set', async () => {
+    const { make } = await fixture();
+    const reg = make();
+    await reg.set('prod', 'snap-a', { expectVersion: 0 });
+    await assert.rejects(reg.set('prod', 'snap-b', { expectVersion: 0 }), AliasConflictError);
+    const r = await reg.set('prod', 'snap-b', { expectVersion: 1 });
+    assert.equal(r.version, 2);
+  });
+
+  it('without Redis, subscribers of the same instance still hear its flips', async () => {
+    const { make } = await fixture({ redis: false });
+    const reg = make();
+    const seen: string[] = [];
+    const sub = await reg.subscribe((rec) => seen.push(`${rec.name}@${rec.version}`));
+    await reg.set('prod', 'snap-a');
+    await sub.close();
+    await reg.set('prod', 'snap-b');
+    assert.deepEqual(seen, ['prod@1']);
+    assert.equal(await reg.getCached('prod').then((r) => r?.snapshot), 'snap-b');
+  });
+});
+
+describe('AliasRegistry on S3 (s3rver)', () => {
+  let s3: S3DevServer;
+  let store: ObjectStore;
+  before(async () => {
+    s3 = await startS3DevServer({ port: 0, dir: join(dir, 's3rver'), buckets: ['rag'] });
+    store = new S3ObjectStore({ bucket: 'rag', prefix: `aliases-${randomUUID()}`, endpoint: s3.endpoint, region: 'us-east-1', credentials: s3.credentials, multipartMb: 5 });
+  });
+  after(async () => {
+    await store.close();
+    await s3.close();
+  });
+
+  it('set/get/list/history/resolve and the refusal of unpublished snapshots work the same', async () => {
+    await publishManifestOnly(store, 'enwiki-2016');
+    await publishManifestOnly(store, 'enwiki-2018');
+    const reg = new AliasRegistry({ store, prefix: 's3t', redis: redis() });
+    registries.push(reg);
+    const seen: AliasRecord[] = [];
+    await (await make2nd(reg)).subscribe((r) => seen.push(r));
+    await reg.set('prod', 'enwiki-2016');
+    const r2 = await reg.set('prod', 'enwiki-2018');
+    await assert.rejects(reg.set('prod', 'enwiki-2020'), SnapshotNotReadyError);
+    assert.deepEqual(await reg.get('prod'), r2);
+    assert.deepEqual((await reg.list()).map((a) => `${a.name}->${a.snapshot}@${a.version}`), ['prod->enwiki-2018@2']);
+    assert.deepEqual((await reg.history('prod')).map((a) => a.snapshot), ['enwiki-2016', 'enwiki-2018']);
+    assert.equal((await reg.resolveSnapshotRef('prod')).snapshotId, 'enwiki-2018');
+    assert.equal((await reg.resolveSnapshotRef('enwiki-2016')).kind, 'snapshot');
+    assert.deepEqual(await store.list('aliases/'), ['aliases/prod.json']);
+    const deadline = Date.now() + 2000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(seen.map((r) => r.version), [1, 2]);
+  });
+
+  async function make2nd(reg: AliasRegistry): Promise<AliasRegistry> {
+    const other = new AliasRegistry({ store: reg.store, prefix: reg.prefix, redis: redis() });
+    registries.push(other);
+    return other;
+  }
+});

@@ -1,0 +1,368 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ObjectNotFoundError, ShardIntegrityError, SnapshotNotReadyError, UsageError, assertSnapshotId, type Logger } from '@rag/core';
+import { SnapshotRegistry } from '@rag/snapshot';
+import type { ObjectStore } from '@rag/storage';
+import { AliasConflictError, AliasNotFoundError, UnknownSnapshotRefError } from './alias-errors.js';
+import {
+  ALIASES_PREFIX, ALIAS_HISTORY_PREFIX, aliasCacheKey, aliasEventsChannel, aliasHistoryKey, aliasKey, aliasLockKey, aliasNameFromKey,
+} from './alias-layout.js';
+import { ALIAS_SCHEMA_VERSION, aliasRecordSchema, type AliasRecord } from './alias-record.schema.js';
+
+export interface AliasRegistryOptions {
+  store: ObjectStore;
+  /**
+   * A command connection (not in subscriber mode). Absent: storage only — no cache, no
+   * cross-process notifications (followers still see flips by polling storage).
+   */
+  redis?: Redis;
+  /** Redis key prefix (RAG_QUEUE_PREFIX). @defaultValue "rag" */
+  prefix?: string;
+  logger?: Logger;
+  /** How long one process may hold the flip lock of an alias. @defaultValue 10000 */
+  lockTtlMs?: number;
+}
+
+export interface AliasSetOptions {
+  /** Compare-and-set: flip only if the alias is at this version now (0 = must not exist yet). */
+  expectVersion?: number;
+}
+
+/** What a snapshot reference (alias name or snapshot id) stands for right now. */
+export interface ResolvedSnapshotRef {
+  ref: string;
+  snapshotId: string;
+  kind: 'alias' | 'snapshot';
+  /** The alias record when `kind` is "alias". */
+  alias?: AliasRecord;
+}
+
+export type AliasEventHandler = (record: AliasRecord) => void;
+
+export interface AliasSubscriptionOptions {
+  /** Called when the subscriber connection is back after a drop: messages may have been missed. */
+  onReconnect?: () => void;
+}
+
+export interface AliasSubscription {
+  close(): Promise<void>;
+}
+
+// Writes the record into the cache only if it is newer than what is there, then publishes it;
+// one script, so a slow writer can never put an older version back or announce it.
+const CACHE_AND_PUBLISH = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local ok, dec = pcall(cjson.decode, cur)
+  if ok and type(dec) == 'table' and tonumber(dec.version) and tonumber(dec.version) >= tonumber(ARGV[3]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[2]) end
+return 1`;
+
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+/** How many version numbers a flip tries when writers without the shared lock race for them. */
+const MAX_VERSION_CLAIMS = 20;
+
+/**
+ * Named pointers to published snapshots ("prod" → "enwiki-2018"). Storage holds the truth;
+ * Redis, when given, caches the records and tells followers about flips at once.
+ */
+export class AliasRegistry {
+  readonly store: ObjectStore;
+  readonly snapshots: SnapshotRegistry;
+  readonly prefix: string;
+  readonly channel: string;
+  private readonly redis?: Redis;
+  private readonly logger?: Logger;
+  private readonly lockTtlMs: number;
+  /** Flips of one alias in this process run one after another. */
+  private readonly localLocks = new Map<string, Promise<unknown>>();
+  /** Without Redis, subscribers of this instance still hear this instance's flips. */
+  private readonly localHandlers = new Set<AliasEventHandler>();
+  private readonly subscribers = new Set<Redis>();
+
+  constructor(opts: AliasRegistryOptions) {
+    this.store = opts.store;
+    this.snapshots = new SnapshotRegistry(opts.store);
+    this.redis = opts.redis;
+    this.prefix = opts.prefix ?? 'rag';
+    this.channel = aliasEventsChannel(this.prefix);
+    this.logger = opts.logger;
+    this.lockTtlMs = opts.lockTtlMs ?? 10_000;
+  }
+
+  /** True when flips are announced over Redis pub/sub. */
+  get notifies(): boolean {
+    return this.redis !== undefined;
+  }
+
+  /** The alias as storage has it now; undefined if it was never set. */
+  async get(name: string): Promise<AliasRecord | undefined> {
+    assertSnapshotId(name, 'alias name');
+    const key = aliasKey(name);
+    let bytes: Buffer;
+    try {
+      bytes = await this.store.get(key);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+    return parseAliasRecord(bytes, key);
+  }
+
+  /** Like get(), but a missing alias is an AliasNotFoundError that lists the known ones. */
+  async require(name: string): Promise<AliasRecord> {
+    const rec = await this.get(name);
+    if (rec) return rec;
+    const known = (await this.list()).map((a) => a.name);
+    throw new AliasNotFoundError(`alias ${name} does not exist in ${this.store.description}`, {
+      hint: known.length ? `known aliases: ${known.join(', ')}; create one with: ./rag alias set ${name} SNAPSHOT` : `create it with: ./rag alias set ${name} SNAPSHOT`,
+    });
+  }
+
+  /** From the Redis cache when there is one (cheap, may lag a flip by one message), else storage. */
+  async getCached(name: string): Promise<AliasRecord | undefined> {
+    assertSnapshotId(name, 'alias name');
+    if (this.redis) {
+      try {
+        const json = await this.redis.hget(aliasCacheKey(this.prefix), name);
+        if (json) return parseAliasRecord(Buffer.from(json), `${aliasCacheKey(this.prefix)}[${name}]`);
+      } catch (err) {
+        this.logger?.warn({ event: 'alias.cache-read-failed', alias: name, err: (err as Error).message }, 'alias cache unreadable; reading storage');
+      }
+    }
+    return this.get(name);
+  }
+
+  /** Every alias in storage, sorted by name. */
+  async list(): Promise<AliasRecord[]> {
+    const out: AliasRecord[] = [];
+    for (const key of await this.store.list(ALIASES_PREFIX)) {
+      const name = aliasNameFromKey(key);
+      if (!name) continue;
+      const rec = await this.get(name);
+      if (rec) out.push(rec);
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Every version this alias ever had, oldest first. */
+  async history(name: string): Promise<AliasRecord[]> {
+    assertSnapshotId(name, 'alias name');
+    const out: AliasRecord[] = [];
+    for (const key of await this.store.list(`${ALIAS_HISTORY_PREFIX}${name}/`)) {
+      out.push(parseAliasRecord(await this.store.get(key), key));
+    }
+    return out.sort((a, b) => a.version - b.version);
+  }
+
+  /**
+   * Points `name` at a published snapshot: one object write (the flip), then the cache and a
+   * pub/sub message. Every call is a new version, also when the target does not change.
+   */
+  async set(name: string, snapshotId: string, opts: AliasSetOptions = {}): Promise<AliasRecord> {
+    assertSnapshotId(name, 'alias name');
+    assertSnapshotId(snapshotId);
+    if (await this.snapshots.isPublished(name)) {
+      throw new UsageError(`alias name ${name} is also a snapshot id`, {
+        hint: 'an alias would hide the snapshot of the same name; choose another alias name (e.g. prod, staging)',
+      });
+    }
+    if (!(await this.snapshots.isPublished(snapshotId))) {
+      const known = await this.snapshots.listIds();
+      throw new SnapshotNotReadyError(`cannot point alias ${name} at ${snapshotId}: snapshot ${snapshotId} is not published in ${this.store.description}`, {
+        hint: known.length
+          ? `published snapshots: ${abbreviate(known)}; build it first with ./rag snapshot build --snapshot ${snapshotId}`
+          : `no snapshot is published yet; build one with ./rag snapshot build --source PATH --snapshot ${snapshotId}`,
+      });
+    }
+    const record = await this.withLock(name, async () => {
+      const current = await this.get(name);
+      if (opts.expectVersion !== undefined && (current?.version ?? 0) !== opts.expectVersion) {
+        throw new AliasConflictError(`alias ${name} is at version ${current?.version ?? 0}, not ${opts.expectVersion}`, {
+          hint: 'someone else flipped it first; read it again (./rag alias show) and retry',
+        });
+      }
+      let version = (current?.version ?? 0) + 1;
+      for (let claim = 0; ; claim++) {
+        const rec: AliasRecord = {
+          schema: ALIAS_SCHEMA_VERSION,
+          name,
+          snapshot: snapshotId,
+          version,
+          updatedAt: new Date().toISOString(),
+          ...(current ? { previous: current.snapshot } : {}),
+        };
+        const body = JSON.stringify(rec, null, 2) + '\n';
+        // Create-if-absent of the history entry claims the version number: two writers that
+        // bypass the lock cannot both publish version N.
+        if (await this.store.putIfAbsent(aliasHistoryKey(name, version), body)) {
+          await this.store.put(aliasKey(name), body);
+          return rec;
+        }
+        if (claim >= MAX_VERSION_CLAIMS) {
+          throw new AliasConflictError(`could not claim a new version of alias ${name} after ${MAX_VERSION_CLAIMS} tries`, {
+            hint: 'another writer is flipping it at the same time; retry',
+          });
+        }
+        version++;
+      }
+    });
+    this.logger?.info({ event: 'alias.set', alias: name, snapshot: snapshotId, version: record.version, previous: record.previous }, 'alias flipped');
+    await this.announce(record);
+    return record;
+  }
+
+  /**
+   * The snapshot a reference means now: an alias of that name wins, else a published snapshot id;
+   * anything else is an error that lists what exists.
+   */
+  async resolveSnapshotRef(ref: string): Promise<ResolvedSnapshotRef> {
+    assertSnapshotId(ref, 'snapshot or alias name');
+    const alias = await this.get(ref);
+    if (alias) {
+      if (!(await this.snapshots.isPublished(alias.snapshot))) {
+        throw new SnapshotNotReadyError(`alias ${ref} points at ${alias.snapshot}, which is no longer published in ${this.store.description}`, {
+          hint: `point it at a published snapshot: ./rag alias set ${ref} SNAPSHOT`,
+        });
+      }
+      return { ref, snapshotId: alias.snapshot, kind: 'alias', alias };
+    }
+    if (await this.snapshots.isPublished(ref)) return { ref, snapshotId: ref, kind: 'snapshot' };
+    const [aliases, ids] = await Promise.all([this.list(), this.snapshots.listIds()]);
+    const parts = [
+      aliases.length ? `aliases: ${abbreviate(aliases.map((a) => `${a.name}->${a.snapshot}`))}` : 'no aliases',
+      ids.length ? `snapshots: ${abbreviate(ids)}` : 'no published snapshots',
+    ];
+    throw new UnknownSnapshotRefError(`no alias or published snapshot named ${ref} in ${this.store.description}`, { hint: parts.join('; ') });
+  }
+
+  /**
+   * Hears every flip, from any process sharing the Redis (this one included). Without Redis only
+   * this instance's own flips are heard. Resolves once the subscription is live.
+   */
+  async subscribe(handler: AliasEventHandler, opts: AliasSubscriptionOptions = {}): Promise<AliasSubscription> {
+    if (!this.redis) {
+      this.localHandlers.add(handler);
+      return { close: async () => { this.localHandlers.delete(handler); } };
+    }
+    const sub = this.redis.duplicate();
+    this.subscribers.add(sub);
+    sub.on('error', (err) => this.logger?.debug({ event: 'alias.subscriber-error', err: err.message }, 'alias subscriber connection error'));
+    sub.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      let rec: AliasRecord;
+      try {
+        rec = parseAliasRecord(Buffer.from(message), this.channel);
+      } catch (err) {
+        this.logger?.warn({ event: 'alias.bad-message', err: (err as Error).message }, 'ignoring malformed alias event');
+        return;
+      }
+      handler(rec);
+    });
+    let first = true;
+    sub.on('ready', () => {
+      if (first) { first = false; return; }
+      // ioredis re-subscribes by itself; whatever was published in between is lost.
+      opts.onReconnect?.();
+    });
+    await sub.subscribe(this.channel);
+    return {
+      close: async () => {
+        if (!this.subscribers.delete(sub)) return;
+        sub.disconnect();
+      },
+    };
+  }
+
+  /** Refills the Redis cache from storage (after a Redis restart); returns how many aliases were written. */
+  async syncCache(): Promise<number> {
+    if (!this.redis) return 0;
+    let n = 0;
+    for (const rec of await this.list()) {
+      n += Number(await this.redis.eval(CACHE_AND_PUBLISH, 1, aliasCacheKey(this.prefix), rec.name, JSON.stringify(rec), rec.version, ''));
+    }
+    return n;
+  }
+
+  /** Closes the subscriber connections this instance opened; the store and `redis` belong to the caller. */
+  async close(): Promise<void> {
+    for (const sub of this.subscribers) sub.disconnect();
+    this.subscribers.clear();
+    this.localHandlers.clear();
+  }
+
+  private async announce(rec: AliasRecord): Promise<void> {
+    if (!this.redis) {
+      for (const h of this.localHandlers) {
+        try {
+          h(rec);
+        } catch (err) {
+          this.logger?.warn({ event: 'alias.handler-failed', err: (err as Error).message }, 'alias event handler threw');
+        }
+      }
+      return;
+    }
+    try {
+      await this.redis.eval(CACHE_AND_PUBLISH, 1, aliasCacheKey(this.prefix), rec.name, JSON.stringify(rec), rec.version, this.channel);
+    } catch (err) {
+      // Storage already has the flip; followers find it by polling.
+      this.logger?.warn({ event: 'alias.announce-failed', alias: rec.name, err: (err as Error).message }, 'alias flipped in storage but not announced over Redis');
+    }
+  }
+
+  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.localLocks.get(name) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.withRedisLock(name, fn));
+    this.localLocks.set(name, run);
+    try {
+      return await run;
+    } finally {
+      if (this.localLocks.get(name) === run) this.localLocks.delete(name);
+    }
+  }
+
+  private async withRedisLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const redis = this.redis;
+    if (!redis) return fn();
+    const key = aliasLockKey(this.prefix, name);
+    const token = randomUUID();
+    const deadline = Date.now() + this.lockTtlMs * 2;
+    for (;;) {
+      if ((await redis.set(key, token, 'PX', this.lockTtlMs, 'NX')) === 'OK') break;
+      if (Date.now() > deadline) {
+        throw new AliasConflictError(`alias ${name} is being flipped by another process (lock ${key} held)`, {
+          hint: `retry; a crashed writer's lock expires after ${this.lockTtlMs} ms`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
+    }
+    try {
+      return await fn();
+    } finally {
+      await redis.eval(RELEASE_LOCK, 1, key, token).catch(() => undefined);
+    }
+  }
+}
+
+export function parseAliasRecord(bytes: Uint8Array, where: string): AliasRecord {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new ShardIntegrityError(`alias record ${where} is not valid JSON`, { cause: err });
+  }
+  const parsed = aliasRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ShardIntegrityError(`alias record ${where} does not match schema v${ALIAS_SCHEMA_VERSION}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+      hint: 'it was written by an incompatible version; set the alias again with ./rag alias set',
+    });
+  }
+  return parsed.data;
+}
+
+function abbreviate(items: string[], max = 10): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
