@@ -1,4 +1,5 @@
-"""`python -m modelkit <command>`: export-encoder, reference-embeddings, export-seq2seq, rag-fixtures."""
+"""`python -m modelkit <command>`: export-encoder, reference-embeddings, export-seq2seq, rag-fixtures,
+train-world-models."""
 
 from __future__ import annotations
 
@@ -36,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
 
     rfx = sub.add_parser("rag-fixtures", help="write HF RAG reference fixtures from tiny seeded models")
     rfx.add_argument("--out", required=True, type=Path, help="fixture directory, e.g. test/fixtures/hf-rag")
+
+    twm = sub.add_parser("train-world-models", help="train + export world-question-encoder and world-generator (resumable)")
+    twm.add_argument("--out", required=True, type=Path, help="models root; writes world-question-encoder/ and world-generator/")
+    twm.add_argument("--work", type=Path, default=None, help="checkpoints and worlds, default <repo>/.rag/world-models (rerun resumes)")
+    twm.add_argument("--train-seeds", default=None, help="comma-separated world seeds 1-99")
+    twm.add_argument("--heldout-seed", type=int, default=None, help="world seed 100-199 for metrics")
+    twm.add_argument("--countries", type=int, default=None)
+    twm.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a WorldBuildConfig field")
     return parser
 
 
@@ -70,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             from modelkit.rag_fixtures import write_rag_fixtures
 
             print(json.dumps(write_rag_fixtures(args.out), indent=2))
+        elif args.command == "train-world-models":
+            from modelkit.world_build import DEFAULT_WORK, config_from_args, train_world_models
+
+            result = train_world_models(args.work or DEFAULT_WORK, args.out, config_from_args(args))
+            print(json.dumps(result, indent=2))
         return 0
     except ModelkitError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,0 +1,242 @@
+"""A small BART trained from scratch on world text: tokenizer, config, gold-passage training.
+
+No pretrained seq2seq weights are available offline, so the generator is built from a
+config and first taught to copy the answer out of the gold passage (input built exactly as
+RAG builds it), before the joint RAG fine-tuning (train_rag.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from modelkit.world_data import Example, WorldSplit, generator_input
+
+log = logging.getLogger("modelkit.train.gen")
+
+SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # BART's ids 0..4
+BOS_ID, PAD_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
+
+
+@dataclass
+class GeneratorConfig:
+    vocab_size: int = 6000
+    d_model: int = 256
+    layers: int = 3
+    heads: int = 4
+    ffn: int = 1024
+    max_source_length: int = 192
+    max_target_length: int = 16
+    dropout: float = 0.1
+
+
+def train_tokenizer(texts, vocab_size: int, max_length: int):
+    """Byte-level BPE on world text, wrapped as a BART-style fast tokenizer
+    (`<s> text </s>` for single inputs)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.post_processor = processors.RobertaProcessing(("</s>", EOS_ID), ("<s>", BOS_ID), add_prefix_space=False, trim_offsets=True)
+    for name, expected in zip(SPECIAL_TOKENS, range(5)):
+        assert tok.token_to_id(name) == expected, name
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        mask_token="<mask>",
+        model_max_length=max_length,
+        clean_up_tokenization_spaces=False,
+    )
+
+
+def tokenizer_corpus(worlds: list[WorldSplit]):
+    """Passages of every training snapshot, then questions and answers."""
+    for world in worlds:
+        for snap in world.snapshots.values():
+            for title, text in zip(snap.titles, snap.texts):
+                yield f"{title} {text}"
+        for e in world.examples:
+            yield e.question.question
+            yield " ".join(e.question.answers[e.year])
+
+
+def build_bart(config: GeneratorConfig, vocab_size: int, seed: int):
+    import torch
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    torch.manual_seed(seed)
+    cfg = BartConfig(
+        vocab_size=vocab_size,
+        d_model=config.d_model,
+        encoder_layers=config.layers,
+        decoder_layers=config.layers,
+        encoder_attention_heads=config.heads,
+        decoder_attention_heads=config.heads,
+        encoder_ffn_dim=config.ffn,
+        decoder_ffn_dim=config.ffn,
+        max_position_embeddings=max(256, config.max_source_length),
+        dropout=config.dropout,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        pad_token_id=PAD_ID,
+        bos_token_id=BOS_ID,
+        eos_token_id=EOS_ID,
+        decoder_start_token_id=EOS_ID,
+        forced_bos_token_id=None,
+        forced_eos_token_id=EOS_ID,
+        scale_embedding=True,
+        tie_word_embeddings=True,
+        attn_implementation="eager",
+    )
+    model = BartForConditionalGeneration(cfg)
+    gen = model.generation_config
+    gen.max_length = config.max_target_length + 2
+    gen.num_beams = 1
+    gen.do_sample = False
+    gen.decoder_start_token_id = EOS_ID
+    gen.bos_token_id = BOS_ID
+    gen.eos_token_id = EOS_ID
+    gen.pad_token_id = PAD_ID
+    gen.forced_bos_token_id = None
+    gen.forced_eos_token_id = EOS_ID
+    # BartConfig sets these for summarisation; short answers want none of them.
+    gen.no_repeat_ngram_size = 0
+    gen.early_stopping = False
+    gen.length_penalty = 1.0
+    gen.min_length = 0
+    return model
+
+
+def target_ids(tokenizer, answer: str, max_target_length: int) -> list[int]:
+    """`</s> answer </s>`: decoder start, answer pieces, end; RAG uses these as decoder inputs."""
+    ids = tokenizer(answer, add_special_tokens=False)["input_ids"][: max_target_length - 1]
+    return [EOS_ID] + ids + [EOS_ID]
+
+
+def pad_rows(rows: list[list[int]], pad: int = PAD_ID):
+    import torch
+
+    width = max(len(r) for r in rows)
+    out = torch.full((len(rows), width), pad, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+    return out
+
+
+def encode_sources(tokenizer, texts: list[str], max_source_length: int):
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=max_source_length, return_tensors="pt")
+    return batch["input_ids"], batch["attention_mask"]
+
+
+@dataclass
+class GenTrainConfig:
+    epochs: int = 12
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup_steps: int = 200
+    seed: int = 17
+    # Share of steps whose passage is a retrieved non-gold one (target still the year's answer is
+    # not trained then: those teach nothing) — kept at zero; RAG fine-tuning handles distractors.
+    max_steps: int | None = None
+    checkpoint: object = field(default=None, repr=False)
+
+
+def gold_pairs(worlds: list[WorldSplit]) -> list[tuple[str, str]]:
+    """(generator input with the gold passage, canonical answer) for every example with a positive."""
+    pairs: list[tuple[str, str]] = []
+    for world in worlds:
+        for e in world.examples:
+            if e.positives:
+                snap = world.snapshots[e.year]
+                for p in e.positives[:2]:
+                    pairs.append((generator_input(snap.titles[p], snap.texts[p], e.question.question), e.answer))
+    return pairs
+
+
+def train_generator(model, tokenizer, pairs: list[tuple[str, str]], config: GenTrainConfig, gcfg: GeneratorConfig) -> list[float]:
+    import torch
+
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    steps_per_epoch = max(1, len(pairs) // config.batch_size)
+    total = config.max_steps if config.max_steps is not None else steps_per_epoch * config.epochs
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    warmup = min(config.warmup_steps, max(1, total // 10))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.02, (total - s) / max(1, total - warmup))
+    )
+    model.train()
+    losses: list[float] = []
+    step = 0
+    started = time.monotonic()
+    while step < total:
+        order = list(range(len(pairs)))
+        rng.shuffle(order)
+        for start in range(0, len(order) - config.batch_size + 1, config.batch_size):
+            if step >= total:
+                break
+            batch = [pairs[i] for i in order[start : start + config.batch_size]]
+            ids, mask = encode_sources(tokenizer, [b[0] for b in batch], gcfg.max_source_length)
+            tgt = pad_rows([target_ids(tokenizer, b[1], gcfg.max_target_length) for b in batch])
+            labels = tgt[:, 1:].clone()
+            labels[labels == PAD_ID] = -100
+            out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=tgt[:, :-1], labels=labels)
+            optimiser.zero_grad()
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            losses.append(float(out.loss))
+            step += 1
+            if step % 100 == 0 or step == total:
+                log.info("gen step %d/%d loss %.4f (%.0fs)", step, total, np.mean(losses[-100:]), time.monotonic() - started)
+                if config.checkpoint is not None:
+                    config.checkpoint(step)
+    model.eval()
+    return losses
+
+
+def generate_answers(model, tokenizer, sources: list[str], gcfg: GeneratorConfig, batch_size: int = 64) -> list[str]:
+    import torch
+
+    out: list[str] = []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(sources), batch_size):
+            ids, mask = encode_sources(tokenizer, sources[start : start + batch_size], gcfg.max_source_length)
+            seqs = model.generate(input_ids=ids, attention_mask=mask, max_length=gcfg.max_target_length + 2, num_beams=1, do_sample=False)
+            out.extend(tokenizer.batch_decode(seqs, skip_special_tokens=True))
+    return [s.strip() for s in out]
+
+
+def gold_passage_em(model, tokenizer, world: WorldSplit, gcfg: GeneratorConfig) -> dict:
+    """EM given the first positive passage, per question type (examples with a positive)."""
+    from modelkit.world_metrics import EmTable, exact_match
+
+    exs: list[Example] = [e for e in world.examples if e.positives]
+    sources = [
+        generator_input(world.snapshots[e.year].titles[e.positives[0]], world.snapshots[e.year].texts[e.positives[0]], e.question.question)
+        for e in exs
+    ]
+    preds = generate_answers(model, tokenizer, sources, gcfg)
+    table = EmTable()
+    for e, p in zip(exs, preds):
+        table.add(e.question.qtype, exact_match(p, e.question.answers[e.year]))
+    return table.as_dict()

