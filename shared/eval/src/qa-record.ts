@@ -1,0 +1,125 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import { QuestionFileError } from './eval-errors.js';
+
+/**
+ * What `qa run` writes, one JSON line per question, and what the reports read back. Field names are snake_case
+ * because the lines are meant for jq and pandas as much as for us. `v` changes when a field changes meaning.
+ */
+export const QA_RECORD_VERSION = 1;
+
+// Posteriors come out of a softmax in float32; allow the rounding that leaves a row summing a hair above 1.
+const probability = z.number().min(0).max(1 + 1e-4);
+
+export const qaDocSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  /** Retriever inner product (higher is closer). */
+  score: z.number(),
+});
+export type QaDoc = z.infer<typeof qaDocSchema>;
+
+export const qaRecordSchema = z
+  .object({
+    v: z.literal(QA_RECORD_VERSION),
+    /** Stable question id from the question file (see readQuestions). */
+    id: z.string().min(1),
+    /** 0-based ordinal among the file's valid questions. */
+    index: z.number().int().min(0),
+    question: z.string(),
+    /** '' when the question failed. */
+    answer: z.string(),
+    snapshot: z.string(),
+    /** Decoding mode, e.g. 'rag-token', 'rag-sequence'. */
+    mode: z.string().min(1),
+    k: z.number().int().min(0),
+    /** The gold year `gold` was taken from (world questions). */
+    year: z.string().optional(),
+    /** Retrieved passages, best first; columns of doc_posteriors. */
+    docs: z.array(qaDocSchema),
+    /** [answer token][doc]: p(doc | question, answer prefix) for each generated token. */
+    doc_posteriors: z.array(z.array(probability)),
+    /** Generated answer tokens as text pieces; rows of doc_posteriors. */
+    tokens: z.array(z.string()),
+    latency_ms: z.number().min(0),
+    gold: z.array(z.string()).optional(),
+    /** Every year's golds for world questions, so one run can be scored matched and crossed. */
+    gold_by_year: z.record(z.string(), z.array(z.string())).optional(),
+    /** Question type from the source file (world: changing | invariant | multi-fact). */
+    type: z.string().optional(),
+    em: z.union([z.literal(0), z.literal(1)]).optional(),
+    f1: z.number().min(0).max(1).optional(),
+    error: z.string().optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.doc_posteriors.length !== r.tokens.length) {
+      ctx.addIssue({ code: 'custom', path: ['doc_posteriors'], message: `has ${r.doc_posteriors.length} rows for ${r.tokens.length} tokens` });
+    }
+    r.doc_posteriors.forEach((row, i) => {
+      if (row.length !== r.docs.length) {
+        ctx.addIssue({ code: 'custom', path: ['doc_posteriors', i], message: `has ${row.length} columns for ${r.docs.length} docs` });
+      }
+    });
+  });
+export type QaRecord = z.infer<typeof qaRecordSchema>;
+
+export const latencySummarySchema = z.object({ mean: z.number(), p50: z.number(), p95: z.number() });
+export type LatencySummary = z.infer<typeof latencySummarySchema>;
+
+export const qaSummarySchema = z.object({
+  v: z.literal(QA_RECORD_VERSION),
+  n: z.number().int().min(0),
+  answered: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  /** Records that had a gold to score against; em and f1 are means over these (failures count as 0). */
+  scored: z.number().int().min(0),
+  /** Fractions in [0, 1]; null when nothing was scored. */
+  em: z.number().min(0).max(1).nullable(),
+  f1: z.number().min(0).max(1).nullable(),
+  /** How many records each snapshot answered (a run that follows an alias flip shows two). */
+  snapshots: z.record(z.string(), z.number().int().min(0)),
+  latency_ms: latencySummarySchema.nullable(),
+});
+export type QaSummary = z.infer<typeof qaSummarySchema>;
+
+/** One validated JSONL line (no trailing newline); throws a ZodError on a record that breaks the schema. */
+export function qaRecordLine(record: QaRecord): string {
+  return JSON.stringify(qaRecordSchema.parse(record));
+}
+
+export interface QaRecordFile {
+  records: QaRecord[];
+  invalid: { line: number; reason: string }[];
+}
+
+/** Reads a `qa run` output file back; bad lines are listed, not fatal. */
+export async function readQaRecords(path: string): Promise<QaRecordFile> {
+  const out: QaRecordFile = { records: [], invalid: [] };
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const opened = new Promise<void>((resolve, reject) => { stream.once('open', () => resolve()); stream.once('error', reject); });
+  try {
+    await opened;
+  } catch (err) {
+    throw new QuestionFileError(`cannot read QA records ${path}: ${(err as Error).message}`, {
+      cause: err, hint: 'pass the JSONL file that `rag qa run` wrote',
+    });
+  }
+  let lineNo = 0;
+  for await (const raw of createInterface({ input: stream, crlfDelay: Infinity })) {
+    lineNo++;
+    const text = raw.trim();
+    if (!text) continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      out.invalid.push({ line: lineNo, reason: `bad JSON: ${(err as Error).message}` });
+      continue;
+    }
+    const parsed = qaRecordSchema.safeParse(json);
+    if (parsed.success) out.records.push(parsed.data);
+    else out.invalid.push({ line: lineNo, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ') });
+  }
+  return out;
+}

@@ -1,0 +1,350 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { sha256 } from '@rag/core';
+import { NoQuestionsError, QuestionFileError } from './eval-errors.js';
+import { parsePythonStringList } from './python-literal.js';
+
+/**
+ * Question files in the shapes we meet: NQ-open JSONL, the synthetic world's questions.jsonl (golds per dump
+ * year), DPR's CSV/TSV (`question<sep>['answer', ...]`) and plain text. Bad lines are reported and skipped, never
+ * fatal, so one stray line does not cost a 3,000-question run; a file with no usable line at all is an error.
+ */
+
+export const QUESTION_FORMATS = ['nq-jsonl', 'world-jsonl', 'dpr-csv', 'dpr-tsv', 'text'] as const;
+export type QuestionFormat = (typeof QUESTION_FORMATS)[number];
+
+export interface Question {
+  /** 0-based ordinal among the file's valid questions. */
+  index: number;
+  /** 1-based line in the file. */
+  line: number;
+  /** Stable: first 12 hex of sha256(question) and the line, so the same file gives the same ids. */
+  id: string;
+  question: string;
+  /** Gold answers; absent for text files, and for world files read without a year. */
+  answers?: string[];
+  /** World files: every year's golds (for matched vs crossed scoring). */
+  answersByYear?: Record<string, string[]>;
+  /** World files: changing | invariant | multi-fact. */
+  type?: string;
+  /** The id the file itself gives the question, if any (world: q00001). */
+  sourceId?: string;
+}
+
+export interface InvalidQuestionLine {
+  line: number;
+  reason: string;
+}
+
+export interface ReadQuestionsOptions {
+  /** World files: which dump year's answers are the gold. */
+  year?: string | number;
+  /** Skip detection. */
+  format?: QuestionFormat;
+}
+
+/** Questions as they are read; `invalid` and `notes` are complete once iteration ends. Iterate once. */
+export interface QuestionStream extends AsyncIterable<Question> {
+  readonly path: string;
+  readonly format: QuestionFormat;
+  readonly invalid: InvalidQuestionLine[];
+  readonly notes: string[];
+}
+
+export interface QuestionSet {
+  path: string;
+  format: QuestionFormat;
+  questions: Question[];
+  invalid: InvalidQuestionLine[];
+  notes: string[];
+}
+
+export function questionId(question: string, line: number): string {
+  return `${sha256(question).slice(0, 12)}-${line}`;
+}
+
+const SNIFF_BYTES = 64 * 1024;
+const SNIFF_LINES = 50;
+
+type Parsed =
+  | { ok: true; question: string; answers?: string[]; answersByYear?: Record<string, string[]>; type?: string; sourceId?: string }
+  | { ok: false; reason: string }
+  | { skip: true };
+
+function isStringArray(x: unknown): x is string[] {
+  return Array.isArray(x) && x.every((s) => typeof s === 'string');
+}
+
+function describe(x: unknown): string {
+  return x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
+}
+
+function parseJsonLine(text: string): { ok: true; obj: Record<string, unknown> } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `bad JSON: ${(err as Error).message}` };
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return { ok: false, reason: `expected a JSON object, got ${describe(json)}` };
+  return { ok: true, obj: json as Record<string, unknown> };
+}
+
+function questionField(obj: Record<string, unknown>): { ok: true; question: string } | { ok: false; reason: string } {
+  if (!('question' in obj)) return { ok: false, reason: "missing field 'question'" };
+  if (typeof obj.question !== 'string') return { ok: false, reason: `'question' must be a string, got ${describe(obj.question)}` };
+  const question = obj.question.trim();
+  if (!question) return { ok: false, reason: 'empty question' };
+  return { ok: true, question };
+}
+
+function cleanAnswers(list: string[]): string[] {
+  return list.map((a) => a.trim()).filter(Boolean);
+}
+
+function parseNq(text: string): Parsed {
+  const j = parseJsonLine(text);
+  if (!j.ok) return j;
+  const q = questionField(j.obj);
+  if (!q.ok) return q;
+  // NQ-open says "answer"; some re-exports say "answers": both are a list of strings.
+  const key = 'answer' in j.obj ? 'answer' : 'answers' in j.obj ? 'answers' : null;
+  if (!key) return { ok: false, reason: "missing field 'answer'" };
+  const v = j.obj[key];
+  if (!isStringArray(v)) return { ok: false, reason: `'${key}' must be an array of strings, got ${describe(v)}` };
+  const answers = cleanAnswers(v);
+  if (!answers.length) return { ok: false, reason: `'${key}' has no non-empty answer` };
+  return { ok: true, question: q.question, answers };
+}
+
+function parseWorld(text: string, year: string | undefined): Parsed {
+  const j = parseJsonLine(text);
+  if (!j.ok) return j;
+  const q = questionField(j.obj);
+  if (!q.ok) return q;
+  const a = j.obj.answers;
+  if (a === undefined) return { ok: false, reason: "missing field 'answers'" };
+  if (a === null || typeof a !== 'object' || Array.isArray(a)) {
+    return { ok: false, reason: `'answers' must be an object of year -> [answers], got ${describe(a)}` };
+  }
+  const answersByYear: Record<string, string[]> = {};
+  for (const [y, list] of Object.entries(a)) {
+    if (!isStringArray(list)) return { ok: false, reason: `'answers.${y}' must be an array of strings, got ${describe(list)}` };
+    answersByYear[y] = cleanAnswers(list);
+  }
+  if (j.obj.type !== undefined && typeof j.obj.type !== 'string') return { ok: false, reason: `'type' must be a string, got ${describe(j.obj.type)}` };
+  const out: Parsed = { ok: true, question: q.question, answersByYear };
+  if (typeof j.obj.type === 'string') out.type = j.obj.type;
+  if (typeof j.obj.id === 'string') out.sourceId = j.obj.id;
+  if (year !== undefined) {
+    const gold = answersByYear[year];
+    if (!gold) return { ok: false, reason: `no answers for year ${year} (has ${Object.keys(answersByYear).join(', ') || 'none'})` };
+    if (!gold.length) return { ok: false, reason: `answers for year ${year} are empty` };
+    out.answers = gold;
+  }
+  return out;
+}
+
+/** One CSV/TSV field starting at `i`: quoted (RFC 4180, "" for ") or raw up to `sep`. */
+function quotedField(s: string, i: number): { value: string; end: number } | null {
+  let out = '';
+  let k = i + 1;
+  while (k < s.length) {
+    if (s[k] === '"') {
+      if (s[k + 1] === '"') { out += '"'; k += 2; continue; }
+      return { value: out, end: k + 1 };
+    }
+    out += s[k];
+    k++;
+  }
+  return null;
+}
+
+function answersOf(field: string): string[] | null {
+  const t = field.trim();
+  if (t.startsWith('"')) {
+    const f = quotedField(t, 0);
+    if (!f || f.end !== t.length) return null;
+    return parsePythonStringList(f.value);
+  }
+  return parsePythonStringList(t);
+}
+
+function isHeader(question: string, rest: string): boolean {
+  return /^questions?$/i.test(question.trim()) && /^"?answers?"?$/i.test(rest.trim());
+}
+
+function parseDelimited(text: string, sep: ',' | '\t', lineNo: number): Parsed {
+  let question: string | undefined;
+  let answers: string[] | null = null;
+  if (text.startsWith('"')) {
+    const f = quotedField(text, 0);
+    if (!f) return { ok: false, reason: 'unterminated quoted question' };
+    const after = text.slice(f.end).replace(/^ +/, '');
+    if (!after.startsWith(sep)) return { ok: false, reason: `expected '${sep === '\t' ? '\\t' : sep}' after the quoted question` };
+    const rest = after.slice(1);
+    if (lineNo === 1 && isHeader(f.value, rest)) return { skip: true };
+    question = f.value;
+    answers = answersOf(rest);
+    if (!answers) return { ok: false, reason: 'answers are not a Python list of strings' };
+  } else {
+    // Unquoted: the question ends at the first separator after which the rest of the line is a list literal
+    // (DPR's lists hold ", " themselves, and questions may hold commas).
+    let cut = text.indexOf(sep);
+    if (cut < 0) return { ok: false, reason: `no '${sep === '\t' ? '\\t' : sep}' separating question and answers` };
+    if (lineNo === 1 && isHeader(text.slice(0, cut), text.slice(cut + 1))) return { skip: true };
+    while (cut >= 0) {
+      const got = answersOf(text.slice(cut + 1));
+      if (got) { question = text.slice(0, cut); answers = got; break; }
+      cut = text.indexOf(sep, cut + 1);
+    }
+    if (!answers || question === undefined) return { ok: false, reason: 'answers are not a Python list of strings' };
+  }
+  question = question.trim();
+  if (!question) return { ok: false, reason: 'empty question' };
+  const clean = cleanAnswers(answers);
+  if (!clean.length) return { ok: false, reason: 'empty answer list' };
+  return { ok: true, question, answers: clean };
+}
+
+function parseLine(format: QuestionFormat, text: string, lineNo: number, year: string | undefined): Parsed {
+  switch (format) {
+    case 'nq-jsonl': return parseNq(text);
+    case 'world-jsonl': return parseWorld(text, year);
+    case 'dpr-csv': return parseDelimited(text, ',', lineNo);
+    case 'dpr-tsv': return parseDelimited(text, '\t', lineNo);
+    case 'text': return text.startsWith('#') ? { skip: true } : { ok: true, question: text };
+  }
+}
+
+async function firstLines(path: string): Promise<string[]> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
+    const lines = buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
+    if (bytesRead === SNIFF_BYTES) lines.pop(); // possibly cut mid-line
+    return lines.map((l) => l.trim()).filter(Boolean).slice(0, SNIFF_LINES);
+  } finally {
+    await fh.close();
+  }
+}
+
+const FORMAT_HINT = `pass the format explicitly (one of ${QUESTION_FORMATS.join(', ')})`;
+
+/** Tells the format from the extension and the first lines. */
+export async function detectQuestionFormat(path: string): Promise<QuestionFormat> {
+  const lines = await firstLines(path);
+  const ext = extname(path).toLowerCase();
+  const first = lines[0];
+  if (first === undefined) throw new NoQuestionsError(`question file ${path} is empty`, { hint: 'give a file with one question per line' });
+  if (['.jsonl', '.json', '.ndjson'].includes(ext) || first.startsWith('{')) {
+    for (const l of lines) {
+      const j = parseJsonLine(l);
+      if (!j.ok) continue;
+      const a = j.obj.answers;
+      if (a !== null && typeof a === 'object' && !Array.isArray(a)) return 'world-jsonl';
+      if ('answer' in j.obj || Array.isArray(a)) return 'nq-jsonl';
+      throw new QuestionFileError(`cannot tell the format of ${path}: JSON lines have neither 'answer' (NQ-open) nor 'answers' by year (world)`, {
+        hint: 'for questions without answers use a plain text file, one question per line',
+      });
+    }
+    throw new QuestionFileError(`cannot tell the format of ${path}: none of its first ${lines.length} lines is a JSON object`, { hint: FORMAT_HINT });
+  }
+  const tsv = /\t\s*"?\[/.test(first);
+  const csv = /,\s*"?\[/.test(first);
+  if (ext === '.tsv') return 'dpr-tsv';
+  if (ext === '.csv') return tsv ? 'dpr-tsv' : 'dpr-csv'; // DPR's own nq-test.csv is tab-separated
+  if (ext === '.txt') return 'text';
+  if (tsv) return 'dpr-tsv';
+  if (csv && /\]"?$/.test(first)) return 'dpr-csv';
+  return 'text';
+}
+
+async function assertReadableFile(path: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new QuestionFileError(code === 'ENOENT' ? `question file not found: ${path}` : `cannot read question file ${path}: ${(err as Error).message}`, {
+      cause: err, hint: 'check the path (NQ-open dev: NQ-open.dev.jsonl; a world: <dir>/questions.jsonl)',
+    });
+  }
+  if (!st.isFile()) throw new QuestionFileError(`${path} is not a file`, { hint: 'pass the questions file itself, not its folder' });
+}
+
+class FileQuestionStream implements QuestionStream {
+  readonly invalid: InvalidQuestionLine[] = [];
+  readonly notes: string[] = [];
+  private started = false;
+
+  constructor(readonly path: string, readonly format: QuestionFormat, private readonly year: string | undefined) {}
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Question> {
+    if (this.started) throw new QuestionFileError(`questions of ${this.path} were already read`, { hint: 'open the file again to read it twice' });
+    this.started = true;
+    const years = new Set<string>();
+    let index = 0;
+    let lineNo = 0;
+    let noGoldNoted = false;
+    const rl = createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const raw of rl) {
+      lineNo++;
+      const text = (lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw).trim();
+      if (!text) continue;
+      const p = parseLine(this.format, text, lineNo, this.year);
+      if ('skip' in p) continue;
+      if (!p.ok) { this.invalid.push({ line: lineNo, reason: p.reason }); continue; }
+      const q: Question = { index, line: lineNo, id: questionId(p.question, lineNo), question: p.question };
+      if (p.answers) q.answers = p.answers;
+      if (p.answersByYear) {
+        q.answersByYear = p.answersByYear;
+        for (const y of Object.keys(p.answersByYear)) years.add(y);
+        if (!p.answers && !noGoldNoted) {
+          noGoldNoted = true;
+          this.notes.push(`world questions carry answers per year (${Object.keys(p.answersByYear).join(', ')}); no year given, so no gold: pass a year to score`);
+        }
+      }
+      if (p.type !== undefined) q.type = p.type;
+      if (p.sourceId !== undefined) q.sourceId = p.sourceId;
+      index++;
+      yield q;
+    }
+    if (this.invalid.length) this.notes.push(`${this.invalid.length} invalid line(s) skipped, first at line ${this.invalid[0]!.line}: ${this.invalid[0]!.reason}`);
+    if (index === 0) {
+      const first = this.invalid[0];
+      let hint = first ? `line ${first.line}: ${first.reason}` : 'the file has no question lines';
+      if (this.format === 'world-jsonl' && this.year !== undefined && years.size === 0 && first?.reason.startsWith('no answers for year')) {
+        hint = `${first.reason.replace(/^no answers for year \S+ /, `year ${this.year} is not in this file `)}`;
+      }
+      throw new NoQuestionsError(`no valid questions in ${this.path} (read as ${this.format}, ${this.invalid.length} invalid line(s))`, {
+        hint, details: { path: this.path, format: this.format, invalid: this.invalid.slice(0, 20) },
+      });
+    }
+  }
+}
+
+/** Opens a question file for streaming; checks the file and the format up front, questions as iterated. */
+export async function openQuestions(path: string, opts: ReadQuestionsOptions = {}): Promise<QuestionStream> {
+  if (opts.format !== undefined && !(QUESTION_FORMATS as readonly string[]).includes(opts.format)) {
+    throw new QuestionFileError(`unknown question format '${opts.format}'`, { hint: `use one of ${QUESTION_FORMATS.join(', ')}` });
+  }
+  await assertReadableFile(path);
+  const format = opts.format ?? (await detectQuestionFormat(path));
+  const year = opts.year === undefined ? undefined : String(opts.year);
+  if (year !== undefined && !/^\d{4}$/.test(year)) throw new QuestionFileError(`year must be four digits, got '${year}'`, { hint: 'e.g. 2016 or 2018' });
+  const stream = new FileQuestionStream(path, format, format === 'world-jsonl' ? year : undefined);
+  if (year !== undefined && format !== 'world-jsonl') stream.notes.push(`year ${year} ignored: ${format} files have a single gold per question`);
+  return stream;
+}
+
+/** Reads a whole question file (they are small: NQ-open dev is 3,610 lines). */
+export async function readQuestions(path: string, opts: ReadQuestionsOptions = {}): Promise<QuestionSet> {
+  const stream = await openQuestions(path, opts);
+  const questions: Question[] = [];
+  for await (const q of stream) questions.push(q);
+  return { path, format: stream.format, questions, invalid: stream.invalid, notes: stream.notes };
+}
