@@ -12,6 +12,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v bzip2 >/dev/null || need+=(bzip2)
 [[ -f /usr/lib/x86_64-linux-gnu/libfaiss.a || -f /usr/lib/libfaiss.a ]] || need+=(libfaiss-dev)
 [[ -e /usr/lib/x86_64-linux-gnu/libopenblas.so || -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so ]] || need+=(libopenblas-dev)
+# Headless Chromium renders the evaluation reports to PNG (tests screenshot them); not needed to run ./rag.
+if ((dev)) && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then need+=(chromium); fi
 if ((${#need[@]})); then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
