@@ -1,1 +1,14 @@
-export {};
+export * from './generator-config.js';
+export * from './onnx-layout.js';
+export * from './seq2seq-tokenizer.js';
+export * from './generator.js';
+export * from './load-generator.js';
+export { int64Tensor, int64Rows, gatherRows } from './tensors.js';
+export * from './generation/log-math.js';
+export * from './generation/decode-options.js';
+export * from './generation/logits-processors.js';
+export * from './generation/step-model.js';
+export * from './generation/greedy-search.js';
+export * from './generation/beam-search.js';
+export * from './generation/seq2seq-step-model.js';
+export * from './generation/generate.js';
