@@ -63,7 +63,7 @@ program.command('search')
 
 program.command('worker')
   .description('run a long-lived pipeline worker (distributed mode: needs REDIS_URL and RAG_STORAGE)')
-  .option('--roles <list>', 'comma-separated: ingest,encode,index', 'ingest,encode,index')
+  .option('--roles <list>', 'comma-separated: ingest,encode,index,generate', 'ingest,encode,index')
   .option('--concurrency <n>', 'jobs at once per queue', int('--concurrency', 1), 1)
   .action(async (o) => {
     const { main } = await import('@rag/worker/main');
@@ -71,10 +71,14 @@ program.command('worker')
   });
 
 program.command('demo')
-  .description('the main job on embedded defaults: build the 2016 enwiki sample snapshot with 2 workers and query it')
-  .option('--source <path>', 'dump to build (default: ../shared/data/wikipedia/enwiki-2016-sample.xml.bz2)')
-  .option('--snapshot <id>', 'snapshot id', 'enwiki-2016-sample')
+  .description('the main job on embedded defaults: world 2016/2018 snapshots, RAG answers, alias hot-swap, A/B report, enwiki sample')
+  .option('--source <path>', 'enwiki dump (default: ../shared/data/wikipedia/enwiki-2016-sample.xml.bz2)')
+  .option('--snapshot <id>', 'enwiki snapshot id', 'enwiki-2016-sample')
   .option('--workers <n>', 'worker processes', int('--workers', 1), 2)
+  .option('--seed <n>', 'world seed (held out from training: 100-199)', int('--seed', 0), 142)
+  .option('--countries <n>', 'world size', int('--countries', 1), 60)
+  .option('--questions <n>', 'world questions', int('--questions', 1), 300)
+  .option('--no-enwiki', 'skip the enwiki part')
   .action(async (o) => (await import('./commands/demo.js')).demo(o));
 
 const world = program.command('world').description('the synthetic two-year world (the paper\'s 2016-vs-2018 experiment, reproducible)');
@@ -87,6 +91,73 @@ world.command('generate')
   .option('--questions <n>', 'number of questions', int('--questions', 1))
   .option('--json', 'print a JSON summary')
   .action(async (o) => (await import('./commands/world.js')).worldGenerate(o));
+
+const MODES = ['rag-token', 'rag-sequence', 'rag-sequence-fast', 'no-retrieval'];
+const qa = program.command('qa').description('answer question batches with RAG on generation workers');
+qa.command('run')
+  .description('answer a question file; JSONL answers with provenance, EM/F1 when gold exists')
+  .requiredOption('--questions <file>', 'NQ-open JSONL, the world\'s questions.jsonl, DPR-style CSV/TSV, or plain text')
+  .option('--snapshot <id|alias>', 'snapshot id or alias (workers follow alias flips between chunks)')
+  .option('--year <y>', 'gold year for the world\'s questions.jsonl')
+  .option('--limit <n>', 'first N valid questions', int('--limit', 1))
+  .addOption(new Option('--mode <mode>', 'decoding').choices(MODES).default('rag-token'))
+  .option('--k <n>', 'retrieved passages per question', int('--k', 1), 5)
+  .option('--beams <n>', 'beam size', int('--beams', 1), 4)
+  .option('--max-length <n>', 'max generated tokens (default: generation_config.json)', int('--max-length', 2))
+  .option('--out <file>', 'write answers as JSONL here (else to stdout)')
+  .option('--workers <n>', 'local generation workers (embedded default 2; with REDIS_URL default 0)', int('--workers', 0))
+  .option('--fresh', 'start a new run instead of continuing an identical earlier one')
+  .option('--json', 'stdout: one summary object {n, answered, failed, em, f1, snapshots}')
+  .option('--no-progress', 'no progress bar')
+  .action(async (o) => (await import('./commands/qa.js')).qaRun(o));
+
+program.command('ab')
+  .description('the same questions against two snapshots/aliases: EM/F1 per arm, differing answers, HTML report')
+  .requiredOption('--questions <file>', 'question file (as for qa run)')
+  .requiredOption('--a <id|alias>', 'arm A')
+  .requiredOption('--b <id|alias>', 'arm B')
+  .requiredOption('--out <file>', 'HTML report path')
+  .option('--year-a <y>', 'gold year for arm A (world questions)')
+  .option('--year-b <y>', 'gold year for arm B (world questions)')
+  .addOption(new Option('--mode <mode>', 'decoding').choices(MODES).default('rag-token'))
+  .option('--k <n>', 'retrieved passages per question', int('--k', 1), 5)
+  .option('--beams <n>', 'beam size', int('--beams', 1), 4)
+  .option('--limit <n>', 'first N valid questions', int('--limit', 1))
+  .option('--workers <n>', 'local generation workers', int('--workers', 0))
+  .option('--answers <prefix>', 'also write <prefix>.a.jsonl and <prefix>.b.jsonl')
+  .option('--changed-only', 'only questions whose gold differs between --year-a and --year-b (the paper\'s experiment)')
+  .option('--fresh', 'new runs instead of continuing identical earlier ones')
+  .option('--json', 'stdout: {a:{snapshot,n,em,f1}, b:{...}}')
+  .option('--no-progress', 'no progress bars')
+  .action(async (o) => { await (await import('./commands/ab.js')).ab(o); });
+
+program.command('sweep-k')
+  .description('EM/F1 against the number of retrieved passages K (the paper\'s Figure 3): table and plot')
+  .requiredOption('--questions <file>', 'question file')
+  .requiredOption('--snapshot <id|alias>', 'snapshot id or alias')
+  .option('--k <list>', 'comma-separated K values', '1,2,5,10,20')
+  .option('--year <y>', 'gold year for world questions')
+  .addOption(new Option('--mode <mode>', 'decoding').choices(MODES.filter((m) => m !== 'no-retrieval')).default('rag-token'))
+  .option('--beams <n>', 'beam size', int('--beams', 1), 4)
+  .option('--limit <n>', 'first N valid questions', int('--limit', 1))
+  .option('--out <file>', 'HTML plot', 'sweep-k.html')
+  .option('--workers <n>', 'local generation workers', int('--workers', 0))
+  .option('--json', 'JSON rows on stdout')
+  .option('--no-progress', 'no progress bars')
+  .action(async (o) => (await import('./commands/sweep-k.js')).sweepK(o));
+
+program.command('explain')
+  .description('answer one question and show which passage each answer token drew on (HTML + PNG heatmap)')
+  .requiredOption('--snapshot <id|alias>', 'snapshot id or alias')
+  .requiredOption('--question <text>', 'the question')
+  .addOption(new Option('--mode <mode>', 'decoding').choices(MODES.filter((m) => m !== 'no-retrieval')).default('rag-token'))
+  .option('--k <n>', 'retrieved passages', int('--k', 1), 5)
+  .option('--beams <n>', 'beam size', int('--beams', 1), 4)
+  .option('--html <file>', 'HTML heatmap path', 'explain.html')
+  .option('--png <file>', 'PNG screenshot path (headless Chromium)', 'explain.png')
+  .option('--no-png', 'skip the PNG')
+  .option('--json', 'print the answer record as JSON')
+  .action(async (o) => (await import('./commands/explain.js')).explain(o));
 
 const dev = program.command('dev').description('development helpers');
 dev.command('s3')

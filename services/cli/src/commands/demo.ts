@@ -1,48 +1,147 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { UsageError } from '@rag/core';
 import { REPO_ROOT } from '@rag/config';
+import { compareAb, exactMatch, formatAbTable, renderAbReport } from '@rag/eval';
+import { answerQuestions, lazyQaModels } from '@rag/qa';
+import { AliasRegistry } from '@rag/registry';
 import { SnapshotRegistry } from '@rag/snapshot';
 import { SnapshotRetriever } from '@rag/retrieval';
-import { loadEncoder } from '@rag/encoder';
-import { createRuntime } from '../runtime.js';
+import { generateWorld } from '@rag/world';
+import { createRuntime, type Runtime } from '../runtime.js';
+import { openQueueSession } from '../queue-session.js';
+import { changedQuestionSets, runQa } from '../qa-runner.js';
 import { snapshotBuild } from './snapshot-build.js';
 
-const DEMO_QUESTIONS = [
+const ENWIKI_QUESTIONS = [
   'What is albedo?',
   'Who wrote about mutual aid and anarchist communism?',
   'What are the early signs of autism in children?',
-  'Which alphabet letter comes first?',
 ];
 
-/**
- * The main job on embedded defaults: build a snapshot of the real 2016 enwiki sample with two
- * worker processes (private redis-server, local storage), then answer retrieval queries from it.
- */
-export async function demo(o: { source?: string; snapshot: string; workers: number }): Promise<void> {
-  const source = resolve(o.source ?? resolve(REPO_ROOT, '../shared/data/wikipedia/enwiki-2016-sample.xml.bz2'));
-  const { config, store, logger } = createRuntime();
-  const out = (s: string) => process.stdout.write(s + '\n');
-  const registry = new SnapshotRegistry(store);
-  if (await registry.isPublished(o.snapshot)) {
-    out(`snapshot ${o.snapshot} already published in ${store.description}; reusing it`);
-  } else {
-    if (!existsSync(source)) throw new UsageError(`demo dump ${source} not found`, { hint: 'pass --source PATH to a MediaWiki dump' });
-    out(`building snapshot ${o.snapshot} from ${source} with ${o.workers} workers…`);
-    const m = await snapshotBuild({ source, snapshot: o.snapshot, workers: o.workers, shardSize: 1000, index: 'flat', words: 100 });
-    out(`published ${m.id}: ${m.passages} passages in ${m.shards.length} shards, ${(m.build.durationMs / 1000).toFixed(1)} s ` +
-      `(ingest ${(m.build.stagesMs.ingest! / 1000).toFixed(1)} s, encode ${(m.build.stagesMs.encode! / 1000).toFixed(1)} s, index ${(m.build.stagesMs.index! / 1000).toFixed(1)} s summed over workers)`);
+export interface DemoOptions {
+  source?: string;
+  snapshot: string;
+  workers: number;
+  seed: number;
+  countries: number;
+  questions: number;
+  enwiki?: boolean;
+}
+
+const out = (s: string) => process.stdout.write(s + '\n');
+
+async function ensureSnapshot(rt: Runtime, id: string, source: string, workers: number, shardSize: number): Promise<void> {
+  if (await new SnapshotRegistry(rt.store).isPublished(id)) {
+    out(`  ${id}: already published, reusing it`);
+    return;
   }
-  const retriever = await SnapshotRetriever.load(store, o.snapshot, logger);
-  const encoder = await loadEncoder({ dir: config.encoder.dir, executionProvider: config.onnx.executionProvider, intraOpThreads: config.onnx.intraOpThreads, batchSize: config.encoder.batchSize });
+  const m = await snapshotBuild({ source, snapshot: id, workers, shardSize, index: 'flat', words: 100 });
+  out(`  ${id}: ${m.passages} passages in ${m.shards.length} shard(s), built in ${(m.build.durationMs / 1000).toFixed(1)} s`);
+}
+
+/**
+ * The main job on embedded defaults (private redis-server, local storage, local workers):
+ * the paper's 2016-vs-2018 experiment on a synthetic world the models never saw, an alias
+ * hot-swap while questions are being answered, an A/B report, and retrieval over the real
+ * 2016 enwiki sample.
+ */
+export async function demo(o: DemoOptions): Promise<void> {
+  const rt = createRuntime();
+  const { config, store } = rt;
+  const gen = config.generation;
+  if (!existsSync(join(gen.generatorDir, 'config.json'))) {
+    throw new UsageError(`no generator at ${gen.generatorDir}`, { hint: 'rebuild the demo models with `npm run models`, or set RAG_GENERATOR to an Optimum seq2seq export' });
+  }
+  const demoDir = join(config.home, 'demo');
+  const worldDir = join(demoDir, `world-${o.seed}`);
+  await mkdir(demoDir, { recursive: true });
+
+  out(`1. synthetic world (seed ${o.seed}, held out from training): ${o.countries} countries, ${o.questions} questions`);
+  if (!existsSync(join(worldDir, 'questions.jsonl'))) {
+    await generateWorld({ seed: o.seed, years: [2016, 2018], outDir: worldDir, countries: o.countries, questions: o.questions, logger: rt.logger });
+  }
+  const questions = join(worldDir, 'questions.jsonl');
+
+  out(`2. snapshots through the real pipeline (dump → passages → ONNX → FAISS), ${o.workers} workers`);
+  const snap = (y: number) => `world-${o.seed}-${y}`;
+  for (const y of [2016, 2018]) await ensureSnapshot(rt, snap(y), join(worldDir, String(y), 'world.xml.bz2'), o.workers, 500);
+
+  const session = await openQueueSession(config, rt.logger, { workers: o.workers, roles: 'generate' });
+  const aliases = new AliasRegistry({ store, redis: session.redis, prefix: config.redis.prefix, logger: rt.logger });
   try {
-    const results = await retriever.search(encoder, DEMO_QUESTIONS, 3);
-    DEMO_QUESTIONS.forEach((q, i) => {
-      out(`\nQ: ${q}`);
-      for (const h of results[i]!) out(`  [${h.score.toFixed(3)}] ${h.title} (${h.id}): ${h.text.slice(0, 110)}…`);
+    await aliases.set('prod', snap(2016));
+    out(`3. alias prod → ${snap(2016)}; answering on prod, flipping prod → ${snap(2018)} mid-run`);
+    const changed = await changedQuestionSets(questions, '2016', '2018');
+    let flipped = false;
+    const run = runQa(rt, session, {
+      questions, target: 'prod', mode: 'rag-token', k: 5, beams: 4, fresh: true, label: 'prod', set: changed.a,
     });
+    // Flip once a third of the chunks are done; workers switch between chunks.
+    const flipper = (async () => {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 300));
+        const done = await session.redis.keys(`${config.redis.prefix}:qa-progress:*`).then(async (keys) => {
+          let n = 0;
+          for (const k of keys) n = Math.max(n, await session.redis.hlen(k));
+          return n;
+        });
+        if (done * config.generation.chunkSize >= changed.a.questions.length / 3 || flipped) break;
+      }
+      if (!flipped) { flipped = true; await aliases.set('prod', snap(2018)); }
+    })();
+    const r = await run;
+    flipped = true;
+    await flipper;
+    const bySnap = new Map<string, { n: number; matched: number }>();
+    for (const rec of r.records) {
+      const s = rec.snapshot;
+      const year = s.endsWith('2018') ? changed.b : changed.a;
+      const e = bySnap.get(s) ?? { n: 0, matched: 0 };
+      e.n++;
+      e.matched += exactMatch(rec.answer, year.questions[rec.index]?.answers ?? []);
+      bySnap.set(s, e);
+    }
+    out(`   ${r.summary.n} questions, ${r.summary.failed} failed, ${(r.summary.n / r.seconds).toFixed(1)} q/s`);
+    for (const [s, e] of bySnap) out(`   answered from ${s}: ${e.n} questions, EM against ${s.slice(-4)} gold ${(100 * e.matched / e.n).toFixed(1)}%`);
+
+    out(`4. A/B: the same ${changed.a.questions.length} changed-answer questions against both snapshots (the paper's index hot-swap experiment)`);
+    const common = { questions, mode: 'rag-token' as const, k: 5, beams: 4, progress: true };
+    const ra = await runQa(rt, session, { ...common, target: snap(2016), year: '2016', set: changed.a, label: `A ${snap(2016)}` });
+    const rb = await runQa(rt, session, { ...common, target: snap(2018), year: '2018', set: changed.b, label: `B ${snap(2018)}` });
+    const a = { label: `A: ${snap(2016)}`, snapshot: snap(2016), year: '2016', records: ra.records };
+    const b = { label: `B: ${snap(2018)}`, snapshot: snap(2018), year: '2018', records: rb.records };
+    out(formatAbTable(compareAb(a, b)));
+    const report = join(demoDir, 'ab-report.html');
+    await writeFile(report, renderAbReport({ title: `World ${o.seed}: the 2016 index vs the 2018 index, questions whose answer changed`, a, b }));
+    out(`   report: ${report}`);
   } finally {
-    await encoder.release();
+    await aliases.close();
+    await session.close();
+  }
+
+  if (o.enwiki === false) return;
+  const source = resolve(o.source ?? resolve(REPO_ROOT, '../shared/data/wikipedia/enwiki-2016-sample.xml.bz2'));
+  out(`5. the real 2016 enwiki sample: ${source}`);
+  if (!existsSync(source)) {
+    out('   (dump not found; pass --source PATH, or --no-enwiki)');
+    return;
+  }
+  await ensureSnapshot(rt, o.snapshot, source, o.workers, 1000);
+  const models = lazyQaModels(gen, config.onnx);
+  try {
+    const retriever = await SnapshotRetriever.load(store, o.snapshot, rt.logger);
+    const recs = await answerQuestions(ENWIKI_QUESTIONS.map((q, i) => ({ id: `e${i}`, index: i, question: q })), {
+      models: await models.get(), retriever, settings: { target: o.snapshot, mode: 'rag-token', k: 3, beams: 4 }, logger: rt.logger,
+    });
+    for (const rec of recs) {
+      out(`\n   Q: ${rec.question}`);
+      out(`   generator (trained on the synthetic world only, so expect nonsense here): ${rec.answer || '(empty)'}`);
+      for (const d of rec.docs) out(`     [${d.score.toFixed(3)}] ${d.title} (${d.id})`);
+    }
+  } finally {
+    await models.release();
   }
   out(`\nnext: ./rag search --snapshot ${o.snapshot} --query "your question" --json`);
 }

@@ -1,0 +1,103 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UsageError } from '@rag/core';
+import { compareAb, formatAbTable, renderAbReport, type AbArm, type AbComparison } from '@rag/eval';
+import type { QuestionSet } from '@rag/qa';
+import { createRuntime } from '../runtime.js';
+import { openQueueSession } from '../queue-session.js';
+import { changedQuestionSets, parseMode, runQa, type QaRunResult } from '../qa-runner.js';
+import { generationWorkers, writeJsonl } from './qa.js';
+
+export interface AbOptions {
+  questions: string;
+  a: string;
+  b: string;
+  out: string;
+  yearA?: string;
+  yearB?: string;
+  mode: string;
+  k: number;
+  beams: number;
+  limit?: number;
+  workers?: number;
+  json?: boolean;
+  fresh?: boolean;
+  progress?: boolean;
+  answers?: string;
+  changedOnly?: boolean;
+}
+
+export interface AbArmJson {
+  target: string;
+  snapshot: string;
+  year?: string;
+  n: number;
+  failed: number;
+  em: number | null;
+  f1: number | null;
+  /** EM against the other arm's gold year (the paper's crossed cell), when both years are given. */
+  emCrossed?: number | null;
+  latencyMs: { mean: number; p50: number; p95: number } | null;
+}
+
+function armOf(label: string, target: string, year: string | undefined, r: QaRunResult): AbArm {
+  const snaps = Object.keys(r.summary.snapshots);
+  return { label, snapshot: snaps.length === 1 ? snaps[0]! : snaps.join('+') || target, ...(year ? { year } : {}), records: r.records };
+}
+
+/** The machine-readable summary `ab --json` prints. */
+export function abJson(cmp: AbComparison, targets: [string, string]): { a: AbArmJson; b: AbArmJson } {
+  const arm = (i: 0 | 1): AbArmJson => {
+    const s = cmp.arms[i];
+    const crossed = cmp.cross?.[i].find((c) => !c.matched);
+    return {
+      target: targets[i], snapshot: s.snapshot, ...(s.year ? { year: s.year } : {}),
+      n: s.scores.n, failed: s.scores.failed, em: s.scores.em, f1: s.scores.f1,
+      ...(crossed ? { emCrossed: crossed.scores.em } : {}),
+      latencyMs: s.latency,
+    };
+  };
+  return { a: arm(0), b: arm(1) };
+}
+
+/** The same questions against two snapshots (or aliases): EM/F1 per arm, differing answers, an HTML report. */
+export async function ab(o: AbOptions): Promise<{ a: AbArmJson; b: AbArmJson }> {
+  const mode = parseMode(o.mode);
+  if (o.a === o.b && o.yearA === o.yearB) throw new UsageError('--a and --b are the same arm', { hint: 'compare two snapshots, or one snapshot against two gold years' });
+  const crossed = !!(o.yearA && o.yearB && o.yearA !== o.yearB);
+  if (o.changedOnly && !crossed) throw new UsageError('--changed-only needs --year-a and --year-b with different years');
+  let setA: QuestionSet | undefined;
+  let setB: QuestionSet | undefined;
+  if (o.changedOnly) {
+    const c = await changedQuestionSets(o.questions, o.yearA!, o.yearB!, o.limit);
+    setA = c.a;
+    setB = c.b;
+    process.stderr.write(`ab: ${c.a.questions.length} of ${c.total} questions have different answers in ${o.yearA} and ${o.yearB}\n`);
+  }
+  const rt = createRuntime();
+  const session = await openQueueSession(rt.config, rt.logger, { workers: generationWorkers(rt, o.workers), roles: 'generate' });
+  let ra: QaRunResult, rb: QaRunResult;
+  try {
+    const common = { questions: o.questions, mode, k: o.k, beams: o.beams, limit: o.limit, fresh: o.fresh, progress: o.progress };
+    ra = await runQa(rt, session, { ...common, target: o.a, year: o.yearA, label: `A ${o.a}`, set: setA });
+    rb = await runQa(rt, session, { ...common, target: o.b, year: o.yearB, label: `B ${o.b}`, set: setB });
+  } finally {
+    await session.close();
+  }
+  const a = armOf(`A: ${o.a}`, o.a, o.yearA, ra);
+  const b = armOf(`B: ${o.b}`, o.b, o.yearB, rb);
+  const cmp = compareAb(a, b);
+  await writeFile(resolve(o.out), renderAbReport({ title: `A/B: ${o.a} vs ${o.b}${o.changedOnly ? ' (questions whose answer changed)' : ''}`, a, b }));
+  if (o.answers) {
+    await writeJsonl(`${o.answers}.a.jsonl`, ra.records);
+    await writeJsonl(`${o.answers}.b.jsonl`, rb.records);
+  }
+  const json = abJson(cmp, [o.a, o.b]);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(json) + '\n');
+  } else {
+    process.stdout.write(formatAbTable(cmp) + '\n');
+    process.stdout.write(`report: ${resolve(o.out)}\n`);
+  }
+  return json;
+}

@@ -1,0 +1,52 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UsageError } from '@rag/core';
+import { htmlToPng, renderExplain } from '@rag/eval';
+import { answerQuestions, lazyQaModels } from '@rag/qa';
+import { AliasRegistry } from '@rag/registry';
+import { SnapshotRetriever } from '@rag/retrieval';
+import { createRuntime } from '../runtime.js';
+import { parseMode } from '../qa-runner.js';
+
+export interface ExplainOptions {
+  snapshot: string;
+  question: string;
+  mode: string;
+  k: number;
+  beams: number;
+  html: string;
+  png?: string | false;
+  json?: boolean;
+}
+
+/** One question answered in-process, with the per-token document posterior heatmap (HTML and PNG). */
+export async function explain(o: ExplainOptions): Promise<void> {
+  if (!o.question.trim()) throw new UsageError('--question is empty');
+  const mode = parseMode(o.mode);
+  if (mode === 'no-retrieval') throw new UsageError('explain shows document posteriors; it needs retrieval', { hint: 'use --mode rag-token (default) or rag-sequence' });
+  const rt = createRuntime();
+  const { snapshotId } = await new AliasRegistry({ store: rt.store }).resolveSnapshotRef(o.snapshot);
+  const models = lazyQaModels(rt.config.generation, rt.config.onnx);
+  try {
+    const [retriever, loaded] = await Promise.all([SnapshotRetriever.load(rt.store, snapshotId, rt.logger), models.get()]);
+    const [record] = await answerQuestions([{ id: 'q', index: 0, question: o.question }], { models: loaded, retriever, settings: { target: o.snapshot, mode, k: o.k, beams: o.beams }, logger: rt.logger });
+    if (record!.error) throw new UsageError(`could not answer: ${record!.error}`);
+    await writeFile(resolve(o.html), renderExplain(record!));
+    if (o.png) await htmlToPng(resolve(o.html), resolve(o.png), { width: 1200, height: 800 });
+    if (o.json) {
+      process.stdout.write(JSON.stringify(record) + '\n');
+      return;
+    }
+    const out = (s: string) => process.stdout.write(s + '\n');
+    out(`Q: ${o.question}\nA: ${record!.answer}   (${mode}, snapshot ${record!.snapshot}, ${record!.latency_ms} ms)`);
+    record!.docs.forEach((d, j) => {
+      const post = record!.doc_posteriors.map((row) => row[j] ?? 0);
+      const shade = post.map((p) => ' .:-=+*#%@'[Math.min(9, Math.floor(p * 10))]).join('');
+      out(`  ${String(j + 1).padStart(2)}. [${d.score.toFixed(3)}] ${d.title.slice(0, 40).padEnd(40)} |${shade}|`);
+    });
+    out(`  tokens: ${record!.tokens.join(' ')}`);
+    out(`heatmap: ${resolve(o.html)}${o.png ? `, ${resolve(o.png)}` : ''}`);
+  } finally {
+    await models.release();
+  }
+}

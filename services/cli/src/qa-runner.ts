@@ -1,0 +1,110 @@
+import { UsageError, sha256File } from '@rag/core';
+import { normalizeAnswer, readQuestions, summarize, type QaRecord, type QaSummary } from '@rag/eval';
+import { prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
+import { AliasRegistry } from '@rag/registry';
+import type { Runtime } from './runtime.js';
+import type { QueueSession } from './queue-session.js';
+import { QaProgressView } from './qa-progress-view.js';
+
+export interface QaRunOptions {
+  questions: string;
+  /** Snapshot id or alias. */
+  target: string;
+  year?: string;
+  limit?: number;
+  mode: QaMode;
+  k: number;
+  beams: number;
+  maxLength?: number;
+  fresh?: boolean;
+  progress?: boolean;
+  label?: string;
+  /** Already loaded (and perhaps filtered) questions; else read from `questions`. */
+  set?: QuestionSet;
+}
+
+export interface QaRunResult {
+  manifest: QaRunManifest;
+  records: QaRecord[];
+  summary: QaSummary;
+  invalid: { line: number; reason: string }[];
+  resumed: boolean;
+  seconds: number;
+}
+
+/** Reads and validates a question file; invalid lines are reported on stderr and skipped. */
+export async function loadQuestionSet(path: string, o: { year?: string; limit?: number }): Promise<{ set: QuestionSet; invalid: { line: number; reason: string }[] }> {
+  const read = await readQuestions(path, { year: o.year });
+  const all: QaQuestion[] = [];
+  for (const q of read.questions) {
+    if (o.limit !== undefined && all.length >= o.limit) break;
+    all.push({
+      id: q.id, index: all.length, question: q.question,
+      ...(q.answers ? { answers: q.answers } : {}),
+      ...(q.answersByYear ? { answersByYear: q.answersByYear } : {}),
+      ...(q.type ? { type: q.type } : {}),
+    });
+  }
+  const invalid = read.invalid;
+  for (const note of read.notes) process.stderr.write(`rag: ${path}: ${note}\n`);
+  for (const bad of invalid.slice(0, 10)) process.stderr.write(`rag: ${path}:${bad.line}: skipped: ${bad.reason}\n`);
+  if (invalid.length > 10) process.stderr.write(`rag: … and ${invalid.length - 10} more invalid line(s) skipped\n`);
+  return { set: { questions: all, source: { path, sha256: await sha256File(path), format: read.format } }, invalid };
+}
+
+/** Fails before any job is queued when the target names neither an alias nor a published snapshot. */
+export async function assertTarget(rt: Runtime, target: string): Promise<string> {
+  return (await new AliasRegistry({ store: rt.store }).resolveSnapshotRef(target)).snapshotId;
+}
+
+/** One question-answering run on an open queue session (its workers, or remote ones). */
+export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions): Promise<QaRunResult> {
+  const started = Date.now();
+  if (o.mode !== 'no-retrieval') await assertTarget(rt, o.target);
+  const { set, invalid } = o.set ? { set: o.set, invalid: [] } : await loadQuestionSet(o.questions, { year: o.year, limit: o.limit });
+  const settings = { target: o.target, mode: o.mode, k: o.k, beams: o.beams, ...(o.maxLength ? { maxLength: o.maxLength } : {}), ...(o.year ? { year: o.year } : {}) };
+  const { manifest, resumed } = await prepareQaRun(rt.store, set, settings, rt.config.generation.chunkSize, { fresh: o.fresh });
+  const ctx = { connection: session.connection, redis: session.redis, prefix: rt.config.redis.prefix, queue: rt.config.queue, store: rt.store, logger: rt.logger };
+  const { pending } = await enqueueQaRun(ctx, manifest);
+  rt.logger.info({ event: 'qa.run', runId: manifest.runId, questions: manifest.questions, chunks: manifest.chunks, pending, resumed }, 'qa run queued');
+  const view = new QaProgressView(o.label ?? o.target, manifest.questions, process.stderr, o.progress !== false);
+  try {
+    await waitForQaRun(ctx, manifest, {
+      onTick: (chunks) => view.update(Math.min(manifest.questions, chunks * manifest.chunkSize)),
+      onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no generate worker is listening on ${rt.config.redis.prefix}; start some with: ./rag worker --roles generate\n`),
+    });
+  } finally {
+    view.stop();
+  }
+  const records = await collectQaResults(rt.store, manifest);
+  return { manifest, records, summary: summarize(records), invalid, resumed, seconds: (Date.now() - started) / 1000 };
+}
+
+export function parseMode(v: string): QaMode {
+  const modes = ['rag-token', 'rag-sequence', 'rag-sequence-fast', 'no-retrieval'];
+  if (!modes.includes(v)) throw new UsageError(`unknown --mode ${v}`, { hint: `choose from ${modes.join(', ')}` });
+  return v as QaMode;
+}
+
+/**
+ * The paper's year experiment: only questions whose gold answers share nothing between the two
+ * years (after SQuAD normalisation) can tell a 2016 index from a 2018 one. Returns each year's
+ * view of those questions, re-indexed, in file order.
+ */
+export async function changedQuestionSets(path: string, yearA: string, yearB: string, limit?: number): Promise<{ a: QuestionSet; b: QuestionSet; total: number }> {
+  const [{ set: a }, { set: b }] = await Promise.all([loadQuestionSet(path, { year: yearA }), loadQuestionSet(path, { year: yearB })]);
+  const keepA: QaQuestion[] = [];
+  const keepB: QaQuestion[] = [];
+  for (let i = 0; i < a.questions.length; i++) {
+    const qa = a.questions[i]!;
+    const qb = b.questions[i]!;
+    const ga = new Set((qa.answers ?? []).map(normalizeAnswer));
+    if (!qa.answers?.length || !qb.answers?.length || qb.answers.some((x) => ga.has(normalizeAnswer(x)))) continue;
+    if (limit !== undefined && keepA.length >= limit) break;
+    keepA.push({ ...qa, index: keepA.length });
+    keepB.push({ ...qb, index: keepB.length });
+  }
+  if (!keepA.length) throw new UsageError(`no question in ${path} has different gold answers in ${yearA} and ${yearB}`, { hint: 'drop --changed-only, or use the world\'s questions.jsonl' });
+  const tag = (s: QuestionSet, y: string): QuestionSet => ({ questions: s === a ? keepA : keepB, source: { ...s.source, format: `${s.source.format}+changed:${yearA}/${yearB}@${y}` } });
+  return { a: tag(a, yearA), b: tag(b, yearB), total: a.questions.length };
+}

@@ -1,0 +1,90 @@
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@rag/core';
+import type { QueueConfig } from '@rag/config';
+import type { ObjectStore } from '@rag/storage';
+import { QA_QUEUE, withErrorBoundary } from '@rag/queue';
+import { answerQuestions, NO_SNAPSHOT, type QaModels } from './answer-questions.js';
+import { qaChunkJobSchema, qaQuestionSchema, type QaQuestion } from './qa-job.schema.js';
+import { QaRunLayout } from './qa-run-layout.js';
+import { qaProgressKey } from './qa-progress.js';
+import type { SnapshotPool } from './snapshot-pool.js';
+
+export interface QaWorkerOptions {
+  connection: ConnectionOptions;
+  redis: Redis;
+  prefix: string;
+  queue: QueueConfig;
+  concurrency: number;
+  store: ObjectStore;
+  /** Loaded once per process; a job never loads a model. */
+  models: () => Promise<QaModels>;
+  snapshots: SnapshotPool;
+  logger: Logger;
+  /** Called after each chunk (metrics). */
+  onChunk?: (info: { runId: string; snapshot: string; answered: number; failed: number; latencyMs: number[] }) => void;
+}
+
+/** Parses a chunk object; a corrupt one fails the job with the key in the message. */
+export function parseQuestionChunk(bytes: Buffer, key: string): QaQuestion[] {
+  return bytes
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((line, i) => {
+      try {
+        return qaQuestionSchema.parse(JSON.parse(line));
+      } catch (err) {
+        throw new Error(`${key} line ${i + 1}: ${(err as Error).message}`);
+      }
+    });
+}
+
+/**
+ * The `generate` role: answers question chunks. Idempotent and resumable: a chunk whose result
+ * object exists is skipped, and results are written put-if-absent, so a retried or duplicated
+ * job (a worker killed after writing) never rewrites an answer.
+ */
+export function createQaWorker(o: QaWorkerOptions): Worker {
+  const process = async (job: Job) => {
+    const req = qaChunkJobSchema.parse(job.data);
+    const layout = new QaRunLayout(req.runId);
+    const resultKey = layout.results(req.chunk);
+    const progress = qaProgressKey(o.prefix, req.runId);
+    if (await o.store.exists(resultKey)) {
+      await o.redis.hset(progress, `c${req.chunk}`, 1);
+      return { chunk: req.chunk, skipped: true };
+    }
+    const log = o.logger.child({ queue: QA_QUEUE, jobId: job.id, runId: req.runId, chunk: req.chunk });
+    const questionsKey = layout.questions(req.chunk);
+    const questions = parseQuestionChunk(await o.store.get(questionsKey), questionsKey);
+    const models = await o.models();
+    const retrieval = req.settings.mode !== 'no-retrieval';
+    // Pin one snapshot for the whole chunk: an alias flip takes effect at the next chunk.
+    const lease = retrieval ? await o.snapshots.acquire(req.settings.target) : undefined;
+    try {
+      const records = await answerQuestions(questions, { models, retriever: lease?.value, settings: req.settings, logger: log });
+      const body = Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const wrote = await o.store.putIfAbsent(resultKey, body);
+      await o.redis.hset(progress, `c${req.chunk}`, 1);
+      const failed = records.filter((r) => r.error).length;
+      o.onChunk?.({ runId: req.runId, snapshot: lease?.snapshot ?? NO_SNAPSHOT, answered: records.length - failed, failed, latencyMs: records.map((r) => r.latency_ms) });
+      log.debug({ event: 'qa.chunk.done', snapshot: lease?.snapshot, questions: records.length, failed, wrote }, 'chunk answered');
+      return { chunk: req.chunk, snapshot: lease?.snapshot ?? null, questions: records.length, failed };
+    } finally {
+      lease?.release();
+    }
+  };
+  const w = new Worker(QA_QUEUE, (job) => withErrorBoundary(() => process(job)), {
+    connection: o.connection,
+    prefix: o.prefix,
+    concurrency: o.concurrency,
+    lockDuration: o.queue.lockMs,
+    stalledInterval: o.queue.stalledMs,
+    maxStalledCount: o.queue.maxStalled,
+  });
+  w.on('failed', (job, err) => o.logger.error({ event: 'job.failed', queue: QA_QUEUE, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+  w.on('error', (err) => o.logger.error({ event: 'worker.error', queue: QA_QUEUE, err: err.message }, 'worker error'));
+  w.on('stalled', (jobId) => o.logger.warn({ event: 'job.stalled', queue: QA_QUEUE, jobId }, 'job stalled; it will be retried'));
+  return w;
+}
