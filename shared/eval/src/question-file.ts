@@ -293,9 +293,11 @@ class FileQuestionStream implements QuestionStream {
     const rl = createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
     for await (const raw of rl) {
       lineNo++;
-      const text = (lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw).trim();
-      if (!text) continue;
-      const p = parseLine(this.format, text, lineNo, this.year);
+      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+      if (!line.trim()) continue;
+      // Tabs are separators in TSV: trim only spaces there, so an empty first or last field stays visible.
+      const delimited = this.format === 'dpr-tsv' || this.format === 'dpr-csv';
+      const p = parseLine(this.format, delimited ? line.replace(/^ +| +$/g, '') : line.trim(), lineNo, this.year);
       if ('skip' in p) continue;
       if (!p.ok) { this.invalid.push({ line: lineNo, reason: p.reason }); continue; }
       const q: Question = { index, line: lineNo, id: questionId(p.question, lineNo), question: p.question };
