@@ -1,1 +1,10 @@
-export {};
+export * from './types.js';
+export * from './doc-scores.js';
+export * from './context-inputs.js';
+export * from './question-text.js';
+export * from './marginalize.js';
+export * from './teacher-forcing.js';
+export * from './nll.js';
+export * from './rag-token.js';
+export * from './rag-sequence.js';
+export * from './rag-generate.js';
