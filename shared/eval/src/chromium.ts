@@ -108,10 +108,11 @@ export async function htmlToPng(htmlPath: string, pngPath: string, opts: Screens
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 16384 || height > 16384) {
     throw new RenderError(`bad screenshot size ${width}x${height}`, { hint: 'width and height are whole pixels, 1 to 16384' });
   }
+  const binary = await findChromium(opts); // a missing browser is the first thing to say
   const url = await fileUrl(htmlPath);
   const out = isAbsolute(pngPath) ? pngPath : resolve(pngPath);
   await rm(out, { force: true });
-  const { stderr } = await runChromium([`--screenshot=${out}`, `--window-size=${width},${height}`, url], opts);
+  const { stderr } = await runChromium([`--screenshot=${out}`, `--window-size=${width},${height}`, url], { ...opts, binary });
   let buf: Buffer;
   try {
     buf = await readFile(out);
@@ -123,7 +124,8 @@ export async function htmlToPng(htmlPath: string, pngPath: string, opts: Screens
 
 /** The DOM after Chromium has loaded and laid out the page (serialised HTML). */
 export async function renderedDom(htmlPath: string, opts: ChromiumOptions = {}): Promise<string> {
-  const { stdout, stderr } = await runChromium(['--dump-dom', await fileUrl(htmlPath)], opts);
+  const binary = await findChromium(opts);
+  const { stdout, stderr } = await runChromium(['--dump-dom', await fileUrl(htmlPath)], { ...opts, binary });
   if (!stdout.includes('<html')) throw new RenderError(`Chromium returned no DOM for ${htmlPath}`, { hint: usefulStderr(stderr) || 'the page did not load' });
   return stdout;
 }

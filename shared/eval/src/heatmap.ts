@@ -19,7 +19,6 @@ export interface HeatmapInput {
 
 const CELL = 30;
 const LABEL_W = 280;
-const TOP = 96;
 
 /** Shade for a posterior: white at 0 to dark blue at 1, linear in RGB. Exported so tests can find it in a PNG. */
 export function posteriorColor(p: number): { r: number; g: number; b: number; css: string } {
@@ -39,6 +38,9 @@ export function posteriorHeatmapSvg(input: HeatmapInput): string {
   const maxTokens = input.maxTokens ?? 48;
   const tokens = input.tokens.slice(0, maxTokens);
   const docs = input.docs;
+  // Room above the grid for the rotated token labels: as much as the longest one needs.
+  const longest = Math.max(1, ...tokens.map((t) => Math.min(14, displayToken(t).length)));
+  const TOP = Math.round(18 + longest * 7 * Math.sin((50 * Math.PI) / 180));
   const w = LABEL_W + tokens.length * CELL + 60;
   const h = TOP + docs.length * CELL + 8;
   const parts: string[] = [];

@@ -34,7 +34,7 @@ table{border-collapse:collapse;margin:6px 0 12px}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f5f7;font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-td.crossed{background:#fbeaea}td.matched{background:#e8f4ea}
+td.crossed{background:#fbeaea}td.matched,tr.best td{background:#e8f4ea}
 .ok{color:#1a7f37;font-weight:700}.bad{color:#cf222e;font-weight:700}.na{color:#888}
 .answer{font-size:18px;font-weight:600;margin:4px 0 12px}
 .err{color:#cf222e;font-weight:600}

@@ -52,7 +52,10 @@ export function linePlotSvg(opts: { series: Series[]; xLabel: string; yLabel: st
   y1 = Math.ceil((y1 + pad) / step) * step;
   if (opts.yMin !== undefined) y0 = Math.max(opts.yMin, y0);
   if (opts.yMax !== undefined) y1 = Math.min(opts.yMax, y1);
-  const px = (x: number) => (x1 === x0 ? L + (W - L - R) / 2 : L + ((x - x0) / (x1 - x0)) * (W - L - R));
+  // K usually grows geometrically (1, 2, 5, 10, 20, 50): a log axis keeps the small K apart.
+  const log = x0 > 0 && x1 / x0 >= 8;
+  const fx = (x: number) => (log ? Math.log(x) : x);
+  const px = (x: number) => (x1 === x0 ? L + (W - L - R) / 2 : L + ((fx(x) - fx(x0)) / (fx(x1) - fx(x0))) * (W - L - R));
   const py = (y: number) => T + (1 - (y - y0) / (y1 - y0 || 1)) * (H - T - B);
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" class="plot ${opts.cls}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img">`];
   parts.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="#fff" stroke="#ccc"/>`);
@@ -60,12 +63,15 @@ export function linePlotSvg(opts: { series: Series[]; xLabel: string; yLabel: st
     parts.push(`<line x1="${L}" x2="${W - R}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/><text x="${L - 6}" y="${py(v) + 4}" font-size="11" text-anchor="end">${+v.toFixed(2)}</text>`);
   }
   for (const x of xs) parts.push(`<text x="${px(x)}" y="${H - B + 16}" font-size="11" text-anchor="middle">${x}</text>`);
-  parts.push(`<text x="${L + (W - L - R) / 2}" y="${H - 8}" font-size="12" text-anchor="middle">${escapeHtml(opts.xLabel)}</text>`);
+  parts.push(`<text x="${L + (W - L - R) / 2}" y="${H - 8}" font-size="12" text-anchor="middle">${escapeHtml(opts.xLabel + (log ? ', log scale' : ''))}</text>`);
   parts.push(`<text x="14" y="${T + (H - T - B) / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${T + (H - T - B) / 2})">${escapeHtml(opts.yLabel)}</text>`);
   opts.series.forEach((s, i) => {
     const pts = s.points.filter((p): p is { x: number; y: number } => p.y !== null && Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
-    if (pts.length > 1) parts.push(`<polyline class="line ${s.cls}" fill="none" stroke="${s.color}" stroke-width="2.5" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>`);
-    for (const p of pts) parts.push(`<circle class="pt ${s.cls}" cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="4" fill="${s.color}"><title>${escapeHtml(`${s.name} at K=${p.x}: ${s.fmt(p.y)}`)}</title></circle>`);
+    // Later series are drawn thinner, dashed and with smaller markers, so one that coincides with an earlier one
+    // (F1 = EM when answers are all-or-nothing, as on the synthetic world) leaves the earlier one visible.
+    const dash = i ? ' stroke-dasharray="6 4"' : '';
+    if (pts.length > 1) parts.push(`<polyline class="line ${s.cls}" fill="none" stroke="${s.color}" stroke-width="${i ? 2 : 3}"${dash} points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>`);
+    for (const p of pts) parts.push(`<circle class="pt ${s.cls}" cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="${i ? 3.5 : 6}" fill="${s.color}"><title>${escapeHtml(`${s.name} at K=${p.x}: ${s.fmt(p.y)}`)}</title></circle>`);
     parts.push(`<rect x="${L + 10 + i * 90}" y="8" width="14" height="4" fill="${s.color}"/><text x="${L + 28 + i * 90}" y="14" font-size="12">${escapeHtml(s.name)}</text>`);
   });
   parts.push('</svg>');
@@ -98,7 +104,7 @@ export function renderSweepK(input: SweepInput): string {
     { header: 'EM', num: true, cell: (r) => pct(r.em) },
     { header: 'F1', num: true, cell: (r) => pct(r.f1) },
     { header: 'latency ms', num: true, cell: (r) => ms(r.latencyMs) },
-  ], { cls: 'sweep', rowCls: (r) => (r === best ? 'matched' : undefined) });
+  ], { cls: 'sweep', rowCls: (r) => (r === best ? 'best' : undefined) });
   const body = `<h1>${escapeHtml(title)}</h1>
 <p class="meta">snapshot ${escapeHtml(input.snapshot)}${input.mode ? ` · mode ${escapeHtml(input.mode)}` : ''} · ${rows.length} runs${best ? ` · best EM ${pct(best.em)} at K=${best.k}` : ''}</p>
 <div class="pair"><div>${quality}</div><div>${latency}</div></div>
