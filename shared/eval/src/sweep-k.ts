@@ -23,7 +23,7 @@ export interface SweepInput {
   mode?: string;
 }
 
-interface Series {
+export interface PlotSeries {
   name: string;
   color: string;
   cls: string;
@@ -38,7 +38,7 @@ function niceStep(range: number): number {
 }
 
 /** A line plot with numeric x (K) and auto y range; every point carries a <title> with its value. */
-export function linePlotSvg(opts: { series: Series[]; xLabel: string; yLabel: string; yMin?: number; yMax?: number; width?: number; height?: number; cls: string }): string {
+export function linePlotSvg(opts: { series: PlotSeries[]; xLabel: string; yLabel: string; yMin?: number; yMax?: number; width?: number; height?: number; cls: string }): string {
   const W = opts.width ?? 560, H = opts.height ?? 320;
   const L = 56, R = 16, T = 28, B = 44;
   const xs = [...new Set(opts.series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
