@@ -5,11 +5,16 @@ import type { AppConfig } from '@rag/config';
 import { createObjectStore } from '@rag/storage';
 import { assertRedisReachable, createRedisConnection, ROLES, type Role } from '@rag/queue';
 import { createStageWorkers, EncoderPool } from '@rag/pipeline';
+import { createQaWorker, lazyQaModels, SnapshotPool } from '@rag/qa';
+import { AliasRegistry } from '@rag/registry';
 import { setFaissThreads } from '@rag/index';
 
 export interface WorkerProcessOptions {
   roles: Role[];
   concurrency: number;
+  /** Generation metrics hooks. */
+  onChunk?: Parameters<typeof createQaWorker>[0]['onChunk'];
+  onSwitch?: ConstructorParameters<typeof SnapshotPool>[0]['onSwitch'];
 }
 
 export interface RunningWorker {
@@ -53,12 +58,27 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
     encoders,
     logger,
   });
+  // Generation: models load once per process (on the first job), snapshots per reference served.
+  const qaModels = lazyQaModels(config.generation, config.onnx);
+  let pool: SnapshotPool | undefined;
+  let aliases: AliasRegistry | undefined;
+  if (opts.roles.includes('generate')) {
+    aliases = new AliasRegistry({ store, redis, prefix: config.redis.prefix, logger });
+    pool = new SnapshotPool({ store, aliases, logger, pollMs: config.generation.aliasPollMs, onSwitch: opts.onSwitch });
+    workers.push(createQaWorker({
+      connection, redis, prefix: config.redis.prefix, queue: config.queue, concurrency: opts.concurrency,
+      store, models: () => qaModels.get(), snapshots: pool, logger, onChunk: opts.onChunk,
+    }));
+  }
   logger.info({ event: 'worker.started', roles: opts.roles, concurrency: opts.concurrency, redis: redactUrl(url), storage: store.description }, 'worker started');
   return {
     workers,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      await pool?.close();
+      await aliases?.close();
       await encoders.releaseAll();
+      await qaModels.release();
       connection.disconnect();
       redis.disconnect();
     },

@@ -50,7 +50,7 @@ export async function qaRun(o: QaRunCliOptions): Promise<void> {
     });
     if (o.out) await writeJsonl(o.out, r.records);
     if (o.json) {
-      process.stdout.write(JSON.stringify(r.summary) + '\n');
+      process.stdout.write(JSON.stringify({ ...r.summary, run: { id: r.manifest.runId, resumed: r.resumed, seconds: Math.round(r.seconds * 10) / 10, invalidLines: r.invalid.length } }) + '\n');
     } else {
       if (!o.out) for (const rec of r.records) process.stdout.write(JSON.stringify(rec) + '\n');
       const s = r.summary;
