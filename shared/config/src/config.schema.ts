@@ -77,6 +77,16 @@ export const queueSchema = z.object({
   maxStalled: z.number().int().min(0).default(3),
 });
 
+/** Monitoring: the coordinator's dashboard and every process's Prometheus endpoint. */
+export const monitoringSchema = z.object({
+  /** RAG_COORDINATOR_PORT: HTTP port of `./rag coordinator` (/metrics, /api, /queues). @defaultValue 9400 */
+  coordinatorPort: z.number().int().min(0).max(65535).default(9400),
+  /** RAG_HTTP_HOST: interface the coordinator and metrics servers bind; 0.0.0.0 in containers. @defaultValue "127.0.0.1" */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** RAG_METRICS_PORT: if set, workers serve Prometheus /metrics on this port (0 = any free port). @defaultValue unset (off) */
+  metricsPort: z.number().int().min(0).max(65535).optional(),
+});
+
 export const logSchema = z.object({
   /** RAG_LOG_LEVEL: pino level. @defaultValue "info" */
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -90,6 +100,7 @@ export const appConfigSchema = z.object({
   encoder: encoderSchema,
   faiss: faissSchema,
   generation: generationSchema,
+  monitoring: monitoringSchema,
   log: logSchema,
   /** RAG_HOME: working directory for embedded Redis and scratch files. @defaultValue "<cwd>/.rag" */
   home: z.string().min(1),
@@ -101,4 +112,5 @@ export type StorageConfig = z.infer<typeof storageSchema>;
 export type OnnxConfig = z.infer<typeof onnxSchema>;
 export type EncoderConfig = z.infer<typeof encoderSchema>;
 export type GenerationConfig = z.infer<typeof generationSchema>;
+export type MonitoringConfig = z.infer<typeof monitoringSchema>;
 export type AppConfig = z.infer<typeof appConfigSchema>;

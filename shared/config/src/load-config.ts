@@ -76,6 +76,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<{ storage:
       chunkSize: int(env, 'RAG_QA_CHUNK'),
       aliasPollMs: int(env, 'RAG_SNAPSHOT_POLL_MS'),
     },
+    monitoring: {
+      coordinatorPort: int(env, 'RAG_COORDINATOR_PORT'),
+      host: env.RAG_HTTP_HOST || undefined,
+      metricsPort: int(env, 'RAG_METRICS_PORT'),
+    },
     log: { level: env.RAG_LOG_LEVEL || undefined },
     home,
   };
