@@ -66,6 +66,8 @@ export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContex
       const [ans] = await ragGenerate(models.generator, [{ question: q.question, docs }], {
         mode: settings.mode,
         beams: settings.beams,
+        // HF's max_combined_length (300), but never past what the generator's positions allow.
+        maxCombinedLength: Math.min(300, models.generator.tokenizer.modelMaxLength),
         ...(settings.maxLength ? { maxLength: settings.maxLength } : {}),
       });
       const answer = ans!.answer.trim();
@@ -73,7 +75,8 @@ export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContex
         ...base,
         answer,
         tokens: ans!.tokens,
-        doc_posteriors: ans!.docPosteriors.map((row) => row.map((p) => round(p))),
+        // No retrieval: one empty row per token (there are no documents to be posterior over).
+        doc_posteriors: retrieval ? ans!.docPosteriors.map((row) => row.map((p) => round(p))) : ans!.tokens.map(() => []),
         latency_ms: round(performance.now() - started + retrievalMs, 1),
         ...(q.answers ? { em: exactMatch(answer, q.answers), f1: round(f1Score(answer, q.answers)) } : {}),
       } as QaRecord);

@@ -1,0 +1,134 @@
+// Question answering through the real CLI on embedded defaults: a private redis-server, local
+// storage, generation worker processes, real ONNX models and FAISS shards.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runRag } from './helpers/run-rag.js';
+import { tempDir } from './helpers/temp-dir.js';
+import { buildWorld, jsonl, TINY_GENERATOR } from './helpers/world-snapshots.js';
+
+const dir = tempDir('qa');
+after(() => dir.cleanup());
+// The tiny HF-fixture generator: these tests check the machinery, not answer quality.
+const env = { RAG_STORAGE: join(dir.path, 'storage'), RAG_HOME: join(dir.path, 'home'), RAG_GENERATOR: TINY_GENERATOR, RAG_QA_CHUNK: '8' };
+let world: Awaited<ReturnType<typeof buildWorld>>;
+
+before(async () => {
+  world = await buildWorld(dir.path, env, { seed: 151, countries: 10, questions: 40 });
+});
+
+test('qa run answers every question with provenance, scores gold, and resumes the same run', { timeout: 600_000 }, async () => {
+  const out = join(dir.path, 'answers.jsonl');
+  const args = ['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--k', '3', '--beams', '2', '--workers', '2', '--out', out, '--json', '--no-progress'];
+  const r = await runRag(args, env);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.n, 40);
+  assert.equal(summary.answered, 40);
+  assert.equal(summary.failed, 0);
+  assert.deepEqual(summary.snapshots, { 'world-2016': 40 });
+  assert.ok(summary.em >= 0 && summary.em <= 1 && summary.f1 >= summary.em - 1e-9);
+  const recs = jsonl(readFileSync(out, 'utf8'));
+  assert.equal(recs.length, 40);
+  assert.deepEqual(recs.map((x) => x.index), [...Array(40).keys()]);
+  for (const [i, rec] of recs.entries()) {
+    assert.equal(rec.question, world.rows[i].question);
+    assert.deepEqual(rec.gold, world.rows[i].answers['2016']);
+    assert.equal(rec.snapshot, 'world-2016');
+    assert.equal(rec.mode, 'rag-token');
+    assert.equal(rec.docs.length, 3);
+    assert.ok(rec.docs[0].score >= rec.docs[1].score && rec.docs[1].score >= rec.docs[2].score, 'docs best first');
+    assert.equal(rec.doc_posteriors.length, rec.tokens.length);
+    for (const row of rec.doc_posteriors) assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-3, 'posteriors sum to 1');
+    assert.ok(rec.latency_ms > 0);
+    assert.ok(rec.em === 0 || rec.em === 1);
+  }
+  // The same command again continues the same run: nothing is recomputed, same answers.
+  const again = await runRag(args, env);
+  assert.equal(again.code, 0, again.stderr);
+  const s2 = JSON.parse(again.stdout);
+  assert.equal(s2.run.resumed, true);
+  assert.equal(s2.run.id, summary.run.id);
+  assert.deepEqual(jsonl(readFileSync(out, 'utf8')).map((x) => x.answer), recs.map((x) => x.answer));
+});
+
+test('invalid question lines are reported and skipped; the rest run', { timeout: 300_000 }, async () => {
+  const file = join(dir.path, 'mixed.jsonl');
+  writeFileSync(file, [
+    JSON.stringify({ question: 'Who is the president of Nowhere?', answer: ['Nobody'] }),
+    '{not json',
+    JSON.stringify({ question: '', answer: ['x'] }),
+    JSON.stringify({ question: 'What is the capital of Nowhere?', answer: ['Nowhere City'] }),
+  ].join('\n') + '\n');
+  const r = await runRag(['qa', 'run', '--questions', file, '--snapshot', 'world-2016', '--k', '2', '--beams', '1', '--workers', '1', '--json', '--no-progress'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /mixed\.jsonl:2: skipped/);
+  assert.match(r.stderr, /mixed\.jsonl:3: skipped/);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.n, 2);
+  assert.equal(s.failed, 0);
+});
+
+test('bad question files and unknown snapshots fail fast with one clear line', { timeout: 120_000 }, async () => {
+  const missing = await runRag(['qa', 'run', '--questions', join(dir.path, 'nope.jsonl'), '--snapshot', 'world-2016', '--no-progress'], env);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /nope\.jsonl/);
+  const empty = join(dir.path, 'empty.jsonl');
+  writeFileSync(empty, '{"question": "", "answer": ["x"]}\n{broken\n');
+  const none = await runRag(['qa', 'run', '--questions', empty, '--snapshot', 'world-2016', '--no-progress'], env);
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, /no valid question|no questions/i);
+  const unknown = await runRag(['qa', 'run', '--questions', world.questions, '--snapshot', 'world-1999', '--no-progress'], env);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /world-1999/);
+  assert.equal(unknown.stderr.trim().split('\n').length, 1, unknown.stderr);
+});
+
+test('no-retrieval, rag-sequence and rag-sequence-fast modes run through the workers', { timeout: 600_000 }, async () => {
+  for (const mode of ['no-retrieval', 'rag-sequence', 'rag-sequence-fast']) {
+    const out = join(dir.path, `${mode}.jsonl`);
+    const r = await runRag(['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--limit', '6', '--mode', mode, '--k', '2', '--beams', '2', '--workers', '1', '--out', out, '--json', '--no-progress'], env);
+    assert.equal(r.code, 0, `${mode}: ${r.stderr}`);
+    const recs = jsonl(readFileSync(out, 'utf8'));
+    assert.equal(recs.length, 6);
+    for (const rec of recs) {
+      assert.equal(rec.mode, mode);
+      if (mode === 'no-retrieval') {
+        assert.equal(rec.docs.length, 0);
+        assert.equal(rec.snapshot, 'none');
+      } else {
+        assert.equal(rec.docs.length, 2);
+        assert.equal(rec.doc_posteriors.length, rec.tokens.length);
+      }
+    }
+  }
+});
+
+test('ab writes an HTML report and a JSON summary with matched and crossed EM; explain and sweep-k produce their artefacts', { timeout: 900_000 }, async () => {
+  const report = join(dir.path, 'ab.html');
+  const r = await runRag(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--year-a', '2016', '--year-b', '2018', '--limit', '10', '--k', '2', '--beams', '1', '--workers', '1', '--out', report, '--json', '--no-progress'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.a.snapshot, 'world-2016');
+  assert.equal(s.b.snapshot, 'world-2018');
+  assert.equal(s.a.n, 10);
+  for (const arm of [s.a, s.b]) assert.ok(typeof arm.em === 'number' && typeof arm.f1 === 'number' && typeof arm.emCrossed === 'number');
+  const html = readFileSync(report, 'utf8');
+  assert.match(html, /world-2016/);
+  assert.match(html, /crossed/);
+
+  const sweepOut = join(dir.path, 'sweep.html');
+  const sw = await runRag(['sweep-k', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--k', '1,3', '--limit', '6', '--beams', '1', '--workers', '1', '--out', sweepOut, '--json', '--no-progress'], env);
+  assert.equal(sw.code, 0, sw.stderr);
+  assert.deepEqual(JSON.parse(sw.stdout).rows.map((x: { k: number }) => x.k), [1, 3]);
+  assert.match(readFileSync(sweepOut, 'utf8'), /<svg/);
+
+  const html2 = join(dir.path, 'explain.html');
+  const ex = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0].question, '--k', '3', '--html', html2, '--no-png', '--json'], env);
+  assert.equal(ex.code, 0, ex.stderr);
+  const rec = JSON.parse(ex.stdout);
+  assert.equal(rec.snapshot, 'world-2018');
+  assert.equal(rec.docs.length, 3);
+  assert.ok(existsSync(html2));
+});
