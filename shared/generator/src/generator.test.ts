@@ -1,0 +1,101 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ModelLoadError, UsageError } from '@rag/core';
+import { lastPositionLogits, type Generator } from './generator.js';
+import { loadGenerator } from './load-generator.js';
+
+const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'hf-rag');
+const GEN_DIR = join(FIXTURE, 'generator');
+const fx = JSON.parse(readFileSync(join(FIXTURE, 'fixtures.json'), 'utf8')) as { batch: { context_input_ids: number[][]; context_attention_mask: number[][] } };
+const IDS = fx.batch.context_input_ids.slice(0, 3);
+const MASK = fx.batch.context_attention_mask.slice(0, 3);
+
+let gen: Generator;
+before(async () => {
+  gen = await loadGenerator({ dir: GEN_DIR, intraOpThreads: 1 });
+});
+after(async () => {
+  await gen.release();
+});
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+test('loads the Optimum split layout with a sha256 over the ONNX files', () => {
+  assert.equal(gen.layout, 'split');
+  assert.match(gen.sha256, /^[0-9a-f]{64}$/);
+  assert.equal(gen.name, 'generator');
+  assert.equal(gen.vocabSize, 200);
+});
+
+test('cached decoding step by step gives the logits of one uncached pass over the whole prefix', async () => {
+  const enc = await gen.encode(IDS, MASK);
+  const prefix = [2, 0, 34, 186, 5];
+  const full = await gen.decodeStep(gen.startDecoding(enc), IDS.map(() => prefix));
+  let state = gen.startDecoding(enc);
+  for (let t = 0; t < prefix.length; t++) {
+    const step = await gen.decodeStep(state, IDS.map(() => [prefix[t]!]));
+    assert.equal(step.state.pastLength, t + 1);
+    const V = step.vocabSize;
+    for (let r = 0; r < IDS.length; r++) {
+      const cached = step.logits.subarray(r * V, (r + 1) * V);
+      const ref = full.logits.subarray((r * prefix.length + t) * V, (r * prefix.length + t + 1) * V);
+      assert.ok(maxAbsDiff(cached, ref) < 1e-4, `row ${r} position ${t}`);
+    }
+    state = step.state;
+  }
+});
+
+test('reorder() moves each row\'s KV cache: the reordered rows continue exactly like the originals', async () => {
+  const enc = await gen.encode(IDS, MASK);
+  let state = gen.startDecoding(enc);
+  for (const t of [2, 0, 34]) state = (await gen.decodeStep(state, IDS.map(() => [t]))).state;
+  const plain = lastPositionLogits(await gen.decodeStep(state, IDS.map(() => [186])));
+  const src = [2, 0, 0, 1];
+  const moved = gen.reorder(state, src);
+  assert.deepEqual(moved.encRows, src);
+  const got = lastPositionLogits(await gen.decodeStep(moved, src.map(() => [186])));
+  const V = gen.vocabSize;
+  src.forEach((s, i) => assert.ok(maxAbsDiff(got.subarray(i * V, (i + 1) * V), plain.subarray(s * V, (s + 1) * V)) < 1e-6, `row ${i} <- ${s}`));
+});
+
+test('without a mask, encode() infers it from <pad> (pad differs from eos), as transformers does', async () => {
+  const withMask = await gen.encode(IDS, MASK);
+  const inferred = await gen.encode(IDS);
+  assert.ok(maxAbsDiff(withMask.hidden.data as Float32Array, inferred.hidden.data as Float32Array) === 0);
+  assert.ok(IDS.some((r) => r.includes(gen.config.padTokenId)), 'the fixture rows are padded');
+});
+
+test('a directory without decoders, or a missing one, fails with ModelLoadError naming what is missing', async () => {
+  await assert.rejects(loadGenerator({ dir: join(tmpdir(), `no-gen-${process.pid}`) }), (e: unknown) => e instanceof ModelLoadError && /does not exist/.test(e.message));
+  const dir = mkdtempSync(join(tmpdir(), 'gen-partial-'));
+  try {
+    mkdirSync(join(dir, 'onnx'));
+    for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(GEN_DIR, f), join(dir, f));
+    copyFileSync(join(GEN_DIR, 'onnx', 'encoder_model.onnx'), join(dir, 'onnx', 'encoder_model.onnx'));
+    copyFileSync(join(GEN_DIR, 'onnx', 'decoder_model.onnx'), join(dir, 'onnx', 'decoder_model.onnx'));
+    await assert.rejects(loadGenerator({ dir }), (e: unknown) => {
+      assert.ok(e instanceof ModelLoadError);
+      assert.match(e.message, /decoder_model_merged\.onnx.*decoder_with_past_model\.onnx/);
+      assert.match(e.hint ?? '', /export-seq2seq/);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('using a released generator is a UsageError', async () => {
+  const g = await loadGenerator({ dir: GEN_DIR, intraOpThreads: 1 });
+  await g.release();
+  await assert.rejects(g.encode(IDS), UsageError);
+  await g.release();
+});
