@@ -147,36 +147,75 @@ def encode_sources(tokenizer, texts: list[str], max_source_length: int):
 
 @dataclass
 class GenTrainConfig:
-    epochs: int = 12
+    epochs: float = 12
     batch_size: int = 32
     lr: float = 1e-3
     warmup_steps: int = 200
     seed: int = 17
-    # Share of steps whose passage is a retrieved non-gold one (target still the year's answer is
-    # not trained then: those teach nothing) — kept at zero; RAG fine-tuning handles distractors.
+    # Curriculum: this share of the first steps sees a short window of the passage around the
+    # answer (same `title / text // question` format). Copying is learnt there at a third of the
+    # cost of a full passage; the remaining steps see whole passages.
+    window_share: float = 0.0
+    window_words: int = 24
     max_steps: int | None = None
-    checkpoint: object = field(default=None, repr=False)
+    # Called as monitor(step) every `monitor_every` steps (logging held-out progress, saving).
+    monitor: object = field(default=None, repr=False)
+    monitor_every: int = 250
 
 
-def gold_pairs(worlds: list[WorldSplit]) -> list[tuple[str, str]]:
-    """(generator input with the gold passage, canonical answer) for every example with a positive."""
-    pairs: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class GoldPair:
+    title: str
+    text: str
+    question: str
+    answer: str
+    golds: tuple[str, ...]
+
+    def source(self) -> str:
+        return generator_input(self.title, self.text, self.question)
+
+    def window(self, rng: random.Random, words: int) -> str:
+        """The passage cut to about `words` words holding the gold answer, at a random offset."""
+        at = next((self.text.find(g) for g in self.golds if g in self.text), -1)
+        if at < 0:
+            return self.source()
+        tokens = self.text.split(" ")
+        # Word index of the answer's first character.
+        first = self.text[:at].count(" ")
+        span = len(self.answer.split(" "))
+        lo = max(0, min(first - rng.randint(0, max(0, words - span)), len(tokens) - words))
+        return generator_input(self.title, " ".join(tokens[lo : lo + words]), self.question)
+
+
+def gold_pairs(worlds: list[WorldSplit], per_example: int = 2) -> list[GoldPair]:
+    """(gold passage, question, canonical answer) for every example with a positive passage."""
+    pairs: list[GoldPair] = []
     for world in worlds:
         for e in world.examples:
-            if e.positives:
-                snap = world.snapshots[e.year]
-                for p in e.positives[:2]:
-                    pairs.append((generator_input(snap.titles[p], snap.texts[p], e.question.question), e.answer))
+            snap = world.snapshots[e.year]
+            for p in e.positives[:per_example]:
+                golds = tuple(e.question.answers[e.year])
+                pairs.append(GoldPair(snap.titles[p], snap.texts[p], e.question.question, e.answer, golds))
     return pairs
 
 
-def train_generator(model, tokenizer, pairs: list[tuple[str, str]], config: GenTrainConfig, gcfg: GeneratorConfig) -> list[float]:
+def seq2seq_loss(model, tokenizer, sources: list[str], answers: list[str], gcfg: GeneratorConfig):
+    """Mean token cross-entropy of `</s> answer </s>` given each source."""
+    ids, mask = encode_sources(tokenizer, sources, gcfg.max_source_length)
+    tgt = pad_rows([target_ids(tokenizer, a, gcfg.max_target_length) for a in answers])
+    labels = tgt[:, 1:].clone()
+    labels[labels == PAD_ID] = -100
+    return model(input_ids=ids, attention_mask=mask, decoder_input_ids=tgt[:, :-1], labels=labels).loss
+
+
+def train_generator(model, tokenizer, pairs: list[GoldPair], config: GenTrainConfig, gcfg: GeneratorConfig) -> list[float]:
     import torch
 
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
     steps_per_epoch = max(1, len(pairs) // config.batch_size)
-    total = config.max_steps if config.max_steps is not None else steps_per_epoch * config.epochs
+    total = config.max_steps if config.max_steps is not None else int(steps_per_epoch * config.epochs)
+    window_steps = int(total * config.window_share)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01, betas=(0.9, 0.98))
     warmup = min(config.warmup_steps, max(1, total // 10))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -193,22 +232,25 @@ def train_generator(model, tokenizer, pairs: list[tuple[str, str]], config: GenT
             if step >= total:
                 break
             batch = [pairs[i] for i in order[start : start + config.batch_size]]
-            ids, mask = encode_sources(tokenizer, [b[0] for b in batch], gcfg.max_source_length)
-            tgt = pad_rows([target_ids(tokenizer, b[1], gcfg.max_target_length) for b in batch])
-            labels = tgt[:, 1:].clone()
-            labels[labels == PAD_ID] = -100
-            out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=tgt[:, :-1], labels=labels)
+            windowed = step < window_steps
+            sources = [b.window(rng, config.window_words) if windowed else b.source() for b in batch]
+            loss = seq2seq_loss(model, tokenizer, sources, [b.answer for b in batch], gcfg)
             optimiser.zero_grad()
-            out.loss.backward()
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
             schedule.step()
-            losses.append(float(out.loss))
+            losses.append(float(loss.detach()))
             step += 1
             if step % 100 == 0 or step == total:
-                log.info("gen step %d/%d loss %.4f (%.0fs)", step, total, np.mean(losses[-100:]), time.monotonic() - started)
-                if config.checkpoint is not None:
-                    config.checkpoint(step)
+                log.info(
+                    "gen step %d/%d%s loss %.4f (%.0fs)", step, total, " (windows)" if windowed else "",
+                    np.mean(losses[-100:]), time.monotonic() - started,
+                )
+            if config.monitor is not None and (step % config.monitor_every == 0 or step == total):
+                model.eval()
+                config.monitor(step)
+                model.train()
     model.eval()
     return losses
 

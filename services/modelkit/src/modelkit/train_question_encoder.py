@@ -111,6 +111,29 @@ def _mine(encoder: QuestionEncoder, worlds: list[WorldSplit], hard_negatives: in
     return items
 
 
+def mine_items(encoder: QuestionEncoder, worlds: list[WorldSplit], hard_negatives: int) -> list[_Item]:
+    """Training items: each example with a positive, plus its top-ranked non-positive passages."""
+    return _mine(encoder, worlds, hard_negatives)
+
+
+def dpr_loss(encoder: QuestionEncoder, batch: list[_Item]):
+    """Cross-entropy of each question over the batch's positives (in-batch negatives) and hard negatives."""
+    import torch
+
+    q = encoder.embed([b.example.question.question for b in batch])
+    cand = [b.positive for b in batch] + [h for b in batch for h in b.hard]
+    scores = SCORE_SCALE * q @ torch.from_numpy(np.stack(cand)).T
+    # The same question asked of the other year (or its world twin) is not a negative.
+    n = len(batch)
+    keys = [(b.world, b.example.question.qid) for b in batch]
+    mask = torch.zeros_like(scores, dtype=torch.bool)
+    for r in range(n):
+        for c in range(n):
+            if c != r and keys[c] == keys[r]:
+                mask[r, c] = True
+    return torch.nn.functional.cross_entropy(scores.masked_fill(mask, -1e4), torch.arange(n))
+
+
 def train_question_encoder(
     encoder: QuestionEncoder,
     worlds: list[WorldSplit],
@@ -143,26 +166,13 @@ def train_question_encoder(
             if step >= total:
                 break
             batch = [items[i] for i in order[start : start + config.batch_size]]
-            q = encoder.embed([b.example.question.question for b in batch])
-            cand = [b.positive for b in batch] + [h for b in batch for h in b.hard]
-            cand_t = torch.from_numpy(np.stack(cand))
-            scores = SCORE_SCALE * q @ cand_t.T
-            # The same question asked of the other year (or world twin) is not a negative.
-            n = len(batch)
-            keys = [(b.world, b.example.question.qid) for b in batch]
-            mask = torch.zeros_like(scores, dtype=torch.bool)
-            for r in range(n):
-                for c in range(n):
-                    if c != r and keys[c] == keys[r]:
-                        mask[r, c] = True
-            scores = scores.masked_fill(mask, -1e4)
-            loss = torch.nn.functional.cross_entropy(scores, torch.arange(n))
+            loss = dpr_loss(encoder, batch)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(encoder.model.parameters(), 1.0)
             optimiser.step()
             schedule.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             step += 1
             if step % 50 == 0 or step == total:
                 log.info("qenc step %d/%d loss %.4f (%.0fs)", step, total, np.mean(losses[-50:]), time.monotonic() - started)

@@ -70,6 +70,24 @@ def context_batch(tokenizer, snap: Snapshot, idx: np.ndarray, questions: list[st
     return enc["input_ids"], enc["attention_mask"]
 
 
+def rag_loss(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, exs: list[Example], n_docs: int, gcfg: GeneratorConfig):
+    """RAG-Token negative marginal log-likelihood of each example's answer, mean over the batch."""
+    questions = [e.question.question for e in exs]
+    idx, scores = retrieve(qenc, questions, snap, n_docs)
+    ctx_ids, ctx_mask = context_batch(tokenizer, snap, idx, questions, gcfg)
+    labels = pad_rows([target_ids(tokenizer, e.answer, gcfg.max_target_length) for e in exs], PAD_ID)
+    out = rag(
+        context_input_ids=ctx_ids,
+        context_attention_mask=ctx_mask,
+        doc_scores=scores,
+        labels=labels,
+        n_docs=n_docs,
+        reduce_loss=False,
+        use_cache=False,
+    )
+    return out.loss.mean()
+
+
 def train_rag(rag, qenc: QuestionEncoder, tokenizer, worlds: list[WorldSplit], config: RagTrainConfig, gcfg: GeneratorConfig) -> list[float]:
     """Every (question, year) example of the training worlds, retrieving from that year's snapshot."""
     import torch
@@ -110,20 +128,7 @@ def train_rag(rag, qenc: QuestionEncoder, tokenizer, worlds: list[WorldSplit], c
         for snap, exs in batches:
             if step >= total:
                 break
-            questions = [e.question.question for e in exs]
-            idx, scores = retrieve(qenc, questions, snap, config.n_docs)
-            ctx_ids, ctx_mask = context_batch(tokenizer, snap, idx, questions, gcfg)
-            labels = pad_rows([target_ids(tokenizer, e.answer, gcfg.max_target_length) for e in exs], PAD_ID)
-            out = rag(
-                context_input_ids=ctx_ids,
-                context_attention_mask=ctx_mask,
-                doc_scores=scores,
-                labels=labels,
-                n_docs=config.n_docs,
-                reduce_loss=False,
-                use_cache=False,
-            )
-            loss = out.loss.mean()
+            loss = rag_loss(rag, qenc, tokenizer, snap, exs, config.n_docs, gcfg)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(list(rag.parameters()), 1.0)
