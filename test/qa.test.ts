@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runRag } from './helpers/run-rag.js';
+import { spawnSync } from 'node:child_process';
+import { collect, runRag, startRag } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { buildWorld, jsonl, TINY_GENERATOR } from './helpers/world-snapshots.js';
 
@@ -131,4 +132,22 @@ test('ab writes an HTML report and a JSON summary with matched and crossed EM; e
   assert.equal(rec.snapshot, 'world-2018');
   assert.equal(rec.docs.length, 3);
   assert.ok(existsSync(html2));
+});
+
+test('when every local worker dies, the command fails with the log location instead of waiting forever', { timeout: 300_000 }, async () => {
+  const child = startRag(['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--workers', '1', '--fresh', '--json', '--no-progress'], env);
+  const done = collect(child, 300_000);
+  // The CLI's only worker process: kill -9 it once it exists.
+  let workerPid: number | undefined;
+  for (let i = 0; i < 200 && !workerPid; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const kids = spawnSync('pgrep', ['-P', String(child.pid), '-f', 'worker/src/main.ts'], { encoding: 'utf8' }).stdout.trim();
+    if (kids) workerPid = Number(kids.split('\n')[0]);
+  }
+  assert.ok(workerPid, 'found the worker process');
+  process.kill(workerPid!, 'SIGKILL');
+  const r = await done;
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /worker process\(es\) exited/);
+  assert.match(r.stderr, /logs/);
 });

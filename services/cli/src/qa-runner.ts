@@ -3,7 +3,7 @@ import { normalizeAnswer, readQuestions, summarize, type QaRecord, type QaSummar
 import { prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
 import type { Runtime } from './runtime.js';
-import type { QueueSession } from './queue-session.js';
+import { raceWorkers, type QueueSession } from './queue-session.js';
 import { QaProgressView } from './qa-progress-view.js';
 
 export interface QaRunOptions {
@@ -69,10 +69,10 @@ export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions)
   rt.logger.info({ event: 'qa.run', runId: manifest.runId, questions: manifest.questions, chunks: manifest.chunks, pending, resumed }, 'qa run queued');
   const view = new QaProgressView(o.label ?? o.target, manifest.questions, process.stderr, o.progress !== false);
   try {
-    await waitForQaRun(ctx, manifest, {
+    await raceWorkers(session, waitForQaRun(ctx, manifest, {
       onTick: (chunks) => view.update(Math.min(manifest.questions, chunks * manifest.chunkSize)),
       onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no generate worker is listening on ${rt.config.redis.prefix}; start some with: ./rag worker --roles generate\n`),
-    });
+    }));
   } finally {
     view.stop();
   }

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { redactUrl, type Logger } from '@rag/core';
+import { WorkersExitedError, redactUrl, type Logger } from '@rag/core';
 import type { AppConfig } from '@rag/config';
 import { assertRedisReachable, createRedisConnection, startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
 
@@ -19,6 +19,12 @@ export interface QueueSession {
   redis: Redis;
   workers: ChildProcess[];
   logDir: string;
+  /**
+   * Rejects when every local worker process has exited while the session is open (a crash at
+   * start-up, an OOM kill): waiting on the queue would otherwise hang forever. Never settles
+   * without local workers.
+   */
+  failed: Promise<never>;
   close(): Promise<void>;
 }
 
@@ -48,6 +54,21 @@ export async function openQueueSession(config: AppConfig, logger: Logger, opts: 
     faiss: config.faiss.threads > 0 ? String(config.faiss.threads) : share,
   };
   for (let i = 0; i < opts.workers; i++) workers.push(spawnWorker(config, url, i, logDir, opts.roles ?? 'ingest,encode,index', threads));
+  let closing = false;
+  const failed = new Promise<never>((_, reject) => {
+    let alive = workers.length;
+    for (const w of workers) {
+      w.once('exit', (code, signal) => {
+        alive--;
+        if (alive === 0 && !closing) {
+          reject(new WorkersExitedError(`all ${workers.length} local worker process(es) exited (last: ${signal ?? `code ${code}`})`, {
+            hint: `see the worker logs in ${logDir}; finished work is kept, run the same command again to continue`,
+          }));
+        }
+      });
+    }
+  });
+  failed.catch(() => {}); // observed by callers that race it; never an unhandled rejection
   const connection = createRedisConnection(url);
   const redis = createRedisConnection(url);
   connection.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
@@ -60,7 +81,9 @@ export async function openQueueSession(config: AppConfig, logger: Logger, opts: 
     redis,
     workers,
     logDir,
+    failed,
     async close() {
+      closing = true;
       await Promise.all(workers.map((w) => stopChild(w)));
       connection.disconnect();
       redis.disconnect();
@@ -101,4 +124,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
     child.once('exit', () => { clearTimeout(t); resolve(); });
     child.kill('SIGTERM');
   });
+}
+
+/** Waits for `work` unless every local worker dies first (then fails with the logs' location). */
+export function raceWorkers<T>(session: QueueSession, work: Promise<T>): Promise<T> {
+  if (!session.workers.length) return work;
+  work.catch(() => {}); // if the workers lost the race, the abandoned wait may fail later, unobserved
+  return Promise.race([work, session.failed]);
 }

@@ -104,3 +104,10 @@ export class QaRunFailedError extends RagError {
     super('QA_RUN_FAILED', message, { ...opts, retryable: false });
   }
 }
+
+/** Every local worker process of an embedded run has died; the queue would never drain. */
+export class WorkersExitedError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('WORKERS_EXITED', message, { ...opts, retryable: false });
+  }
+}

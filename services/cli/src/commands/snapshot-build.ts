@@ -5,7 +5,7 @@ import { detectFormat } from '@rag/corpus';
 import { SnapshotRegistry, type SnapshotManifest } from '@rag/snapshot';
 import { clearFinishedBuild, clearProgress, enqueueBuild, readProgress, waitForBuild, PAYLOAD_VERSION, type BuildRequest } from '@rag/pipeline';
 import { createRuntime } from '../runtime.js';
-import { openQueueSession } from '../queue-session.js';
+import { openQueueSession, raceWorkers } from '../queue-session.js';
 import { BuildProgressView } from '../build-progress-view.js';
 
 export interface BuildOptions {
@@ -74,13 +74,13 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
       await clearProgress(session.redis, config.redis.prefix, snapshotId);
       await enqueueBuild(ctx, req);
     }
-    await waitForBuild({
+    await raceWorkers(session, waitForBuild({
       connection: session.connection,
       prefix: config.redis.prefix,
       snapshotId,
       onTick: async () => view.update(await readProgress(session.redis, config.redis.prefix, snapshotId)),
       onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no worker is listening on ${config.redis.prefix}; start some with: ./rag worker\n`),
-    });
+    }));
     view.update(await readProgress(session.redis, config.redis.prefix, snapshotId));
   } catch (err) {
     if (session.embedded) (err as { hint?: string }).hint ??= `worker logs: ${session.logDir}`;
