@@ -65,6 +65,7 @@ program.command('worker')
   .description('run a long-lived pipeline worker (distributed mode: needs REDIS_URL and RAG_STORAGE)')
   .option('--roles <list>', 'comma-separated: ingest,encode,index,generate', 'ingest,encode,index')
   .option('--concurrency <n>', 'jobs at once per queue', int('--concurrency', 1), 1)
+  .option('--metrics-port <n>', 'serve Prometheus /metrics on this port (0 = any free port)', int('--metrics-port', 0))
   .action(async (o) => {
     const { main } = await import('@rag/worker/main');
     await main(o);

@@ -7,6 +7,7 @@ import { assertRedisReachable, createRedisConnection, ROLES, type Role } from '@
 import { createStageWorkers, EncoderPool } from '@rag/pipeline';
 import { createQaWorker, lazyQaModels, SnapshotPool } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
+import { createMetricsRegistry, createQaMetrics, startMetricsServer, trackLiveSnapshot, type MetricsServer, type QaMetrics } from '@rag/metrics';
 import { setFaissThreads } from '@rag/index';
 
 export interface WorkerProcessOptions {
@@ -15,10 +16,13 @@ export interface WorkerProcessOptions {
   /** Generation metrics hooks. */
   onChunk?: Parameters<typeof createQaWorker>[0]['onChunk'];
   onSwitch?: ConstructorParameters<typeof SnapshotPool>[0]['onSwitch'];
+  /** Serve Prometheus metrics on this port (0 = any free port). */
+  metricsPort?: number;
 }
 
 export interface RunningWorker {
   workers: Worker[];
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -60,25 +64,44 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
   });
   // Generation: models load once per process (on the first job), snapshots per reference served.
   const qaModels = lazyQaModels(config.generation, config.onnx);
+  let metricsServer: MetricsServer | undefined;
+  let qaMetrics: QaMetrics | undefined;
+  if (opts.metricsPort !== undefined) {
+    const registry = createMetricsRegistry({ labels: { service: 'worker' } });
+    qaMetrics = createQaMetrics(registry);
+    metricsServer = await startMetricsServer({ port: opts.metricsPort, host: '0.0.0.0', registry, logger });
+  }
+  const onChunk: WorkerProcessOptions['onChunk'] = (info) => {
+    opts.onChunk?.(info);
+    if (!qaMetrics) return;
+    if (info.answered) qaMetrics.questionsAnswered.inc({ snapshot: info.snapshot }, info.answered);
+    if (info.failed) qaMetrics.questionsFailed.inc({ code: 'QUESTION_FAILED' }, info.failed);
+    for (const ms of info.latencyMs) qaMetrics.questionDuration.observe({ stage: 'total' }, ms / 1000);
+  };
   let pool: SnapshotPool | undefined;
   let aliases: AliasRegistry | undefined;
   if (opts.roles.includes('generate')) {
     aliases = new AliasRegistry({ store, redis, prefix: config.redis.prefix, logger });
-    pool = new SnapshotPool({ store, aliases, logger, pollMs: config.generation.aliasPollMs, onSwitch: opts.onSwitch });
+    pool = new SnapshotPool({
+      store, aliases, logger, pollMs: config.generation.aliasPollMs, onSwitch: opts.onSwitch,
+      onFollow: (live) => { if (qaMetrics) trackLiveSnapshot(live, qaMetrics); },
+    });
     workers.push(createQaWorker({
       connection, redis, prefix: config.redis.prefix, queue: config.queue, concurrency: opts.concurrency,
-      store, models: () => qaModels.get(), snapshots: pool, logger, onChunk: opts.onChunk,
+      store, models: () => qaModels.get(), snapshots: pool, logger, onChunk,
     }));
   }
   logger.info({ event: 'worker.started', roles: opts.roles, concurrency: opts.concurrency, redis: redactUrl(url), storage: store.description }, 'worker started');
   return {
     workers,
+    metricsUrl: metricsServer?.url,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       await pool?.close();
       await aliases?.close();
       await encoders.releaseAll();
       await qaModels.release();
+      await metricsServer?.close();
       connection.disconnect();
       redis.disconnect();
     },

@@ -16,6 +16,8 @@ export interface SnapshotPoolOptions {
   pollMs: number;
   /** Called when a followed reference switches to another snapshot (metrics). */
   onSwitch?: (info: { ref: string; from: string | undefined; to: string; ms: number }) => void;
+  /** Called once per follower created (metrics track its switches and current snapshot). */
+  onFollow?: (live: LiveSnapshot<SnapshotRetriever>) => void;
 }
 
 /**
@@ -44,6 +46,7 @@ export class SnapshotPool {
           this.o.logger.info({ event: 'snapshot.switched', alias: ev.alias, from: ev.from, to: ev.to, ms: ev.latencyMs }, 'alias flip: now serving the new snapshot');
           this.o.onSwitch?.({ ref, from: ev.from, to: ev.to, ms: ev.latencyMs });
         });
+        this.o.onFollow?.(live);
         await live.start();
         return live;
       })();
