@@ -39,6 +39,8 @@ export interface FixtureQuestion {
   retrieved_indices: number[];
   doc_scores: number[];
   context_strings: string[];
+  /** trimmed rows of batch.context_input_ids */
+  context_input_ids: number[][];
   labels: number[];
 }
 
@@ -46,6 +48,7 @@ export interface PerQuestionSequence {
   candidates: number[][];
   candidates_padded: number[][];
   per_doc_beams: number[][][];
+  per_doc_beam_scores: number[][];
   generated_by: boolean[][];
   doc_loglik: number[][];
   thorough_scores: number[];
@@ -86,7 +89,7 @@ export interface Fixtures {
       step_marginal_logprobs: number[][];
       doc_posteriors: number[][][];
     };
-    greedy: { sequences: number[][]; text: string[]; min_top2_logprob_gap: number };
+    greedy: { sequences: number[][]; text: string[]; step_marginal_logprobs: number[][]; min_top2_logprob_gap: number };
   };
   rag_sequence: {
     forward: {
@@ -105,6 +108,21 @@ export interface Fixtures {
       thorough_sequences_no_dedup: number[][];
       per_question: PerQuestionSequence[];
     };
+  };
+  k1: {
+    n_docs: number;
+    num_beams: number;
+    context_rows: number[];
+    rag_token_sequences: number[][];
+    rag_sequence_sequences: number[][];
+    generator_sequences: number[][];
+    sequences: number[][];
+  };
+  generator_only: {
+    input_strings: string[];
+    input_ids: number[][];
+    greedy: { sequences: number[][]; text: string[]; step_logprobs: number[][] };
+    beam: { num_beams: number; num_return_sequences: number; sequences: number[][]; sequences_scores: number[]; text: string[]; step_logprobs: number[][] };
   };
 }
 

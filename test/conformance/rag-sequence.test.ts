@@ -73,12 +73,13 @@ describe('RAG-Sequence matches HF RagSequenceForGeneration', { skip: skipNoFixtu
 
   describe('per-document beams, candidates and their scores', () => {
     for (let b = 0; b < B; b++) {
-      it(`question ${b}: each document's beams are HF generator.generate's`, () => {
+      it(`question ${b}: each document's beams (ids and sequences_scores) are HF generator.generate's`, () => {
         const ref = fx!.rag_sequence.generate.per_question[b]!;
         assert.deepEqual(
           thorough[b]!.perDocBeams.map((hs) => hs.map((h) => h.tokens)),
           ref.per_doc_beams,
         );
+        thorough[b]!.perDocBeams.forEach((hs, z) => assertAllClose(hs.map((h) => h.score), ref.per_doc_beam_scores[z]!, `doc ${z} beam scores`));
       });
       it(`question ${b}: de-duplicated candidates, generated_by, doc log-likelihoods, thorough scores and ranking`, () => {
         const ref = fx!.rag_sequence.generate.per_question[b]!;

@@ -103,8 +103,15 @@ describe('RAG-Token matches HF RagTokenForGeneration', { skip: skipNoFixtures },
         assert.deepEqual(padTo(greedy[b]!.sequence, ref.sequences[b]!.length, gen.config.padTokenId), ref.sequences[b]);
         assert.equal(greedy[b]!.answer, ref.text[b]!.trim());
         assert.ok(greedy[b]!.docPosteriors.every((row) => Math.abs(row.reduce((x, y) => x + y, 0) - 1) < 1e-9));
+        assertClose(greedy[b]!.score, ref.step_marginal_logprobs[b]!.reduce((x, y) => x + y, 0), 'Σ step marginals');
       });
     }
+    it('per-step marginal log-probs of every greedy answer (forced step 0, 0 after EOS)', async () => {
+      const ref = fx!.rag_token.greedy;
+      const o = resolveDecodeOptions(gen.config, { numBeams: 1, maxLength: fx!.generation_kwargs.max_length });
+      const res = await ragTokenSearch(gen, enc, fixtureBatch(fx!), o);
+      res.hypotheses.forEach(([h], b) => assertAllClose(padTo(h!.transitionScores, ref.step_marginal_logprobs[b]!.length, 0), ref.step_marginal_logprobs[b]!, `question ${b}`));
+    });
   });
 
   it('end to end from raw questions + retrieved docs (ragGenerate) gives the same beams', async () => {

@@ -91,6 +91,7 @@ describe('retrieval matches HF (DPR vectors, q·p, top-K, generator inputs)', { 
     });
     assert.deepEqual(batch.contextStrings, fx.questions.flatMap((q) => q.context_strings));
     assert.deepEqual(batch.contextInputIds, fx.batch.context_input_ids);
+    fx.questions.forEach((q) => q.context_strings.forEach((c, j) => assert.deepEqual(gen.tokenizer.encode(c, fx.rag_config.max_combined_length), q.context_input_ids[j], `${q.id} doc ${j}`)));
     assert.deepEqual(batch.contextAttentionMask, fx.batch.context_attention_mask);
   });
 
