@@ -101,3 +101,10 @@ test('bad input: unknown mode, uneven document counts; no questions gives no ans
   await assert.rejects(ragGenerate(gen, [ITEMS[0]!, { ...ITEMS[1]!, docs: ITEMS[1]!.docs.slice(0, 2) }], { mode: 'rag-token', ...FMT }), (e: unknown) => e instanceof UsageError && /same number/.test(e.message));
   assert.deepEqual(await ragGenerate(gen, [], { mode: 'rag-token' }), []);
 });
+
+test('RAG-Sequence may return more answers than beams (they come from the pooled K·beams candidates)', async () => {
+  const answers = await ragGenerate(gen, ITEMS.slice(0, 2), { mode: 'rag-sequence', beams: 2, numReturnSequences: 3, ...FMT });
+  assert.equal(answers.length, 6);
+  assert.deepEqual(answers.map((a) => a.rank), [0, 1, 2, 0, 1, 2]);
+  await assert.rejects(ragGenerate(gen, ITEMS, { mode: 'rag-token', beams: 2, numReturnSequences: 3, ...FMT }), UsageError);
+});

@@ -13,9 +13,13 @@ const MODES = ['rag-token', 'rag-sequence', 'rag-sequence-fast', 'no-retrieval']
 export function ragDecodeOptions(gen: Generator, opts: RagGenerateOptions): DecodeOptions {
   if (!MODES.includes(opts.mode)) throw new UsageError(`unknown RAG mode "${String(opts.mode)}"`, { hint: `use one of ${MODES.join(', ')}` });
   const numBeams = opts.beams ?? gen.config.numBeams;
-  return resolveDecodeOptions(gen.config, {
+  const n = opts.numReturnSequences ?? 1;
+  // RAG-Sequence returns from the pooled K·beams candidates, so it may ask for more than `beams`.
+  const sequenceMode = opts.mode === 'rag-sequence' || opts.mode === 'rag-sequence-fast';
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`numReturnSequences must be an integer >= 1, got ${n}`);
+  const o = resolveDecodeOptions(gen.config, {
     numBeams,
-    numReturnSequences: opts.numReturnSequences ?? 1,
+    numReturnSequences: sequenceMode ? Math.min(n, numBeams) : n,
     maxLength: opts.maxLength,
     minLength: opts.minLength,
     noRepeatNgramSize: opts.noRepeatNgramSize,
@@ -23,6 +27,7 @@ export function ragDecodeOptions(gen: Generator, opts: RagGenerateOptions): Deco
     lengthPenalty: opts.lengthPenalty,
     earlyStopping: opts.earlyStopping,
   });
+  return sequenceMode ? { ...o, numReturnSequences: n } : o;
 }
 
 function tokenStrings(gen: Generator, ids: readonly number[]): string[] {
