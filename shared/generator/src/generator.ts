@@ -36,6 +36,14 @@ export class DecoderState {
     return this.encRows.length;
   }
 
+  /** The same rows one step further: the gathered encoder tensors carry over. */
+  advance(past: Readonly<Record<string, Tensor>>, newTokens: number): DecoderState {
+    const next = new DecoderState(this.encoder, this.encRows, past, this.pastLength + newTokens);
+    next.hiddenCache = this.hiddenCache;
+    next.maskCache = this.maskCache;
+    return next;
+  }
+
   /** Encoder hidden states row-aligned with the decoder rows (gathered once per state). */
   hidden(): Tensor {
     this.hiddenCache ??= isIdentity(this.encRows, this.encoder.rows) ? this.encoder.hidden : gatherRows(this.encoder.hidden, this.encRows);
@@ -238,7 +246,7 @@ export class Generator {
       logits: logits.data as Float32Array,
       newTokens: n,
       vocabSize: logits.dims[2]!,
-      state: new DecoderState(state.encoder, state.encRows, past, state.pastLength + n),
+      state: state.advance(past, n),
     };
   }
 
