@@ -52,6 +52,30 @@ snapshot.command('passages').description('print passages as JSONL {id,title,text
   .option('--offset <m>', 'skip the first M passages', int('--offset', 0))
   .action(async (id, o) => (await import('./commands/snapshot-read.js')).snapshotPassages(id, o));
 
+const alias = program.command('alias').description('named pointers to published snapshots (prod -> enwiki-2018): one atomic flip, hot-swapped into running workers');
+alias.command('set')
+  .description('point NAME at a published snapshot; prints the new record (with REDIS_URL, workers hear it at once)')
+  .argument('<name>', 'alias name: [a-z0-9][a-z0-9._-]*')
+  .argument('<snapshot>', 'published snapshot id')
+  .option('--expect-version <n>', 'flip only if the alias is at this version now (0 = must not exist yet)', int('--expect-version', 0))
+  .option('--json', 'print the record as JSON')
+  .action(async (name, snap, o) => (await import('./commands/alias.js')).aliasSet(name, snap, o));
+alias.command('list').description('list aliases').option('--json', 'JSON array of records').action(async (o) => (await import('./commands/alias.js')).aliasList(o));
+alias.command('show').description('show one alias').argument('<name>')
+  .option('--history', 'every version it had')
+  .option('--json', 'the record (or the history) as JSON')
+  .action(async (name, o) => (await import('./commands/alias.js')).aliasShow(name, o));
+alias.command('rollback').description('point NAME back at its previous snapshot').argument('<name>').option('--json', 'print the record as JSON')
+  .action(async (name, o) => (await import('./commands/alias.js')).aliasRollback(name, o));
+alias.command('resolve').description('print the snapshot id an alias or snapshot id stands for now').argument('<ref>').option('--json', 'JSON {ref,snapshotId,kind,alias?}')
+  .action(async (ref, o) => (await import('./commands/alias.js')).aliasResolve(ref, o));
+
+program.command('coordinator')
+  .description('dashboard and metrics: Prometheus /metrics, /api/aliases, /api/snapshots, Bull Board at /queues (starts a private Redis without REDIS_URL)')
+  .option('--port <n>', 'HTTP port (0 = any free port; default RAG_COORDINATOR_PORT or 9400)', int('--port', 0))
+  .option('--host <addr>', 'interface to bind (default RAG_HTTP_HOST or 127.0.0.1)')
+  .action(async (o) => (await import('./commands/coordinator.js')).coordinator(o));
+
 program.command('search')
   .description('search a snapshot with a text query')
   .requiredOption('--snapshot <id>', 'snapshot id')

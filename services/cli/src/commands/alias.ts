@@ -1,0 +1,112 @@
+import { redactUrl, RagError, UsageError } from '@rag/core';
+import { assertRedisReachable, createRedisConnection } from '@rag/queue';
+import { AliasRegistry, type AliasRecord } from '@rag/registry';
+import { createRuntime, type Runtime } from '../runtime.js';
+
+/**
+ * An alias registry for one command. With REDIS_URL, flips are also cached and announced (workers
+ * switch at once); if that Redis is unreachable the flip still lands in storage, where workers
+ * find it by polling, and a warning says so.
+ */
+async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: AliasRegistry; close(): Promise<void> }> {
+  const rt = createRuntime();
+  const url = rt.config.redis.url;
+  let redis: ReturnType<typeof createRedisConnection> | undefined;
+  if (notify && url) {
+    try {
+      await assertRedisReachable(url, 3000);
+      redis = createRedisConnection(url);
+      redis.on('error', () => {});
+    } catch (err) {
+      process.stderr.write(`rag: warning: ${RagError.from(err).message}; the flip is written to storage only and workers see it at their next poll\n`);
+    }
+  }
+  const aliases = new AliasRegistry({ store: rt.store, redis, prefix: rt.config.redis.prefix, logger: rt.logger });
+  return {
+    rt,
+    aliases,
+    async close() {
+      await aliases.close();
+      redis?.disconnect();
+      await rt.store.close();
+    },
+  };
+}
+
+function line(r: AliasRecord): string {
+  return `${r.name} -> ${r.snapshot} (version ${r.version}${r.previous ? `, was ${r.previous}` : ''}, ${r.updatedAt})`;
+}
+
+export async function aliasSet(name: string, snapshot: string, o: { expectVersion?: number; json?: boolean }): Promise<void> {
+  const { rt, aliases, close } = await openRegistry(true);
+  try {
+    const rec = await aliases.set(name, snapshot, { expectVersion: o.expectVersion });
+    if (o.json) process.stdout.write(JSON.stringify(rec, null, 2) + '\n');
+    else {
+      const via = aliases.notifies ? `announced on ${redactUrl(rt.config.redis.url!)}` : 'storage only (no REDIS_URL): workers see it at their next poll';
+      process.stdout.write(`${line(rec)}\n${via}\n`);
+    }
+  } finally {
+    await close();
+  }
+}
+
+export async function aliasRollback(name: string, o: { json?: boolean }): Promise<void> {
+  const { aliases, close } = await openRegistry(true);
+  try {
+    const cur = await aliases.require(name);
+    if (!cur.previous) throw new UsageError(`alias ${name} has no previous snapshot (version ${cur.version} is its first)`);
+    const rec = await aliases.set(name, cur.previous, { expectVersion: cur.version });
+    process.stdout.write(o.json ? JSON.stringify(rec, null, 2) + '\n' : `${line(rec)}\n`);
+  } finally {
+    await close();
+  }
+}
+
+export async function aliasList(o: { json?: boolean }): Promise<void> {
+  const { rt, aliases, close } = await openRegistry(false);
+  try {
+    const list = await aliases.list();
+    if (o.json) {
+      process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+      return;
+    }
+    if (list.length === 0) {
+      process.stdout.write(`no aliases in ${rt.store.description}\n`);
+      return;
+    }
+    const rows = [['ALIAS', 'SNAPSHOT', 'VERSION', 'PREVIOUS', 'UPDATED']];
+    for (const a of list) rows.push([a.name, a.snapshot, String(a.version), a.previous ?? '-', a.updatedAt]);
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+  } finally {
+    await close();
+  }
+}
+
+export async function aliasShow(name: string, o: { json?: boolean; history?: boolean }): Promise<void> {
+  const { aliases, close } = await openRegistry(false);
+  try {
+    const rec = await aliases.require(name);
+    const history = o.history ? await aliases.history(name) : undefined;
+    if (o.json) {
+      process.stdout.write(JSON.stringify(history ?? rec, null, 2) + '\n');
+      return;
+    }
+    process.stdout.write(`${line(rec)}\n`);
+    for (const h of history ?? []) process.stdout.write(`  v${h.version}  ${h.snapshot}  ${h.updatedAt}\n`);
+  } finally {
+    await close();
+  }
+}
+
+/** Prints the snapshot id a reference (alias or snapshot id) stands for now: for scripts. */
+export async function aliasResolve(ref: string, o: { json?: boolean }): Promise<void> {
+  const { aliases, close } = await openRegistry(false);
+  try {
+    const r = await aliases.resolveSnapshotRef(ref);
+    process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : `${r.snapshotId}\n`);
+  } finally {
+    await close();
+  }
+}

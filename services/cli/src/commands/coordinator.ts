@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import { redactUrl } from '@rag/core';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
+import { runCoordinator } from '@rag/coordinator';
+import { createRuntime } from '../runtime.js';
+
+/**
+ * `./rag coordinator`: the dashboard and metrics of a deployment. Without REDIS_URL it starts a
+ * private redis-server and prints its URL, so that workers and CLIs can be pointed at it.
+ */
+export async function coordinator(o: { port?: number; host?: string }): Promise<void> {
+  const { config, logger, store } = createRuntime();
+  await store.close();
+  let embedded: EmbeddedRedis | undefined;
+  let url = config.redis.url;
+  if (!url) {
+    embedded = await startEmbeddedRedis({ bin: config.redis.serverBin, dir: join(config.home, 'redis') });
+    url = embedded.url;
+  }
+  let c;
+  try {
+    c = await runCoordinator(config, logger, { port: o.port, host: o.host, redisUrl: url });
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  const out = [
+    `coordinator on ${c.url}`,
+    `  dashboard  ${c.url}/queues`,
+    `  metrics    ${c.url}/metrics`,
+    `  api        ${c.url}/api/aliases  ${c.url}/api/snapshots  ${c.url}/api/queues`,
+    `  storage    ${c.aliases.store.description}`,
+    embedded ? `  redis      ${url} (private; point workers and CLIs at it with REDIS_URL=${url})` : `  redis      ${redactUrl(url)}`,
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  await new Promise<void>((done) => {
+    const stop = () => {
+      void (async () => {
+        await c.close();
+        await embedded?.stop();
+        done();
+      })();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
