@@ -108,3 +108,9 @@ test('RAG-Sequence may return more answers than beams (they come from the pooled
   assert.deepEqual(answers.map((a) => a.rank), [0, 1, 2, 0, 1, 2]);
   await assert.rejects(ragGenerate(gen, ITEMS, { mode: 'rag-token', beams: 2, numReturnSequences: 3, ...FMT }), UsageError);
 });
+
+test('without maxCombinedLength, inputs are cut at the generator\'s own limit (64 here), not HF\'s 300', async () => {
+  const long = [{ ...ITEMS[0]!, docs: ITEMS[0]!.docs.map((d) => ({ ...d, text: `${d.text} `.repeat(20) })) }];
+  const [a] = await ragGenerate(gen, long, { mode: 'rag-token', beams: 1, maxLength: 6 });
+  assert.ok(a!.tokenIds.length > 0);
+});

@@ -118,6 +118,8 @@ export async function noRetrievalGenerate(gen: Generator, items: readonly RagIte
 export async function ragGenerate(gen: Generator, items: RagItem[], opts: RagGenerateOptions): Promise<RagAnswer[]> {
   if (items.length === 0) return [];
   if (opts.mode === 'no-retrieval') return noRetrievalGenerate(gen, items, opts);
-  const batch = buildRagBatch(gen.tokenizer, items, opts);
+  // HF's default max_combined_length (300), but never past the generator's own position limit.
+  const maxCombinedLength = opts.maxCombinedLength ?? Math.min(300, gen.tokenizer.modelMaxLength);
+  const batch = buildRagBatch(gen.tokenizer, items, { ...opts, maxCombinedLength });
   return ragGenerateFromBatch(gen, batch, opts);
 }

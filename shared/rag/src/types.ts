@@ -67,7 +67,7 @@ export interface RagGenerateOptions {
   docSep?: string;
   /** Prepended to every generator input (T5 models want e.g. "question: "). @defaultValue '' */
   prefix?: string;
-  /** Generator input length limit (HF RagConfig.max_combined_length). @defaultValue 300 */
+  /** Generator input length limit (HF RagConfig.max_combined_length). @defaultValue min(300, the tokenizer's model_max_length) */
   maxCombinedLength?: number;
   /**
    * How the question reads in the generator input. HF's RagRetriever feeds the question as decoded by
