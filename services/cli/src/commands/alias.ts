@@ -1,5 +1,5 @@
 import { redactUrl, RagError, UsageError } from '@rag/core';
-import { assertRedisReachable, createRedisConnection } from '@rag/queue';
+import type { Redis } from 'ioredis';
 import { AliasRegistry, type AliasRecord } from '@rag/registry';
 import { createRuntime, type Runtime } from '../runtime.js';
 
@@ -11,8 +11,10 @@ import { createRuntime, type Runtime } from '../runtime.js';
 async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: AliasRegistry; close(): Promise<void> }> {
   const rt = createRuntime();
   const url = rt.config.redis.url;
-  let redis: ReturnType<typeof createRedisConnection> | undefined;
+  let redis: Redis | undefined;
   if (notify && url) {
+    // BullMQ comes with @rag/queue: load it only when there is a Redis to talk to.
+    const { assertRedisReachable, createRedisConnection } = await import('@rag/queue');
     try {
       await assertRedisReachable(url, 3000);
       redis = createRedisConnection(url);
