@@ -277,6 +277,17 @@ describe('LiveSnapshot', () => {
     await assert.rejects(other.start(), /alias missing does not exist/);
   });
 
+  it('stop() while start() is still loading unloads what it loaded and stops following', async () => {
+    const f = await fixture({ loadMs: 200, pollMs: 50 });
+    const starting = f.live.start();
+    await f.live.stop();
+    await starting;
+    assert.deepEqual(f.unloads, ['snap-a']);
+    await f.writer.set('prod', 'snap-b');
+    await sleep(300);
+    assert.deepEqual(f.loads, ['snap-a'], 'no load after stop (no subscription, no poll timer)');
+  });
+
   it('stop() waits for open leases before unloading', async () => {
     const f = await fixture();
     await f.live.start();

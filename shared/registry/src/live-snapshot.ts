@@ -230,8 +230,9 @@ export class LiveSnapshot<T> extends EventEmitter {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.subscription?.close();
+    // start() may still be subscribing or loading: let it finish, then tear down what it set up.
     await this.started?.catch(() => undefined);
+    await this.subscription?.close();
     await this.switchLoop;
     if (this.current) this.current.retired = true;
     const deadline = Date.now() + (opts.drainTimeoutMs ?? 30_000);
