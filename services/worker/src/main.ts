@@ -10,7 +10,7 @@ export async function main(argv: { roles?: string; concurrency?: number; metrics
   const running = await startWorkerProcess(config, {
     roles: parseRoles(argv.roles ?? 'ingest,encode,index'),
     concurrency: argv.concurrency ?? 1,
-    metricsPort: argv.metricsPort,
+    metricsPort: argv.metricsPort ?? config.monitoring.metricsPort,
   }, logger);
   let closing = false;
   const shutdown = async (signal: string) => {
