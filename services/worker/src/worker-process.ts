@@ -69,7 +69,7 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
   if (opts.metricsPort !== undefined) {
     const registry = createMetricsRegistry({ labels: { service: 'worker' } });
     qaMetrics = createQaMetrics(registry);
-    metricsServer = await startMetricsServer({ port: opts.metricsPort, host: '0.0.0.0', registry, logger });
+    metricsServer = await startMetricsServer({ port: opts.metricsPort, host: config.monitoring.host, registry, logger });
   }
   const onChunk: WorkerProcessOptions['onChunk'] = (info) => {
     opts.onChunk?.(info);

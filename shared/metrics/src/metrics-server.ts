@@ -25,7 +25,8 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   const server = createServer((req, res) => void handle(req, res, opts));
   const port = await listen(server, opts.port, host);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  opts.logger?.info({ event: 'metrics.listening', url }, 'serving /metrics');
+  // Not under a "url" key: the logger redacts those (they may carry credentials).
+  opts.logger?.info({ event: 'metrics.listening', host, port }, 'serving /metrics');
   return { port, url, close: () => closeServer(server) };
 }
 
