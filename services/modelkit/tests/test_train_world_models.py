@@ -98,7 +98,7 @@ def test_generator_steps_reduce_gold_passage_loss(tiny_world):
     assert after < before * 0.8, (before, after)
 
 
-def test_window_keeps_the_answer_and_the_rag_input_format(tiny_world):
+def test_window_and_rename_keep_the_answer_and_the_rag_input_format(tiny_world):
     import random
 
     from modelkit.train_generator import gold_pairs
@@ -110,6 +110,11 @@ def test_window_keeps_the_answer_and_the_rag_input_format(tiny_world):
         assert window.startswith(pair.title + TITLE_SEP) and window.endswith(DOC_SEP + pair.question)
         assert any(g in window for g in pair.golds)
         assert pair.source() == f"{pair.title} / {pair.text} // {pair.question}"
+        renamed = pair.renamed(rng)
+        if renamed is not pair:  # names are replaced everywhere; numbers are left alone
+            assert not any(ch.isdigit() for ch in pair.answer)
+            assert renamed.answer != pair.answer and renamed.answer in renamed.text and pair.answer not in renamed.text
+            assert renamed.golds[0] == renamed.answer and renamed.question == pair.question
 
 
 def test_rag_token_steps_reduce_marginal_nll(tiny_world, question_encoder):

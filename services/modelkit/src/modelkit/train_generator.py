@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -66,15 +67,21 @@ def train_tokenizer(texts, vocab_size: int, max_length: int):
     )
 
 
+_CAPITALISED_WORD = re.compile(r"\b[A-Z][\w'\u2019-]*")
+
+
 def tokenizer_corpus(worlds: list[WorldSplit]):
-    """Passages of every training snapshot, then questions and answers."""
+    """Passages and questions of the training worlds with capitalised words blanked out.
+
+    Merges are learnt from ordinary words only, so every name (training or unseen) splits into
+    the same kind of short pieces: a vocabulary with whole training names would let the model
+    recall them instead of copying, and leave held-out names as rare, untrained pieces."""
     for world in worlds:
         for snap in world.snapshots.values():
-            for title, text in zip(snap.titles, snap.texts):
-                yield f"{title} {text}"
+            for text in snap.texts:
+                yield _CAPITALISED_WORD.sub(" ", text)
         for e in world.examples:
-            yield e.question.question
-            yield " ".join(e.question.answers[e.year])
+            yield _CAPITALISED_WORD.sub(" ", e.question.question)
 
 
 def build_bart(config: GeneratorConfig, vocab_size: int, seed: int):
@@ -106,6 +113,7 @@ def build_bart(config: GeneratorConfig, vocab_size: int, seed: int):
         attn_implementation="eager",
     )
     model = BartForConditionalGeneration(cfg)
+    _sinusoidal_positions(model, scale=0.3)
     gen = model.generation_config
     gen.max_length = config.max_target_length + 2
     gen.num_beams = 1
@@ -124,9 +132,36 @@ def build_bart(config: GeneratorConfig, vocab_size: int, seed: int):
     return model
 
 
+def _sinusoidal_positions(model, scale: float) -> None:
+    """Initialises BART's learned position embeddings with sinusoids (still trained).
+
+    Copying a span needs "the token after the one just copied"; sinusoids give every position
+    a fixed linear relation to its neighbour from step one, which random embeddings take
+    thousands of steps to learn. `scale` keeps them near the size of the scaled token embeddings.
+    """
+    import math
+
+    import torch
+
+    for emb in (model.model.encoder.embed_positions, model.model.decoder.embed_positions):
+        rows, dim = emb.weight.shape
+        offset = getattr(emb, "offset", 0)
+        pos = torch.arange(rows - offset, dtype=torch.float32)[:, None]
+        freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+        table = torch.zeros(rows - offset, dim)
+        table[:, 0::2] = torch.sin(pos * freq)
+        table[:, 1::2] = torch.cos(pos * freq)
+        with torch.no_grad():
+            emb.weight[offset:] = scale * table
+
+
 def target_ids(tokenizer, answer: str, max_target_length: int) -> list[int]:
-    """`</s> answer </s>`: decoder start, answer pieces, end; RAG uses these as decoder inputs."""
-    ids = tokenizer(answer, add_special_tokens=False)["input_ids"][: max_target_length - 1]
+    """`</s> answer </s>`: decoder start, answer pieces, end; RAG uses these as decoder inputs.
+
+    The answer is tokenised with a leading space, as it appears inside a passage: byte-level BPE
+    gives "Fonela" and " Fonela" different first pieces, and an unseen name can only be copied
+    if its pieces are the passage's pieces. Decoded answers therefore start with a space (strip)."""
+    ids = tokenizer(" " + answer.strip(), add_special_tokens=False)["input_ids"][: max_target_length - 1]
     return [EOS_ID] + ids + [EOS_ID]
 
 
@@ -157,6 +192,8 @@ class GenTrainConfig:
     # cost of a full passage; the remaining steps see whole passages.
     window_share: float = 0.0
     window_words: int = 24
+    # Share of pairs whose answer is replaced by a made-up name (see GoldPair.renamed).
+    rename: float = 0.0
     max_steps: int | None = None
     # Called as monitor(step) every `monitor_every` steps (logging held-out progress, saving).
     monitor: object = field(default=None, repr=False)
@@ -185,6 +222,43 @@ class GoldPair:
         span = len(self.answer.split(" "))
         lo = max(0, min(first - rng.randint(0, max(0, words - span)), len(tokens) - words))
         return generator_input(self.title, " ".join(tokens[lo : lo + words]), self.question)
+
+    def renamed(self, rng: random.Random) -> "GoldPair":
+        """The same pair with the answer replaced by a made-up one everywhere in the passage.
+
+        Names in the training worlds repeat across many examples, so a from-scratch model can
+        memorise them instead of learning to copy; a fresh name every time leaves copying as the
+        only way to the answer, which is what unseen held-out names need."""
+        new = fresh_answer(rng, self.answer)
+        if new is None or self.answer not in self.text or self.answer in self.question:
+            return self
+        title, text = rename([self.title, self.text], self.answer, new)
+        golds = (new, *(g.replace(self.answer, new) for g in self.golds if g != self.answer))
+        return GoldPair(title, text, self.question, new, golds)
+
+
+_ONSETS = ("b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "dr", "gr",
+           "kr", "st", "sh", "zh", "tr", "sl", "sk", "ng", "")
+_NUCLEI = ("a", "e", "i", "o", "u", "ai", "ei", "ia", "ya", "ou", "y")
+_CODAS = ("", "", "", "n", "r", "k", "l", "s", "m", "ck", "v")
+
+
+def fresh_word(rng: random.Random, like: str) -> str:
+    """A pronounceable made-up word about as long as `like`, capitalised like it."""
+    syllables = max(1, min(5, round(len(like) / 3) + rng.randint(-1, 1)))
+    word = "".join(rng.choice(_ONSETS) + rng.choice(_NUCLEI) for _ in range(syllables)) + rng.choice(_CODAS)
+    return word.capitalize() if like[:1].isupper() else word
+
+
+def fresh_answer(rng: random.Random, answer: str) -> str | None:
+    """A made-up replacement for a name-like answer; None for numbers and dates (copied fine)."""
+    if any(ch.isdigit() for ch in answer):
+        return None
+    return " ".join(fresh_word(rng, w) for w in answer.split(" "))
+
+
+def rename(texts: list[str], answer: str, new: str) -> list[str]:
+    return [t.replace(answer, new) for t in texts]
 
 
 def gold_pairs(worlds: list[WorldSplit], per_example: int = 2) -> list[GoldPair]:
@@ -232,6 +306,7 @@ def train_generator(model, tokenizer, pairs: list[GoldPair], config: GenTrainCon
             if step >= total:
                 break
             batch = [pairs[i] for i in order[start : start + config.batch_size]]
+            batch = [b.renamed(rng) if config.rename and rng.random() < config.rename else b for b in batch]
             windowed = step < window_steps
             sources = [b.window(rng, config.window_words) if windowed else b.source() for b in batch]
             loss = seq2seq_loss(model, tokenizer, sources, [b.answer for b in batch], gcfg)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from modelkit.train_generator import EOS_ID, PAD_ID, GeneratorConfig, pad_rows, target_ids
+from modelkit.train_generator import EOS_ID, PAD_ID, GeneratorConfig, fresh_answer, pad_rows, target_ids
 from modelkit.train_question_encoder import SCORE_SCALE, QuestionEncoder, top_k
 from modelkit.world_data import DOC_SEP, TITLE_SEP, Example, Snapshot, WorldSplit, generator_input
 
@@ -30,6 +30,7 @@ class RagTrainConfig:
     epochs: float = 1.0
     lr_generator: float = 3e-4
     lr_question_encoder: float = 1e-5
+    rename: float = 0.0
     seed: int = 23
     max_steps: int | None = None
     checkpoint: object = field(default=None, repr=False)
@@ -64,18 +65,38 @@ def retrieve(qenc: QuestionEncoder, questions: list[str], snap: Snapshot, n_docs
     return idx, scores
 
 
-def context_batch(tokenizer, snap: Snapshot, idx: np.ndarray, questions: list[str], gcfg: GeneratorConfig):
-    texts = [generator_input(snap.titles[i], snap.texts[i], q) for q, row in zip(questions, idx) for i in row]
+def context_batch(tokenizer, snap: Snapshot, idx: np.ndarray, questions: list[str], gcfg: GeneratorConfig, renames=None):
+    """Token ids of `title / text // question` for each question's K passages; `renames[b]`
+    (old, new) replaces an answer in question b's passages (training augmentation)."""
+    texts = []
+    for b, (q, row) in enumerate(zip(questions, idx)):
+        old_new = renames[b] if renames else None
+        for i in row:
+            title, text = snap.titles[i], snap.texts[i]
+            if old_new:
+                title, text = title.replace(*old_new), text.replace(*old_new)
+            texts.append(generator_input(title, text, q))
     enc = tokenizer(texts, padding=True, truncation=True, max_length=gcfg.max_source_length, return_tensors="pt")
     return enc["input_ids"], enc["attention_mask"]
 
 
-def rag_loss(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, exs: list[Example], n_docs: int, gcfg: GeneratorConfig):
-    """RAG-Token negative marginal log-likelihood of each example's answer, mean over the batch."""
+def rag_loss(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, exs: list[Example], n_docs: int, gcfg: GeneratorConfig,
+             rng: random.Random | None = None, rename_share: float = 0.0):
+    """RAG-Token negative marginal log-likelihood of each example's answer, mean over the batch.
+    With `rename_share`, that share of answers is replaced by made-up names in the retrieved
+    passages and the target alike (keeps the generator copying rather than recalling names)."""
     questions = [e.question.question for e in exs]
     idx, scores = retrieve(qenc, questions, snap, n_docs)
-    ctx_ids, ctx_mask = context_batch(tokenizer, snap, idx, questions, gcfg)
-    labels = pad_rows([target_ids(tokenizer, e.answer, gcfg.max_target_length) for e in exs], PAD_ID)
+    answers = [e.answer for e in exs]
+    renames: list[tuple[str, str] | None] = [None] * len(exs)
+    if rng is not None and rename_share > 0:
+        for b, e in enumerate(exs):
+            new = fresh_answer(rng, e.answer) if rng.random() < rename_share and e.answer not in e.question.question else None
+            if new is not None:
+                renames[b] = (e.answer, new)
+                answers[b] = new
+    ctx_ids, ctx_mask = context_batch(tokenizer, snap, idx, questions, gcfg, renames)
+    labels = pad_rows([target_ids(tokenizer, a, gcfg.max_target_length) for a in answers], PAD_ID)
     out = rag(
         context_input_ids=ctx_ids,
         context_attention_mask=ctx_mask,
@@ -128,7 +149,7 @@ def train_rag(rag, qenc: QuestionEncoder, tokenizer, worlds: list[WorldSplit], c
         for snap, exs in batches:
             if step >= total:
                 break
-            loss = rag_loss(rag, qenc, tokenizer, snap, exs, config.n_docs, gcfg)
+            loss = rag_loss(rag, qenc, tokenizer, snap, exs, config.n_docs, gcfg, rng, config.rename)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(list(rag.parameters()), 1.0)

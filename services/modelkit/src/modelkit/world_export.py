@@ -266,6 +266,7 @@ def export_generator(model, tokenizer, held, gcfg, n_docs: int, out_dir: Path, s
                 "docScores": f"{SCORE_SCALE} * cosine(question vector, passage vector); question and passage vectors are L2-normalised",
                 "docScoreScale": SCORE_SCALE,
                 "maxAnswerTokens": gcfg.max_target_length,
+                "answerText": "answers are generated as ' <answer>' (leading space, as inside a passage): decode and trim",
             },
             "architecture": {
                 "dModel": gcfg.d_model, "layers": gcfg.layers, "heads": gcfg.heads, "ffn": gcfg.ffn,
