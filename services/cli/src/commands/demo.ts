@@ -78,16 +78,16 @@ export async function demo(o: DemoOptions): Promise<void> {
     const run = runQa(rt, session, {
       questions, target: 'prod', mode: 'rag-token', k: 5, beams: 4, fresh: true, label: 'prod', set: changed.a,
     });
-    // Flip once a third of the chunks are done; workers switch between chunks.
+    // Flip once a third of the chunks (at least one) are done; workers switch between chunks.
     const flipper = (async () => {
       for (;;) {
-        await new Promise((r) => setTimeout(r, 300));
+        await new Promise((r) => setTimeout(r, 50));
         const done = await session.redis.keys(`${config.redis.prefix}:qa-progress:*`).then(async (keys) => {
           let n = 0;
           for (const k of keys) n = Math.max(n, await session.redis.hlen(k));
           return n;
         });
-        if (done * config.generation.chunkSize >= changed.a.questions.length / 3 || flipped) break;
+        if (done >= Math.max(1, Math.floor(Math.ceil(changed.a.questions.length / config.generation.chunkSize) / 3)) || flipped) break;
       }
       if (!flipped) { flipped = true; await aliases.set('prod', snap(2018)); }
     })();
