@@ -70,18 +70,21 @@ def train_tokenizer(texts, vocab_size: int, max_length: int):
 _CAPITALISED_WORD = re.compile(r"\b[A-Z][\w'\u2019-]*")
 
 
-def tokenizer_corpus(worlds: list[WorldSplit]):
-    """Passages and questions of the training worlds with capitalised words blanked out.
+def tokenizer_corpus(worlds: list[WorldSplit], blank_names: bool = False):
+    """Passages of every training snapshot, then questions and answers.
 
-    Merges are learnt from ordinary words only, so every name (training or unseen) splits into
-    the same kind of short pieces: a vocabulary with whole training names would let the model
-    recall them instead of copying, and leave held-out names as rare, untrained pieces."""
+    With `blank_names`, capitalised words are blanked out so merges come from ordinary words
+    only and every name splits into short pieces (tried: far slower to learn in our budget)."""
     for world in worlds:
         for snap in world.snapshots.values():
-            for text in snap.texts:
-                yield _CAPITALISED_WORD.sub(" ", text)
+            for title, text in zip(snap.titles, snap.texts):
+                yield _CAPITALISED_WORD.sub(" ", text) if blank_names else f"{title} {text}"
         for e in world.examples:
-            yield _CAPITALISED_WORD.sub(" ", e.question.question)
+            if blank_names:
+                yield _CAPITALISED_WORD.sub(" ", e.question.question)
+            else:
+                yield e.question.question
+                yield " ".join(e.question.answers[e.year])
 
 
 def build_bart(config: GeneratorConfig, vocab_size: int, seed: int):

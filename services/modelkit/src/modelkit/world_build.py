@@ -38,25 +38,25 @@ class WorldBuildConfig:
     gen_batch: int = 32
     gen_lr: float = 1e-3
     gen_window_share: float = 0.4
-    gen_rename: float = 0.5
+    gen_rename: float = 0.0
     gen_extra_epochs: float = 0.0
     gen_extra_lr: float = 7e-4
     gen_extra_window_share: float = 0.3
     gen_extra_rename: float = 0.8
-    rag_rename: float = 0.5
+    rag_rename: float = 0.0
     rag_epochs: float = 0.25
     rag_batch: int = 8
     vocab_size: int = 3000
+    tokenizer_blank_names: bool = False
     # Small and deep-ish rather than wide: copying spans is learnt per step, and a 128-wide
     # 3+3-layer BART takes ~0.5 s per batch of 32 on one shared core.
     d_model: int = 128
     layers: int = 3
     ffn: int = 512
     heads: int = 4
-    # 100-word passage + title + question is ~210 pieces (max ~270, names split into short pieces):
-    # never cut the question off.
-    max_source_length: int = 320
-    max_target_length: int = 24
+    # 100-word passage + title + question is ~155 BPE pieces (max ~190): never cut the question off.
+    max_source_length: int = 256
+    max_target_length: int = 16
     # One thread: on a shared 2-core machine two OpenMP threads spin against other processes
     # and run ~5x slower than one.
     threads: int = 1
@@ -79,8 +79,8 @@ def config_from_args(args) -> WorldBuildConfig:
         config.countries = args.countries
     for item in args.set:
         key, sep, raw = item.partition("=")
-        if not sep or key not in fields or key in ("extra", "train_seeds"):
-            raise UsageError(f"bad --set {item!r}", hint=f"KEY=VALUE with KEY one of: {', '.join(k for k in fields if k not in ('extra', 'train_seeds'))}")
+        if not sep or key not in fields or key == "train_seeds":
+            raise UsageError(f"bad --set {item!r}", hint=f"KEY=VALUE with KEY one of: {', '.join(k for k in fields if k != 'train_seeds')}")
         value = json.loads(raw)
         setattr(config, key, type(getattr(config, key))(value))
     if not all(1 <= s <= 99 for s in config.train_seeds) or not 100 <= config.heldout_seed <= 199:
@@ -134,6 +134,13 @@ def prepare_world(work: Path, seed: int, countries: int, questions: int) -> Path
         )
         log.info("world %d snapshot %s built in %.0fs", seed, year, time.monotonic() - started)
     return world
+
+
+def _snapshot_seconds(world_dir: Path) -> float:
+    total = 0.0
+    for manifest in Path(world_dir).glob("storage/snapshots/*/manifest.json"):
+        total += json.loads(manifest.read_text()).get("build", {}).get("durationMs", 0) / 1000
+    return total
 
 
 def _subset(world, n: int):
@@ -223,8 +230,12 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
     if not (qenc_dir / "config.json").is_file():
         qenc = QuestionEncoder.from_dir(source.model_dir)
         metrics["retrievalBaseline"] = retrieval_recall(qenc, held, k=5)
+        started = time.monotonic()
         losses = train_question_encoder(qenc, train_worlds, QencConfig(epochs=config.qenc_epochs, seed=config.seed))
-        metrics["qencLoss"] = {"first": round(losses[0], 4), "last50": round(sum(losses[-50:]) / len(losses[-50:]), 4), "steps": len(losses)}
+        metrics["qencLoss"] = {
+            "first": round(losses[0], 4), "last50": round(sum(losses[-50:]) / len(losses[-50:]), 4), "steps": len(losses),
+            "trainSeconds": round(time.monotonic() - started),
+        }
         qenc.model.save_pretrained(qenc_dir)
         qenc.tokenizer.save_pretrained(qenc_dir)
         write_json(qenc_dir / "metrics.json", {k: metrics[k] for k in ("retrievalBaseline", "qencLoss")})
@@ -255,7 +266,7 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
         previous, gen_dir = gen_dir, work / name
         if not (gen_dir / "config.json").is_file():
             if previous is None:
-                tokenizer = train_tokenizer(tokenizer_corpus(train_worlds), gcfg.vocab_size, gcfg.max_source_length)
+                tokenizer = train_tokenizer(tokenizer_corpus(train_worlds, config.tokenizer_blank_names), gcfg.vocab_size, gcfg.max_source_length)
                 model = build_bart(gcfg, len(tokenizer), config.seed)
             else:
                 tokenizer = AutoTokenizer.from_pretrained(str(previous), local_files_only=True)
@@ -266,10 +277,15 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
                 log.info("%s step %d: held-out gold-passage EM %.3f (n=%d, monitoring only)", name, step, em["em"], em["n"])
 
             gen_train.monitor = monitor
+            started = time.monotonic()
             losses = train_generator(model, tokenizer, pairs, gen_train, gcfg)
+            seconds = round(time.monotonic() - started)
             model.save_pretrained(gen_dir)
             tokenizer.save_pretrained(gen_dir)
-            summary = {"round": name, "first": round(losses[0], 4), "last100": round(sum(losses[-100:]) / len(losses[-100:]), 4), "steps": len(losses), "pairs": len(pairs)}
+            summary = {
+                "round": name, "first": round(losses[0], 4), "last100": round(sum(losses[-100:]) / len(losses[-100:]), 4),
+                "steps": len(losses), "pairs": len(pairs), "trainSeconds": seconds,
+            }
             write_json(gen_dir / "metrics.json", {"genLoss": summary})
         gen_losses.append(json.loads((gen_dir / "metrics.json").read_text())["genLoss"])
     metrics["genLoss"] = gen_losses
@@ -287,12 +303,14 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
         rag_train = RagTrainConfig(
             n_docs=config.n_docs, batch_size=config.rag_batch, epochs=config.rag_epochs, rename=config.rag_rename, seed=config.seed
         )
+        started = time.monotonic()
         losses = train_rag(rag, qenc, tokenizer, train_worlds, rag_train, gcfg)
+        seconds = round(time.monotonic() - started)
         model.save_pretrained(rag_dir / "generator")
         tokenizer.save_pretrained(rag_dir / "generator")
         qenc.model.save_pretrained(rag_dir / "question_encoder")
         qenc.tokenizer.save_pretrained(rag_dir / "question_encoder")
-        write_json(rag_dir / "metrics.json", {"ragLoss": {"first": round(losses[0], 4), "last50": round(sum(losses[-50:]) / len(losses[-50:]), 4), "steps": len(losses)}})
+        write_json(rag_dir / "metrics.json", {"ragLoss": {"first": round(losses[0], 4), "last50": round(sum(losses[-50:]) / len(losses[-50:]), 4), "steps": len(losses), "trainSeconds": seconds}})
     metrics.update(json.loads((rag_dir / "metrics.json").read_text()))
     qenc = QuestionEncoder.from_dir(rag_dir / "question_encoder")
     model = BartForConditionalGeneration.from_pretrained(str(rag_dir / "generator"), attn_implementation="eager", local_files_only=True)
@@ -308,7 +326,17 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
 
     # 4. ONNX exports with provenance.
     t = time.monotonic()
-    shared = {"config": asdict(config), "metrics": metrics, "timingsSeconds": timings, "heldoutSeed": config.heldout_seed}
+    # Checkpointed stages keep the time they took when they ran; timingsSeconds is this invocation.
+    stage_seconds = {
+        "snapshotBuilds": round(sum(_snapshot_seconds(d) for d in [*train_dirs, held_dir])),
+        "questionEncoder": metrics["qencLoss"].get("trainSeconds"),
+        "generator": sum(r.get("trainSeconds") or 0 for r in metrics["genLoss"]),
+        "rag": metrics["ragLoss"].get("trainSeconds"),
+    }
+    shared = {
+        "config": asdict(config), "metrics": metrics, "trainingSeconds": stage_seconds, "timingsSeconds": timings,
+        "heldoutSeed": config.heldout_seed, "machine": "2 shared CPU cores (other jobs running), torch 1 thread",
+    }
     qenc_out = export_question_encoder(qenc, held, out_root / "world-question-encoder", shared, source)
     gen_out = export_generator(model, tokenizer, held, gcfg, config.n_docs, out_root / "world-generator", shared)
     timed("export", t)
