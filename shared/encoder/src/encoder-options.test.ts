@@ -107,10 +107,12 @@ test('bad settings fail with typed errors that say what to change', () => {
 
 test('a question encoder names the passage encoder it was trained against; a malformed hash is refused', () => {
   const sha = 'a'.repeat(64);
-  const dir = modelDir({ ...sbertFiles, 'rag_encoder.json': { passageEncoderSha256: sha } });
+  const dir = modelDir({ ...sbertFiles, 'rag_encoder.json': { passageEncoderSha256: sha, queryScale: 20 } });
   const bad = modelDir({ ...sbertFiles, 'rag_encoder.json': { passageEncoderSha256: 'not-a-hash' } });
   try {
     assert.equal(resolveEncoderSettings({ dir }).passageEncoderSha256, sha);
+    assert.equal(resolveEncoderSettings({ dir }).queryScale, 20);
+    assert.equal(resolveEncoderSettings({ dir: modelDirNoOverrides() }).queryScale, 1);
     assert.equal(resolveEncoderSettings({ dir: modelDirNoOverrides() }).passageEncoderSha256, undefined);
     assert.throws(() => resolveEncoderSettings({ dir: bad }), ConfigError);
   } finally {

@@ -56,6 +56,11 @@ export interface EncoderSettings {
    * passage encoder's model file, so snapshots built with it accept this encoder's queries.
    */
   passageEncoderSha256?: string;
+  /**
+   * Multiplies query vectors after pooling/normalisation. A RAG generator trained with
+   * doc_scores = scale · cosine needs the same scale at answer time; retrieval order is unchanged.
+   */
+  queryScale: number;
   /** Where each value came from, for logs and error messages. */
   sources: Record<string, string>;
 }
@@ -74,6 +79,7 @@ export const ragEncoderFileSchema = z
     passagePrefix: z.string().optional(),
     outputName: z.string().min(1).optional(),
     passageEncoderSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    queryScale: z.number().positive().optional(),
   })
   .strict();
 export type RagEncoderFile = z.infer<typeof ragEncoderFileSchema>;
@@ -241,6 +247,7 @@ export function resolveEncoderSettings(opts: EncoderOptions): EncoderSettings {
     passagePrefix: file.passagePrefix ?? '',
     outputName: file.outputName,
     passageEncoderSha256: file.passageEncoderSha256,
+    queryScale: file.queryScale ?? 1,
     sources,
   };
 }

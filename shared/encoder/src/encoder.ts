@@ -125,7 +125,10 @@ export class Encoder {
   /** Encodes queries, with the model's query prefix if rag_encoder.json sets one. */
   async encodeQueries(qs: string[]): Promise<Float32Array> {
     const p = this.settings.queryPrefix;
-    return this.encodeTokenized(qs.map((q) => this.tokenizer.encode(p + q)));
+    const vecs = await this.encodeTokenized(qs.map((q) => this.tokenizer.encode(p + q)));
+    const scale = this.settings.queryScale;
+    if (scale !== 1) for (let i = 0; i < vecs.length; i++) vecs[i]! *= scale;
+    return vecs;
   }
 
   /** Encodes passages in the model's passage format (see PassageFormat). */

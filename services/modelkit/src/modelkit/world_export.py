@@ -137,7 +137,11 @@ def export_question_encoder(qenc, held, out_dir: Path, shared: dict[str, Any], s
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source.model_dir / rel, stage / rel)
         _write_tokenizer_files(source.model_dir, stage, max_seq_length)
-        write_json(stage / "rag_encoder.json", {"passageEncoderSha256": passage_sha})
+        # queryScale: the generator was trained on doc_scores = SCORE_SCALE * cosine; the TypeScript
+        # runtime scales query vectors so its q·p doc scores match (retrieval order is unchanged).
+        from modelkit.train_question_encoder import SCORE_SCALE
+
+        write_json(stage / "rag_encoder.json", {"passageEncoderSha256": passage_sha, "queryScale": SCORE_SCALE})
 
         fp32_path = export_encoder_onnx(qenc.model, work / "model_fp32.onnx", opset=DEFAULT_OPSET)
         fp32_enc = OnnxSentenceEncoder(work, model_file=fp32_path.name, tokenizer_dir=stage)
