@@ -1,9 +1,9 @@
-import { Worker, type Job, type ConnectionOptions } from 'bullmq';
+import type { Job, ConnectionOptions, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@rag/core';
 import type { QueueConfig } from '@rag/config';
 import type { ObjectStore } from '@rag/storage';
-import { withErrorBoundary, queuesForRoles, type Role, type Stage } from '@rag/queue';
+import { createQueueWorker, queuesForRoles, type Role, type Stage } from '@rag/queue';
 import { buildRequestSchema, shardJobSchema } from './job-payloads.schema.js';
 import { runIngest } from './ingest-stage.js';
 import { runEncode } from './encode-stage.js';
@@ -78,19 +78,5 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
     },
   };
 
-  return queuesForRoles(o.roles).map((stage) => {
-    const w = new Worker(stage, (job) => withErrorBoundary(() => processors[stage](job)), {
-      connection: o.connection,
-      prefix: o.prefix,
-      concurrency: o.concurrency,
-      lockDuration: o.queue.lockMs,
-      stalledInterval: o.queue.stalledMs,
-      maxStalledCount: o.queue.maxStalled,
-    });
-    // Background loops never throw into the void.
-    w.on('failed', (job, err) => o.logger.error({ event: 'job.failed', queue: stage, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
-    w.on('error', (err) => o.logger.error({ event: 'worker.error', queue: stage, err: err.message }, 'worker error'));
-    w.on('stalled', (jobId) => o.logger.warn({ event: 'job.stalled', queue: stage, jobId }, 'job stalled; it will be retried'));
-    return w;
-  });
+  return queuesForRoles(o.roles).map((stage) => createQueueWorker(stage, processors[stage], o));
 }

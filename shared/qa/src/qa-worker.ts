@@ -1,9 +1,9 @@
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { ConnectionOptions, Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@rag/core';
 import type { QueueConfig } from '@rag/config';
 import type { ObjectStore } from '@rag/storage';
-import { QA_QUEUE, withErrorBoundary } from '@rag/queue';
+import { QA_QUEUE, createQueueWorker } from '@rag/queue';
 import { answerQuestions, NO_SNAPSHOT, type QaModels } from './answer-questions.js';
 import { qaChunkJobSchema, qaQuestionSchema, type QaQuestion } from './qa-job.schema.js';
 import { QaRunLayout } from './qa-run-layout.js';
@@ -75,16 +75,5 @@ export function createQaWorker(o: QaWorkerOptions): Worker {
       lease?.release();
     }
   };
-  const w = new Worker(QA_QUEUE, (job) => withErrorBoundary(() => process(job)), {
-    connection: o.connection,
-    prefix: o.prefix,
-    concurrency: o.concurrency,
-    lockDuration: o.queue.lockMs,
-    stalledInterval: o.queue.stalledMs,
-    maxStalledCount: o.queue.maxStalled,
-  });
-  w.on('failed', (job, err) => o.logger.error({ event: 'job.failed', queue: QA_QUEUE, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
-  w.on('error', (err) => o.logger.error({ event: 'worker.error', queue: QA_QUEUE, err: err.message }, 'worker error'));
-  w.on('stalled', (jobId) => o.logger.warn({ event: 'job.stalled', queue: QA_QUEUE, jobId }, 'job stalled; it will be retried'));
-  return w;
+  return createQueueWorker(QA_QUEUE, process, o);
 }
