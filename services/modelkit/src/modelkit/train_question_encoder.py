@@ -192,7 +192,7 @@ def retrieval_recall(encoder: QuestionEncoder, world: WorldSplit, k: int = 5) ->
         qv = encoder.encode([e.question.question for e in exs])
         ranked = top_k(qv, snap.vectors, k)
         for e, row in zip(exs, ranked):
-            answer.add(e.question.qtype, any(any(a in snap.texts[i] for a in e.question.answers[year]) for i in row))
+            answer.add(e.question.qtype, any(any(a in snap.texts[i] for a in e.question.answers[year]) for i in row), changed=e.question.changed)
             if e.positives:
-                positive.add(e.question.qtype, bool(set(e.positives) & set(int(i) for i in row)))
+                positive.add(e.question.qtype, bool(set(e.positives) & set(int(i) for i in row)), changed=e.question.changed)
     return {"positive": positive.as_dict(), "answer": answer.as_dict()}

@@ -211,6 +211,6 @@ def rag_em(rag, qenc: QuestionEncoder, tokenizer, world: WorldSplit, gcfg: Gener
         for gold_year in world.snapshots:
             table = EmTable()
             for q, p in zip(questions, preds):
-                table.add(q.qtype, exact_match(p, q.answers[gold_year]))
+                table.add(q.qtype, exact_match(p, q.answers[gold_year]), changed=q.changed)
             result[f"snapshot{snap_year}-gold{gold_year}"] = table.as_dict()
     return result

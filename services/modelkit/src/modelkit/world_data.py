@@ -44,6 +44,12 @@ class WorldQuestion:
     qtype: str
     relation: str
 
+    @property
+    def changed(self) -> bool:
+        """The gold answer differs between the years."""
+        golds = [sorted(a) for a in self.answers.values()]
+        return any(g != golds[0] for g in golds[1:])
+
 
 @dataclass
 class Example:

@@ -230,7 +230,7 @@ def _ort_gold_em(onnx_dir: Path, model, tokenizer, held, gcfg) -> dict[str, Any]
     torch_preds = generate_answers(model, tokenizer, sources, gcfg)
     table = EmTable()
     for e, p in zip(exs, preds):
-        table.add(e.question.qtype, exact_match(p, e.question.answers[e.year]))
+        table.add(e.question.qtype, exact_match(p, e.question.answers[e.year]), changed=e.question.changed)
     agree = sum(a == b for a, b in zip(preds, torch_preds)) / max(1, len(preds))
     return {"em": table.as_dict(), "agreementWithTorch": round(agree, 4)}
 

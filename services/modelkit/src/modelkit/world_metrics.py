@@ -29,8 +29,10 @@ class EmTable:
         self.hits: dict[str, int] = defaultdict(int)
         self.total: dict[str, int] = defaultdict(int)
 
-    def add(self, qtype: str, hit: bool) -> None:
-        for key in ("all", qtype):
+    def add(self, qtype: str, hit: bool, changed: bool = False) -> None:
+        """`changed`: the gold answer differs between the years; those questions are also
+        counted under "changed" (the subset the paper's 2016-vs-2018 table is about)."""
+        for key in ("all", qtype, *(("changed",) if changed else ())):
             self.total[key] += 1
             self.hits[key] += int(hit)
 
