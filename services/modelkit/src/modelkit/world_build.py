@@ -50,6 +50,10 @@ class WorldBuildConfig:
     gen_extra_rename: float = 1.0
     gen_pos_scale: float = 1.0
     rag_rename: float = 1.0
+    # After the joint RAG stage, more whole-passage gold training of its generator with a fresh
+    # warmup (renamed answers as above): held-out gold-passage EM on changed answers 0.84 -> 0.92.
+    gen_polish_steps: int = 2500
+    gen_polish_lr: float = 3e-4
     rag_epochs: float = 0.25
     rag_batch: int = 8
     vocab_size: int = 3000
@@ -327,6 +331,25 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
     rag = build_rag(qenc, model, gcfg, config.n_docs)
     timed("rag", t)
 
+    # 4. Polish the jointly trained generator on gold passages (the question encoder stays as RAG left it).
+    polish_dir = work / "ckpt-gen-polish"
+    t = time.monotonic()
+    if config.gen_polish_steps > 0:
+        if not (polish_dir / "config.json").is_file():
+            polish = GenTrainConfig(max_steps=config.gen_polish_steps, batch_size=config.gen_batch, lr=config.gen_polish_lr,
+                                    warmup_steps=100, window_share=0.0, rename=config.gen_extra_rename, seed=config.seed + 2)
+            started = time.monotonic()
+            losses = train_generator(model, tokenizer, pairs, polish, gcfg)
+            model.save_pretrained(polish_dir)
+            tokenizer.save_pretrained(polish_dir)
+            write_json(polish_dir / "metrics.json", {"genPolishLoss": {
+                "first": round(losses[0], 4), "last100": round(sum(losses[-100:]) / len(losses[-100:]), 4),
+                "steps": len(losses), "trainSeconds": round(time.monotonic() - started)}})
+        metrics.update(json.loads((polish_dir / "metrics.json").read_text()))
+        model = BartForConditionalGeneration.from_pretrained(str(polish_dir), attn_implementation="eager", local_files_only=True)
+        rag = build_rag(qenc, model, gcfg, config.n_docs)
+    timed("polish", t)
+
     t = time.monotonic()
     metrics["retrieval"] = retrieval_recall(qenc, held, k=5)
     metrics["generatorGoldPassageEm"] = gold_passage_em(model, tokenizer, held, gcfg)
@@ -334,7 +357,7 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
     timed("evaluation", t)
     log.info("metrics %s", json.dumps({k: metrics[k] for k in ("retrieval", "generatorGoldPassageEm", "ragEm")}))
 
-    # 4. ONNX exports with provenance.
+    # 5. ONNX exports with provenance.
     t = time.monotonic()
     # Checkpointed stages keep the time they took when they ran; timingsSeconds is this invocation.
     stage_seconds = {
@@ -342,6 +365,7 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
         "questionEncoder": metrics["qencLoss"].get("trainSeconds"),
         "generator": sum(r.get("trainSeconds") or 0 for r in metrics["genLoss"]),
         "rag": metrics["ragLoss"].get("trainSeconds"),
+        "generatorPolish": metrics.get("genPolishLoss", {}).get("trainSeconds"),
     }
     shared = {
         "config": asdict(config), "metrics": metrics, "trainingSeconds": stage_seconds, "timingsSeconds": timings,
