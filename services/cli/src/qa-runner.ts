@@ -1,6 +1,6 @@
 import { UsageError, sha256File } from '@rag/core';
 import { normalizeAnswer, readQuestions, summarize, type QaRecord, type QaSummary } from '@rag/eval';
-import { prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
+import { modelFingerprint, prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
 import type { Runtime } from './runtime.js';
 import { raceWorkers, type QueueSession } from './queue-session.js';
@@ -63,7 +63,8 @@ export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions)
   if (o.mode !== 'no-retrieval') await assertTarget(rt, o.target);
   const { set, invalid } = o.set ? { set: o.set, invalid: [] } : await loadQuestionSet(o.questions, { year: o.year, limit: o.limit });
   const settings = { target: o.target, mode: o.mode, k: o.k, beams: o.beams, ...(o.maxLength ? { maxLength: o.maxLength } : {}), ...(o.year ? { year: o.year } : {}) };
-  const { manifest, resumed } = await prepareQaRun(rt.store, set, settings, rt.config.generation.chunkSize, { fresh: o.fresh });
+  const models = await modelFingerprint(o.mode === 'no-retrieval' ? [rt.config.generation.generatorDir] : [rt.config.generation.generatorDir, rt.config.generation.questionEncoderDir]);
+  const { manifest, resumed } = await prepareQaRun(rt.store, set, settings, rt.config.generation.chunkSize, { fresh: o.fresh, models });
   const ctx = { connection: session.connection, redis: session.redis, prefix: rt.config.redis.prefix, queue: rt.config.queue, store: rt.store, logger: rt.logger };
   const { pending } = await enqueueQaRun(ctx, manifest);
   rt.logger.info({ event: 'qa.run', runId: manifest.runId, questions: manifest.questions, chunks: manifest.chunks, pending, resumed }, 'qa run queued');

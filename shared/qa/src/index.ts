@@ -6,3 +6,4 @@ export * from './qa-models.js';
 export * from './snapshot-pool.js';
 export * from './qa-worker.js';
 export * from './qa-run.js';
+export * from './model-fingerprint.js';

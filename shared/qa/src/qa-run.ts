@@ -15,17 +15,18 @@ export interface QuestionSet {
 }
 
 /**
- * The run id is a hash of what was asked (questions, settings, chunking), so running the same
- * command again continues the same run and skips finished chunks. `fresh` starts over.
+ * The run id is a hash of what was asked (questions, settings, chunking) and of the models that
+ * answer it (modelFingerprint), so running the same command again continues the same run and
+ * skips finished chunks. `fresh` starts over.
  */
-export function qaRunId(set: QuestionSet, settings: QaSettings, chunkSize: number, nonce?: string): string {
-  const what = JSON.stringify({ v: QA_PAYLOAD_VERSION, source: set.source.sha256, n: set.questions.length, settings, chunkSize, nonce: nonce ?? null });
+export function qaRunId(set: QuestionSet, settings: QaSettings, chunkSize: number, nonce?: string, models?: string): string {
+  const what = JSON.stringify({ v: QA_PAYLOAD_VERSION, source: set.source.sha256, n: set.questions.length, settings, chunkSize, nonce: nonce ?? null, ...(models ? { models } : {}) });
   return sha256(what).slice(0, 16);
 }
 
 /** Writes the chunk objects, then the run manifest; an existing run is verified and reused. */
-export async function prepareQaRun(store: ObjectStore, set: QuestionSet, settings: QaSettings, chunkSize: number, opts: { fresh?: boolean } = {}): Promise<{ manifest: QaRunManifest; resumed: boolean }> {
-  const runId = qaRunId(set, settings, chunkSize, opts.fresh ? `${Date.now()}-${Math.random()}` : undefined);
+export async function prepareQaRun(store: ObjectStore, set: QuestionSet, settings: QaSettings, chunkSize: number, opts: { fresh?: boolean; models?: string } = {}): Promise<{ manifest: QaRunManifest; resumed: boolean }> {
+  const runId = qaRunId(set, settings, chunkSize, opts.fresh ? `${Date.now()}-${Math.random()}` : undefined, opts.models);
   const layout = new QaRunLayout(runId);
   if (await store.exists(layout.manifest)) {
     const manifest = qaRunManifestSchema.parse(JSON.parse((await store.get(layout.manifest)).toString('utf8')));
