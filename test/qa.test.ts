@@ -106,6 +106,35 @@ test('no-retrieval, rag-sequence and rag-sequence-fast modes run through the wor
   }
 });
 
+test('--type keeps only the named question types; an unknown type or a file without types fails with what is on offer', { timeout: 600_000 }, async () => {
+  const out = join(dir.path, 'invariant.jsonl');
+  const q = await runRag(['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--type', 'invariant', '--limit', '3', '--k', '2', '--beams', '1', '--workers', '1', '--out', out, '--json', '--no-progress'], env);
+  assert.equal(q.code, 0, q.stderr);
+  const recs = jsonl(readFileSync(out, 'utf8'));
+  assert.deepEqual(recs.map((r) => r.type), ['invariant', 'invariant', 'invariant']);
+  assert.deepEqual(recs.map((r) => r.question), world.rows.filter((x) => x.type === 'invariant').slice(0, 3).map((x) => x.question));
+
+  const ab = await runRag(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--year-a', '2016', '--year-b', '2018', '--changed-only', '--type', 'changing', '--k', '2', '--beams', '1', '--workers', '1', '--out', join(dir.path, 'ab-type.html'), '--json', '--no-progress'], env);
+  assert.equal(ab.code, 0, ab.stderr);
+  const s = JSON.parse(ab.stdout);
+  const changed = world.rows.filter((x) => x.type === 'changing' && x.answers['2016'][0] !== x.answers['2018'][0]);
+  assert.ok(changed.length > 0);
+  assert.equal(s.a.n, changed.length);
+  assert.deepEqual(Object.keys(s.byType), ['changing']);
+  assert.equal(s.byType.changing.a.em, s.a.em);
+  assert.equal(s.byType.changing.b.emCrossed, s.b.emCrossed);
+
+  const unknown = await runRag(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--type', 'leaders', '--out', join(dir.path, 'x.html'), '--no-progress'], env);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /--type leaders/);
+  assert.match(unknown.stderr, /changing, invariant, multi-fact/);
+  const nq = join(dir.path, 'nq.jsonl');
+  writeFileSync(nq, '{"question": "who wrote the book of kells", "answer": ["monks"]}\n');
+  const untyped = await runRag(['ab', '--questions', nq, '--a', 'world-2016', '--b', 'world-2018', '--type', 'changing', '--out', join(dir.path, 'y.html'), '--no-progress'], env);
+  assert.notEqual(untyped.code, 0);
+  assert.match(untyped.stderr, /gives no question types/);
+});
+
 test('ab writes an HTML report and a JSON summary with matched and crossed EM; explain and sweep-k produce their artefacts', { timeout: 900_000 }, async () => {
   const report = join(dir.path, 'ab.html');
   const r = await runRag(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--year-a', '2016', '--year-b', '2018', '--limit', '10', '--k', '2', '--beams', '1', '--workers', '1', '--out', report, '--json', '--no-progress'], env);

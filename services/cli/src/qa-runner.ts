@@ -19,6 +19,8 @@ export interface QaRunOptions {
   fresh?: boolean;
   progress?: boolean;
   label?: string;
+  /** Only questions of these types (world files: changing, invariant, multi-fact); `limit` applies after. */
+  types?: readonly string[];
   /** Already loaded (and perhaps filtered) questions; else read from `questions`. */
   set?: QuestionSet;
 }
@@ -61,7 +63,8 @@ export async function assertTarget(rt: Runtime, target: string): Promise<string>
 export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions): Promise<QaRunResult> {
   const started = Date.now();
   if (o.mode !== 'no-retrieval') await assertTarget(rt, o.target);
-  const { set, invalid } = o.set ? { set: o.set, invalid: [] } : await loadQuestionSet(o.questions, { year: o.year, limit: o.limit });
+  let { set, invalid } = o.set ? { set: o.set, invalid: [] } : await loadQuestionSet(o.questions, { year: o.year, limit: o.types ? undefined : o.limit });
+  if (!o.set && o.types) set = limitSet(selectTypes(set, o.types), o.limit);
   const settings = { target: o.target, mode: o.mode, k: o.k, beams: o.beams, ...(o.maxLength ? { maxLength: o.maxLength } : {}), ...(o.year ? { year: o.year } : {}) };
   const models = await modelFingerprint(o.mode === 'no-retrieval' ? [rt.config.generation.generatorDir] : [rt.config.generation.generatorDir, rt.config.generation.questionEncoderDir]);
   const { manifest, resumed } = await prepareQaRun(rt.store, set, settings, rt.config.generation.chunkSize, { fresh: o.fresh, models });
@@ -108,4 +111,37 @@ export async function changedQuestionSets(path: string, yearA: string, yearB: st
   if (!keepA.length) throw new UsageError(`no question in ${path} has different gold answers in ${yearA} and ${yearB}`, { hint: 'drop --changed-only, or use the world\'s questions.jsonl' });
   const tag = (s: QuestionSet, y: string): QuestionSet => ({ questions: s === a ? keepA : keepB, source: { ...s.source, format: `${s.source.format}+changed:${yearA}/${yearB}@${y}` } });
   return { a: tag(a, yearA), b: tag(b, yearB), total: a.questions.length };
+}
+
+/** `--type a,b`: the list, checked against the world's question types. */
+export function parseTypes(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const types = [...new Set(v.split(',').map((t) => t.trim()).filter(Boolean))];
+  if (!types.length) throw new UsageError('--type needs at least one question type', { hint: 'e.g. --type changing (the paper\'s experiment: single facts whose answer changed)' });
+  return types;
+}
+
+/**
+ * Keeps the questions whose type (from the file: the world's questions.jsonl has changing,
+ * invariant and multi-fact) is one of `types`, re-indexed in file order. The source is tagged so
+ * reports say which subset they scored.
+ */
+export function selectTypes(set: QuestionSet, types: readonly string[]): QuestionSet {
+  const present = new Set(set.questions.map((q) => q.type).filter((t): t is string => t !== undefined));
+  if (!present.size) {
+    throw new UsageError(`--type: ${set.source.path} gives no question types`, { hint: 'question types come with the world\'s questions.jsonl ("type" on every line); drop --type for other files' });
+  }
+  const unknown = types.filter((t) => !present.has(t));
+  if (unknown.length === types.length) {
+    throw new UsageError(`--type ${types.join(',')}: no such question type in ${set.source.path}`, { hint: `types in this file: ${[...present].sort().join(', ')}` });
+  }
+  const keep = new Set(types);
+  const questions = set.questions.filter((q) => q.type !== undefined && keep.has(q.type)).map((q, index) => ({ ...q, index }));
+  return { questions, source: { ...set.source, format: `${set.source.format}+type:${[...keep].sort().join(',')}` } };
+}
+
+/** The first `n` questions (all when n is undefined), re-indexed. */
+export function limitSet(set: QuestionSet, n: number | undefined): QuestionSet {
+  if (n === undefined || set.questions.length <= n) return set;
+  return { ...set, questions: set.questions.slice(0, n) };
 }

@@ -108,6 +108,29 @@ describe('A/B report', () => {
     assert.doesNotMatch(formatAbTable({ a: { ...a, year: undefined }, b: { ...b, year: undefined } }), /crossed/);
   });
 
+  it('scores each question type matched and crossed (type changing is the paper\'s experiment), in the report, the terminal and the comparison', () => {
+    const cmp = compareAb(a, b);
+    const types = [...new Set(questions.map((q) => q.type))].sort();
+    assert.deepEqual(cmp.byType.map((t) => t.type), types);
+    assert.ok(types.length >= 2, `the fixture should mix question types, got ${types.join(',')}`);
+    const terminal = formatAbTable(cmp);
+    assert.match(terminal, /EM by question type \(matched \/ crossed\)/);
+    const rows = bodyRows(tableByClass(html, 'by-type')).map((r) => r.map(stripTags));
+    assert.deepEqual(headers(tableByClass(html, 'by-type')).map(stripTags), ['type', 'n', 'EM A', 'EM A crossed', 'EM B', 'EM B crossed', 'F1 A', 'F1 B']);
+    for (const type of types) {
+      const of = (p: PlannedRecord[]) => p.filter((x) => questions[x.record.index]!.type === type);
+      const [pa, pb] = [of(plannedA), of(plannedB)];
+      const n = pa.length;
+      const want = [pct(right(pa), n), pct(rightIn(pa, '2018'), n), pct(right(pb), n), pct(rightIn(pb, '2016'), n)];
+      const t = cmp.byType.find((x) => x.type === type)!;
+      assert.equal(t.n, n);
+      assert.deepEqual([t.a.em, t.crossed!.a.em, t.b.em, t.crossed!.b.em].map((v) => (100 * v!).toFixed(1)), want, type);
+      const row = rows.find((r) => r[0] === type)!;
+      assert.deepEqual(row.slice(1, 6), [String(n), ...want], type);
+      assert.match(terminal, new RegExp(`${type}\\s+${n}\\s+${want[0]} / ${want[1]}\\s+${want[2]} / ${want[3]}`));
+    }
+  });
+
   it('renders in headless Chromium: DOM rows and a screenshot that shows the tables and bars', async () => {
     const path = join(dir, 'ab.html');
     await writeFile(path, html);

@@ -51,12 +51,21 @@ export interface AbDiff {
   emB: 0 | 1 | null;
 }
 
+export interface TypeRow {
+  type: string;
+  n: number;
+  a: Aggregate;
+  b: Aggregate;
+  /** Each arm scored against the other arm's year, when both years are known and differ. */
+  crossed?: { a: Aggregate; b: Aggregate };
+}
+
 export interface AbComparison {
   arms: [ArmSummary, ArmSummary];
   /** [arm][gold year]: present when both arms have distinct years. */
   cross: [CrossCell[], CrossCell[]] | null;
-  /** Per question type (world files), EM per arm against its matched gold. */
-  byType: { type: string; n: number; a: Aggregate; b: Aggregate }[];
+  /** Per question type (world files), EM per arm against its matched gold (and the other year's: crossed). */
+  byType: TypeRow[];
   /** Questions answered by both arms (paired by id). */
   paired: number;
   /** Paired questions whose normalised answers differ (or one arm failed). */
@@ -102,9 +111,15 @@ export function compareAb(a: AbArm, b: AbArm): AbComparison {
       types.set(r.type, t);
     }
   }
-  const byType = [...types.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([type, t]) => ({
+  const byType: TypeRow[] = [...types.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([type, t]) => ({
     type, n: Math.max(t.a.length, t.b.length),
     a: aggregate(t.a, { gold: armGold(a) }), b: aggregate(t.b, { gold: armGold(b) }),
+    ...(cross ? {
+      crossed: {
+        a: aggregate(t.a, { gold: (r) => goldForYear(r, b.year!, a.year) }),
+        b: aggregate(t.b, { gold: (r) => goldForYear(r, a.year!, b.year) }),
+      },
+    } : {}),
   }));
   const bById = new Map(b.records.map((r) => [r.id, r]));
   const diffs: AbDiff[] = [];
@@ -205,7 +220,9 @@ export function renderAbReport(input: AbReportInput): string {
       { header: 'type', cell: (t) => escapeHtml(t.type) },
       { header: 'n', num: true, cell: (t) => String(t.n) },
       { header: `EM A`, num: true, cell: (t) => pct(t.a.em) },
+      ...(cmp.cross ? [{ header: `EM A crossed`, num: true, cell: (t: TypeRow) => pct(t.crossed?.a.em ?? null), cls: () => 'crossed' }] : []),
       { header: `EM B`, num: true, cell: (t) => pct(t.b.em) },
+      ...(cmp.cross ? [{ header: `EM B crossed`, num: true, cell: (t: TypeRow) => pct(t.crossed?.b.em ?? null), cls: () => 'crossed' }] : []),
       { header: `F1 A`, num: true, cell: (t) => pct(t.a.f1) },
       { header: `F1 B`, num: true, cell: (t) => pct(t.b.f1) },
     ], { cls: 'by-type' })}`
@@ -276,6 +293,16 @@ export function formatAbTable(input: { a: AbArm; b: AbArm } | AbComparison): str
         ...cmp.cross![i as 0 | 1].map((c) => `${pct(c.scores.em)} ${c.matched ? 'matched' : 'crossed'}`),
       ]),
       [false, ...years.map(() => true)],
+    ));
+  }
+  if (cmp.byType.length > 1 || (cmp.byType.length === 1 && cmp.cross)) {
+    out.push('');
+    out.push(cmp.cross ? 'EM by question type (matched / crossed)' : 'EM by question type');
+    const cell = (m: Aggregate, c: Aggregate | undefined) => (c ? `${pct(m.em)} / ${pct(c.em)}` : pct(m.em));
+    out.push(textTable(
+      ['type', 'n', `A ${cmp.arms[0].snapshot}`, `B ${cmp.arms[1].snapshot}`],
+      cmp.byType.map((t) => [t.type, String(t.n), cell(t.a, t.crossed?.a), cell(t.b, t.crossed?.b)]),
+      [false, true, true, true],
     ));
   }
   out.push('');

@@ -20,7 +20,10 @@ export interface QuestionSet {
  * skips finished chunks. `fresh` starts over.
  */
 export function qaRunId(set: QuestionSet, settings: QaSettings, chunkSize: number, nonce?: string, models?: string): string {
-  const what = JSON.stringify({ v: QA_PAYLOAD_VERSION, source: set.source.sha256, n: set.questions.length, settings, chunkSize, nonce: nonce ?? null, ...(models ? { models } : {}) });
+  // The questions themselves, not just the file: two subsets of one file (--changed-only, --type,
+  // --limit) can have the same size, and must not resume each other's answers.
+  const questions = sha256(JSON.stringify(set.questions));
+  const what = JSON.stringify({ v: QA_PAYLOAD_VERSION, source: set.source.sha256, n: set.questions.length, questions, settings, chunkSize, nonce: nonce ?? null, ...(models ? { models } : {}) });
   return sha256(what).slice(0, 16);
 }
 

@@ -5,7 +5,7 @@ import { compareAb, formatAbTable, renderAbReport, type AbArm, type AbComparison
 import type { QuestionSet } from '@rag/qa';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession } from '../queue-session.js';
-import { changedQuestionSets, parseMode, runQa, type QaRunResult } from '../qa-runner.js';
+import { changedQuestionSets, limitSet, loadQuestionSet, parseMode, parseTypes, runQa, selectTypes, type QaRunResult } from '../qa-runner.js';
 import { generationWorkers, writeJsonl } from './qa.js';
 
 export interface AbOptions {
@@ -25,6 +25,8 @@ export interface AbOptions {
   progress?: boolean;
   answers?: string;
   changedOnly?: boolean;
+  /** Comma-separated question types to keep (world files), e.g. 'changing'. */
+  type?: string;
 }
 
 export interface AbArmJson {
@@ -45,8 +47,21 @@ function armOf(label: string, target: string, year: string | undefined, r: QaRun
   return { label, snapshot: snaps.length === 1 ? snaps[0]! : snaps.join('+') || target, ...(year ? { year } : {}), records: r.records };
 }
 
+export interface AbTypeJson {
+  n: number;
+  a: { em: number | null; emCrossed?: number | null };
+  b: { em: number | null; emCrossed?: number | null };
+}
+
+export interface AbJson {
+  a: AbArmJson;
+  b: AbArmJson;
+  /** Per question type (world files): the paper's experiment is type 'changing'. */
+  byType?: Record<string, AbTypeJson>;
+}
+
 /** The machine-readable summary `ab --json` prints. */
-export function abJson(cmp: AbComparison, targets: [string, string]): { a: AbArmJson; b: AbArmJson } {
+export function abJson(cmp: AbComparison, targets: [string, string]): AbJson {
   const arm = (i: 0 | 1): AbArmJson => {
     const s = cmp.arms[i];
     const crossed = cmp.cross?.[i].find((c) => !c.matched);
@@ -57,22 +72,35 @@ export function abJson(cmp: AbComparison, targets: [string, string]): { a: AbArm
       latencyMs: s.latency,
     };
   };
-  return { a: arm(0), b: arm(1) };
+  const byType = cmp.byType.length
+    ? Object.fromEntries(cmp.byType.map((t) => [t.type, {
+      n: t.n,
+      a: { em: t.a.em, ...(t.crossed ? { emCrossed: t.crossed.a.em } : {}) },
+      b: { em: t.b.em, ...(t.crossed ? { emCrossed: t.crossed.b.em } : {}) },
+    }]))
+    : undefined;
+  return { a: arm(0), b: arm(1), ...(byType ? { byType } : {}) };
 }
 
 /** The same questions against two snapshots (or aliases): EM/F1 per arm, differing answers, an HTML report. */
-export async function ab(o: AbOptions): Promise<{ a: AbArmJson; b: AbArmJson }> {
+export async function ab(o: AbOptions): Promise<AbJson> {
   const mode = parseMode(o.mode);
   if (o.a === o.b && o.yearA === o.yearB) throw new UsageError('--a and --b are the same arm', { hint: 'compare two snapshots, or one snapshot against two gold years' });
   const crossed = !!(o.yearA && o.yearB && o.yearA !== o.yearB);
   if (o.changedOnly && !crossed) throw new UsageError('--changed-only needs --year-a and --year-b with different years');
   let setA: QuestionSet | undefined;
   let setB: QuestionSet | undefined;
+  const types = parseTypes(o.type);
   if (o.changedOnly) {
-    const c = await changedQuestionSets(o.questions, o.yearA!, o.yearB!, o.limit);
+    const c = await changedQuestionSets(o.questions, o.yearA!, o.yearB!, types ? undefined : o.limit);
     setA = c.a;
     setB = c.b;
     process.stderr.write(`ab: ${c.a.questions.length} of ${c.total} questions have different answers in ${o.yearA} and ${o.yearB}\n`);
+  }
+  if (types) {
+    setA = limitSet(selectTypes(setA ?? (await loadQuestionSet(o.questions, { year: o.yearA })).set, types), o.limit);
+    setB = limitSet(selectTypes(setB ?? (await loadQuestionSet(o.questions, { year: o.yearB })).set, types), o.limit);
+    process.stderr.write(`ab: ${setA.questions.length} question(s) of type ${types.join(', ')}\n`);
   }
   const rt = createRuntime();
   const session = await openQueueSession(rt.config, rt.logger, { workers: generationWorkers(rt, o.workers), roles: 'generate' });
@@ -87,7 +115,7 @@ export async function ab(o: AbOptions): Promise<{ a: AbArmJson; b: AbArmJson }> 
   const a = armOf(`A: ${o.a}`, o.a, o.yearA, ra);
   const b = armOf(`B: ${o.b}`, o.b, o.yearB, rb);
   const cmp = compareAb(a, b);
-  await writeFile(resolve(o.out), renderAbReport({ title: `A/B: ${o.a} vs ${o.b}${o.changedOnly ? ' (questions whose answer changed)' : ''}`, a, b }));
+  await writeFile(resolve(o.out), renderAbReport({ title: `A/B: ${o.a} vs ${o.b}${o.changedOnly ? ' (questions whose answer changed)' : ''}${types ? ` (type ${types.join(', ')})` : ''}`, a, b }));
   if (o.answers) {
     await writeJsonl(`${o.answers}.a.jsonl`, ra.records);
     await writeJsonl(`${o.answers}.b.jsonl`, rb.records);

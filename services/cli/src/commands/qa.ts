@@ -4,7 +4,7 @@ import { UsageError } from '@rag/core';
 import type { QaRecord } from '@rag/eval';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession } from '../queue-session.js';
-import { parseMode, runQa } from '../qa-runner.js';
+import { parseMode, parseTypes, runQa } from '../qa-runner.js';
 
 export interface QaRunCliOptions {
   questions: string;
@@ -20,6 +20,7 @@ export interface QaRunCliOptions {
   json?: boolean;
   fresh?: boolean;
   progress?: boolean;
+  type?: string;
 }
 
 export async function writeJsonl(path: string, records: QaRecord[]): Promise<void> {
@@ -46,7 +47,7 @@ export async function qaRun(o: QaRunCliOptions): Promise<void> {
   try {
     const r = await runQa(rt, session, {
       questions: o.questions, target: o.snapshot ?? '-', year: o.year, limit: o.limit, mode, k: o.k, beams: o.beams,
-      maxLength: o.maxLength, fresh: o.fresh, progress: o.progress,
+      maxLength: o.maxLength, fresh: o.fresh, progress: o.progress, types: parseTypes(o.type),
     });
     if (o.out) await writeJsonl(o.out, r.records);
     if (o.json) {
