@@ -106,8 +106,10 @@ export async function demo(o: DemoOptions): Promise<void> {
     out(`   ${r.summary.n} questions, ${r.summary.failed} failed, ${(r.summary.n / r.seconds).toFixed(1)} q/s`);
     for (const [s, e] of bySnap) out(`   answered from ${s}: ${e.n} questions, EM against ${s.slice(-4)} gold ${(100 * e.matched / e.n).toFixed(1)}%`);
 
-    out(`4. A/B: the same ${changed.a.questions.length} changed-answer questions against both snapshots (the paper's index hot-swap experiment)`);
-    const common = { questions, mode: 'rag-token' as const, k: 5, beams: 4, progress: true };
+    out(`4. A/B: the same ${changed.a.questions.length} changed-answer questions against both snapshots (the paper's index hot-swap experiment), RAG-Sequence`);
+    // RAG-Sequence with the K the models were trained with: on five held-out worlds it gets the
+    // changed single-fact answers right 0.93/0.91 of the time, RAG-Token 0.91/0.85 (docs/models.md).
+    const common = { questions, mode: 'rag-sequence' as const, k: 4, beams: 4, progress: true };
     const ra = await runQa(rt, session, { ...common, target: snap(2016), year: '2016', set: changed.a, label: `A ${snap(2016)}` });
     const rb = await runQa(rt, session, { ...common, target: snap(2018), year: '2018', set: changed.b, label: `B ${snap(2018)}` });
     const a = { label: `A: ${snap(2016)}`, snapshot: snap(2016), year: '2016', records: ra.records };
