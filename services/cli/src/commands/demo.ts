@@ -108,7 +108,7 @@ export async function demo(o: DemoOptions): Promise<void> {
 
     out(`4. A/B: the same ${changed.a.questions.length} changed-answer questions against both snapshots (the paper's index hot-swap experiment), RAG-Sequence`);
     // RAG-Sequence with the K the models were trained with: on five held-out worlds it gets the
-    // changed single-fact answers right 0.93/0.91 of the time, RAG-Token 0.91/0.85 (docs/models.md).
+    // changed single-fact answers right 0.93/0.91 of the time, RAG-Token 0.90/0.84 (docs/models.md).
     const common = { questions, mode: 'rag-sequence' as const, k: 4, beams: 4, progress: true };
     const ra = await runQa(rt, session, { ...common, target: snap(2016), year: '2016', set: changed.a, label: `A ${snap(2016)}` });
     const rb = await runQa(rt, session, { ...common, target: snap(2018), year: '2018', set: changed.b, label: `B ${snap(2018)}` });
