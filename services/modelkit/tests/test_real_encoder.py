@@ -77,6 +77,19 @@ def test_export_is_reproducible(real_export):
     committed = json.loads((COMMITTED_MODEL_DIR / "PROVENANCE.json").read_text())
     if committed["toolchain"] != real_export.provenance["toolchain"]:
         pytest.skip("committed model was built with another toolchain")
+    ours = real_export.provenance["quantisation"]
+    theirs = committed["quantisation"]
+    if ours.get("candidate") != theirs.get("candidate"):
+        # Which int8 variant ships is decided by cosine measured on the exporting CPU, and int8
+        # kernels differ by CPU (no AVX-512 VNNI: lower). Then model.onnx differs, for that reason
+        # only: the committed variant must have missed the selection bar here, everything else match.
+        from modelkit.export_encoder import INT8_SAFETY_MARGIN, INT8_SELECT_MIN_COSINE
+
+        tried = {t["name"]: t["min"] for t in ours["tried"]}
+        assert tried[theirs["candidate"]] < INT8_SELECT_MIN_COSINE + INT8_SAFETY_MARGIN, (ours, theirs)
+        rest = lambda files: {k: v for k, v in files.items() if k != "model.onnx"}  # noqa: E731
+        assert rest(committed["files"]) == rest(real_export.provenance["files"])
+        return
     assert committed["files"] == real_export.provenance["files"]
 
 

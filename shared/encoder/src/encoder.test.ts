@@ -93,7 +93,8 @@ test('conformance: token ids and cosine to the sentence-transformers reference e
   const mean = cos.reduce((a, b) => a + b, 0) / cos.length;
   const precision = committedPrecision();
   const floor = ref.cosineThresholds[precision];
-  assert.equal(floor, precision === 'fp32' ? 0.999 : 0.99);
+  // int8: 0.98, not 0.99: without AVX-512 VNNI the int8 kernels saturate a little (services/modelkit reference.py).
+  assert.equal(floor, precision === 'fp32' ? 0.999 : 0.98);
   t.diagnostic(`precision=${precision} sentences=${cos.length} min cosine=${min.toFixed(6)} mean cosine=${mean.toFixed(6)} floor=${floor}`);
   cos.forEach((c, i) => assert.ok(c >= floor, `${ref.sentences[i]!.id}: cosine ${c} < ${floor}`));
 });

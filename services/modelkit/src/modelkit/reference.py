@@ -13,8 +13,13 @@ from modelkit.versions import toolchain_versions
 
 FIXTURE_SCHEMA = "rag.encoder-reference/v1"
 UPSTREAM_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-# Bars the TypeScript encoder asserts against this fixture.
-COSINE_THRESHOLDS = {"fp32": 0.999, "int8": 0.99}
+# Bars any encoder of this model must clear against this fixture, on any CPU (the TypeScript encoder
+# and the committed model's tests assert them). int8 results depend on the CPU's integer kernels:
+# without AVX-512 VNNI (e.g. AMD Zen 2, AVX2 only) ONNX Runtime's u8s8 dot products can saturate, and
+# the committed int8 model's worst reference sentence (Japanese) scores 0.983 (mean 0.995) where it
+# scored 0.994 on the machine that chose it. Choosing an int8 variant at export is stricter
+# (export_encoder.INT8_SELECT_MIN_COSINE).
+COSINE_THRESHOLDS = {"fp32": 0.999, "int8": 0.98}
 
 
 def build_reference(package: str) -> str:
