@@ -20,8 +20,10 @@ test('kill -9 of a worker mid-build loses nothing', { skip: !existsSync(ENWIKI) 
     RAG_STORAGE: join(dir.path, 'storage'),
     RAG_HOME: join(dir.path, 'home'),
     RAG_QUEUE_PREFIX: 'killtest',
-    // A dead worker's job is taken over after the lock expires: keep that short in the test.
-    RAG_LOCK_MS: '4000',
+    // A dead worker's job is taken over after the lock expires: keep that short in the test, but
+    // above the few seconds a FAISS shard build can hold a loaded machine's event loop (4 s stalled
+    // an index job past the limit while other jobs ran on the same 2 cores).
+    RAG_LOCK_MS: '10000',
     RAG_STALLED_MS: '1000',
     RAG_LOG_LEVEL: 'info',
   };
