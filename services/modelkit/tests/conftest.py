@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -40,4 +41,6 @@ def real_export(tmp_path_factory):
     from modelkit.export_encoder import export_encoder
 
     out = tmp_path_factory.mktemp("export") / "all-MiniLM-L6-v2"
-    return export_encoder(PACKAGE, out, int8=True)
+    # The committed variant, pinned as `npm run models` pins it: same bytes on every CPU.
+    committed = json.loads((COMMITTED_MODEL_DIR / "PROVENANCE.json").read_text())["quantisation"]["candidate"]
+    return export_encoder(PACKAGE, out, int8=True, int8_candidate=committed)

@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", required=True, type=Path, help="output directory (replaced atomically on success)")
     exp.add_argument("--int8", action="store_true", help="ship int8 dynamic quantisation if it meets the cosine bar")
     exp.add_argument("--opset", type=int, default=17)
+    exp.add_argument("--int8-candidate", help="pin the int8 variant (same bytes on every CPU); implies --int8")
 
     ref = sub.add_parser("reference-embeddings", help="write sentence-transformers reference embeddings as JSON")
     ref.add_argument("--package", default=DEFAULT_PACKAGE)
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export-encoder":
             from modelkit.export_encoder import export_encoder
 
-            result = export_encoder(args.package, args.out, int8=args.int8, opset=args.opset)
+            result = export_encoder(args.package, args.out, int8=args.int8, opset=args.opset, int8_candidate=args.int8_candidate)
             prov = result.provenance
             summary = {
                 "out": str(result.out_dir),

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from modelkit.errors import ConformanceError
+from modelkit.errors import ConformanceError, UsageError
 from modelkit.json_io import write_json
 from modelkit.offline import force_offline
 from modelkit.onnx_encoder import OnnxSentenceEncoder
@@ -101,7 +101,15 @@ def export_encoder(
     out_dir: Path,
     int8: bool = False,
     opset: int = DEFAULT_OPSET,
+    int8_candidate: str | None = None,
 ) -> ExportResult:
+    """`int8_candidate` pins the int8 variant (see quantize.QUANT_CANDIDATES) instead of taking the
+    first that clears INT8_SELECT_MIN_COSINE on this CPU: int8 kernels differ between CPUs, so only a
+    pinned variant rebuilds the same bytes everywhere. A pinned variant must clear the portable floor
+    COSINE_THRESHOLDS["int8"] or the export fails."""
+    names = [c.name for c in QUANT_CANDIDATES]
+    if int8_candidate is not None and int8_candidate not in names:
+        raise UsageError(f"unknown int8 candidate {int8_candidate!r}", hint=f"one of: {', '.join(names)}")
     force_offline()
     import torch
     from transformers import AutoModel
@@ -146,7 +154,22 @@ def export_encoder(
 
         quant: dict[str, Any] = {"requested": int8, "applied": False, "method": None, "bar": None, "tried": []}
         int8_size = None
-        if int8:
+        if int8_candidate is not None:
+            candidate = QUANT_CANDIDATES[names.index(int8_candidate)]
+            quant.update(requested=True, bar={"minCosine": COSINE_THRESHOLDS["int8"], "pinned": candidate.name})
+            int8_path = quantize_int8(fp32_path, work / f"{candidate.name}.onnx", candidate)
+            stats = _cosine_stats(OnnxSentenceEncoder(work, model_file=int8_path.name, tokenizer_dir=stage).encode(texts), reference)
+            quant["tried"].append({"name": candidate.name, "bytes": int8_path.stat().st_size, **stats})
+            log.info("int8 candidate %s (pinned): %s", candidate.name, stats)
+            if stats["min"] < COSINE_THRESHOLDS["int8"]:
+                raise ConformanceError(
+                    f"pinned int8 variant {candidate.name} scores min cosine {stats['min']} < {COSINE_THRESHOLDS['int8']} on this CPU",
+                    hint="drop --int8-candidate to let the exporter choose (it may ship fp32), or check the onnxruntime version",
+                )
+            shutil.copyfile(int8_path, stage / "model.onnx")
+            int8_size = int8_path.stat().st_size
+            quant.update(applied=True, candidate=candidate.name, method=candidate.describe(), cosineVsSentenceTransformers=stats)
+        elif int8:
             quant["bar"] = {"minCosine": INT8_SELECT_MIN_COSINE, "safetyMargin": INT8_SAFETY_MARGIN}
             for candidate in QUANT_CANDIDATES:
                 int8_path = quantize_int8(fp32_path, work / f"{candidate.name}.onnx", candidate)
