@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -23,7 +25,16 @@ def tiny_world(tmp_path_factory):
     from modelkit.world_data import load_world
 
     work = tmp_path_factory.mktemp("world-models")
-    world_dir = prepare_world(work, seed=1, countries=TINY_COUNTRIES, questions=200)
+    # A relative --work (docs/models.md shows one) means relative to our working directory, although
+    # the `rag` subprocesses run from the repository root.
+    cwd = os.getcwd()
+    os.chdir(work.parent)
+    try:
+        world_dir = prepare_world(Path(work.name), seed=1, countries=TINY_COUNTRIES, questions=200)
+    finally:
+        os.chdir(cwd)
+    assert world_dir == work.resolve() / "world-1"
+    assert (world_dir / "storage" / "snapshots" / "world-2018" / "manifest.json").is_file()
     return load_world(world_dir, 1)
 
 

@@ -131,7 +131,8 @@ def _rag(args: list[str], env: dict[str, str] | None = None) -> None:
 
 def prepare_world(work: Path, seed: int, countries: int, questions: int) -> Path:
     """`rag world generate` + `rag snapshot build` per year, into work/world-<seed> (cached)."""
-    world = work / f"world-{seed}"
+    # Absolute: `rag` runs from the repository root, and a relative path would land elsewhere.
+    world = Path(work).resolve() / f"world-{seed}"
     if not (world / "questions.jsonl").is_file():
         _rag(["world", "generate", "--seed", str(seed), "--countries", str(countries), "--questions", str(questions), "--out", str(world)])
     for year in ("2016", "2018"):
@@ -202,7 +203,9 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
 
     hf_logging.set_verbosity_error()
     _seed_everything(config.seed, config.threads)
-    work = Path(work)
+    # Absolute: the `rag` subprocesses run from the repository root, not from our working directory.
+    work = Path(work).resolve()
+    out_root = Path(out_root).resolve()
     work.mkdir(parents=True, exist_ok=True)
     _check_work_config(work, config)
     timings: dict[str, float] = {}
