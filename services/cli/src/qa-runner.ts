@@ -63,8 +63,9 @@ export async function assertTarget(rt: Runtime, target: string): Promise<string>
 export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions): Promise<QaRunResult> {
   const started = Date.now();
   if (o.mode !== 'no-retrieval') await assertTarget(rt, o.target);
-  let { set, invalid } = o.set ? { set: o.set, invalid: [] } : await loadQuestionSet(o.questions, { year: o.year, limit: o.types ? undefined : o.limit });
-  if (!o.set && o.types) set = limitSet(selectTypes(set, o.types), o.limit);
+  const loaded = o.set ? { set: o.set, invalid: [] } : await loadQuestionSet(o.questions, { year: o.year, limit: o.types ? undefined : o.limit });
+  const { invalid } = loaded;
+  const set = !o.set && o.types ? limitSet(selectTypes(loaded.set, o.types), o.limit) : loaded.set;
   const settings = { target: o.target, mode: o.mode, k: o.k, beams: o.beams, ...(o.maxLength ? { maxLength: o.maxLength } : {}), ...(o.year ? { year: o.year } : {}) };
   const models = await modelFingerprint(o.mode === 'no-retrieval' ? [rt.config.generation.generatorDir] : [rt.config.generation.generatorDir, rt.config.generation.questionEncoderDir]);
   const { manifest, resumed } = await prepareQaRun(rt.store, set, settings, rt.config.generation.chunkSize, { fresh: o.fresh, models });
@@ -132,8 +133,8 @@ export function selectTypes(set: QuestionSet, types: readonly string[]): Questio
     throw new UsageError(`--type: ${set.source.path} gives no question types`, { hint: 'question types come with the world\'s questions.jsonl ("type" on every line); drop --type for other files' });
   }
   const unknown = types.filter((t) => !present.has(t));
-  if (unknown.length === types.length) {
-    throw new UsageError(`--type ${types.join(',')}: no such question type in ${set.source.path}`, { hint: `types in this file: ${[...present].sort().join(', ')}` });
+  if (unknown.length) {
+    throw new UsageError(`--type ${unknown.join(',')}: no such question type in ${set.source.path}`, { hint: `types in this file: ${[...present].sort().join(', ')}` });
   }
   const keep = new Set(types);
   const questions = set.questions.filter((q) => q.type !== undefined && keep.has(q.type)).map((q, index) => ({ ...q, index }));
