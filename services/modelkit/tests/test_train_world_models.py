@@ -153,3 +153,39 @@ def test_rag_token_steps_reduce_marginal_nll(tiny_world, question_encoder):
     # The question tower is trained through the doc scores, not frozen.
     moved = [not torch.equal(a, b.detach()) for a, b in zip(qenc_before, list(question_encoder.model.parameters())[:4])]
     assert any(moved)
+
+
+def test_rag_sequence_metric_decodes_thoroughly_over_the_retrieved_passages(tiny_world, question_encoder):
+    """The end-of-training RAG-Sequence metric picks each answer among the retrieved passages' own
+    beam candidates: with K=1 the top passage's, with K=2 the pool of both."""
+    from modelkit.train_generator import EOS_ID, PAD_ID, GenTrainConfig, gold_pairs, train_generator
+    from modelkit.train_rag import build_rag_sequence, context_batch, rag_answers, rag_em, retrieve
+
+    gcfg, tokenizer, model = _tiny_generator(tiny_world)
+    train_generator(model, tokenizer, gold_pairs([tiny_world]), GenTrainConfig(batch_size=16, lr=2e-3, warmup_steps=5, max_steps=20, seed=1), gcfg)
+    snap = tiny_world.snapshots["2016"]
+    questions = [e.question.question for e in tiny_world.examples if e.year == "2016"][:6]
+    gen_kwargs = dict(max_length=gcfg.max_target_length + 2, do_sample=False, decoder_start_token_id=EOS_ID,
+                      eos_token_id=EOS_ID, pad_token_id=PAD_ID, bos_token_id=None, forced_bos_token_id=None)
+
+    def candidates(n_docs: int) -> list[set[str]]:
+        with torch.no_grad():
+            idx, _ = retrieve(question_encoder, questions, snap, n_docs)
+            ids, _mask = context_batch(tokenizer, snap, idx, questions, gcfg)
+            seqs = model.generate(ids, num_beams=2, num_return_sequences=2, **gen_kwargs)
+        texts = [s.strip() for s in tokenizer.batch_decode(seqs, skip_special_tokens=True)]
+        per_doc = 2 * n_docs
+        return [set(texts[q * per_doc : (q + 1) * per_doc]) for q in range(len(questions))], texts
+
+    one = rag_answers(build_rag_sequence(question_encoder, model, gcfg, 1), question_encoder, tokenizer, snap, questions, gcfg, 1, num_beams=2)
+    pools, _ = candidates(1)
+    assert len(one) == len(questions) and all(a in pool for a, pool in zip(one, pools))
+    two = rag_answers(build_rag_sequence(question_encoder, model, gcfg, 2), question_encoder, tokenizer, snap, questions, gcfg, 2, num_beams=2)
+    pools, _ = candidates(2)
+    assert len(two) == len(questions) and all(a in pool for a, pool in zip(two, pools))
+    # The metric as train-world-models records it: only questions whose answer changed, both years.
+    table = rag_em(build_rag_sequence(question_encoder, model, gcfg, 2), question_encoder, tokenizer, tiny_world, gcfg, 2,
+                   num_beams=1, changed_only=True)
+    changed = {e.question.qid for e in tiny_world.examples if e.question.changed}
+    assert changed and set(table) == {f"snapshot{s}-gold{g}" for s in ("2016", "2018") for g in ("2016", "2018")}
+    assert all(t["all"]["n"] == len(changed) and t["changed"]["n"] == len(changed) for t in table.values())

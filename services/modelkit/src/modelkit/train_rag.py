@@ -54,6 +54,15 @@ def build_rag(qenc: QuestionEncoder, generator, gcfg: GeneratorConfig, n_docs: i
     return RagTokenForGeneration(config=config, question_encoder=qenc.model, generator=generator)
 
 
+def build_rag_sequence(qenc: QuestionEncoder, generator, gcfg: GeneratorConfig, n_docs: int):
+    """The same two trained towers under RAG-Sequence marginalisation (HF's
+    RagSequenceForGeneration): one passage explains the whole answer. Shares the modules."""
+    from transformers import RagSequenceForGeneration
+
+    config = build_rag(qenc, generator, gcfg, n_docs).config
+    return RagSequenceForGeneration(config=config, question_encoder=qenc.model, generator=generator)
+
+
 def retrieve(qenc: QuestionEncoder, questions: list[str], snap: Snapshot, n_docs: int):
     """Differentiable doc scores [B, K] for the top-K passages under the current encoder."""
     import torch
@@ -166,8 +175,15 @@ def train_rag(rag, qenc: QuestionEncoder, tokenizer, worlds: list[WorldSplit], c
     return losses
 
 
-def rag_answers(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, questions: list[str], gcfg: GeneratorConfig, n_docs: int, batch_size: int = 16) -> list[str]:
+def rag_answers(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, questions: list[str], gcfg: GeneratorConfig, n_docs: int,
+                batch_size: int = 16, num_beams: int = 1) -> list[str]:
+    """Top answer per question: RAG-Token (greedy unless `num_beams`) or, for a
+    RagSequenceForGeneration, thorough decoding: each passage's beam candidates rescored
+    under every passage and marginalised (HF's generate; `num_beams` per passage)."""
     import torch
+    from transformers import RagSequenceForGeneration
+
+    sequence = isinstance(rag, RagSequenceForGeneration)
 
     rag.eval()
     qenc.model.eval()
@@ -177,13 +193,32 @@ def rag_answers(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, questions
             qs = questions[start : start + batch_size]
             idx, scores = retrieve(qenc, qs, snap, n_docs)
             ctx_ids, ctx_mask = context_batch(tokenizer, snap, idx, qs, gcfg)
+            if sequence:
+                seqs = rag.generate(
+                    context_input_ids=ctx_ids,
+                    context_attention_mask=ctx_mask,
+                    doc_scores=scores,
+                    n_docs=n_docs,
+                    do_deduplication=True,
+                    num_return_sequences=1,
+                    num_beams=num_beams,
+                    max_length=gcfg.max_target_length + 2,
+                    do_sample=False,
+                    decoder_start_token_id=EOS_ID,
+                    eos_token_id=EOS_ID,
+                    pad_token_id=PAD_ID,
+                    bos_token_id=None,
+                    forced_bos_token_id=None,
+                )
+                out.extend(s.strip() for s in tokenizer.batch_decode(seqs, skip_special_tokens=True))
+                continue
             seqs = rag.generate(
                 context_input_ids=ctx_ids,
                 context_attention_mask=ctx_mask,
                 doc_scores=scores,
                 n_docs=n_docs,
                 max_length=gcfg.max_target_length + 2,
-                num_beams=1,
+                num_beams=num_beams,
                 do_sample=False,
                 decoder_start_token_id=EOS_ID,
                 eos_token_id=EOS_ID,
@@ -195,19 +230,23 @@ def rag_answers(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, questions
     return out
 
 
-def rag_em(rag, qenc: QuestionEncoder, tokenizer, world: WorldSplit, gcfg: GeneratorConfig, n_docs: int) -> dict:
-    """EM of RAG answers from each snapshot year against each year's gold, per question type."""
+def rag_em(rag, qenc: QuestionEncoder, tokenizer, world: WorldSplit, gcfg: GeneratorConfig, n_docs: int, num_beams: int = 1,
+           changed_only: bool = False) -> dict:
+    """EM of RAG answers from each snapshot year against each year's gold, per question type
+    (`changed_only`: questions whose gold answer differs between the years, the paper's experiment)."""
     from modelkit.world_metrics import EmTable, exact_match
 
     questions = []
     seen = set()
     for e in world.examples:
+        if changed_only and not e.question.changed:
+            continue
         if e.question.qid not in seen:
             seen.add(e.question.qid)
             questions.append(e.question)
     result: dict = {}
     for snap_year, snap in world.snapshots.items():
-        preds = rag_answers(rag, qenc, tokenizer, snap, [q.question for q in questions], gcfg, n_docs)
+        preds = rag_answers(rag, qenc, tokenizer, snap, [q.question for q in questions], gcfg, n_docs, num_beams=num_beams)
         for gold_year in world.snapshots:
             table = EmTable()
             for q, p in zip(questions, preds):
