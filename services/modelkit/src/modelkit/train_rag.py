@@ -183,7 +183,8 @@ def rag_answers(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, questions
     import torch
     from transformers import RagSequenceForGeneration
 
-    sequence = isinstance(rag, RagSequenceForGeneration)
+    # RagSequenceForGeneration.generate also dedups each passage's beams and returns the top marginal.
+    extra = {"do_deduplication": True, "num_return_sequences": 1} if isinstance(rag, RagSequenceForGeneration) else {}
 
     rag.eval()
     qenc.model.eval()
@@ -193,25 +194,6 @@ def rag_answers(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, questions
             qs = questions[start : start + batch_size]
             idx, scores = retrieve(qenc, qs, snap, n_docs)
             ctx_ids, ctx_mask = context_batch(tokenizer, snap, idx, qs, gcfg)
-            if sequence:
-                seqs = rag.generate(
-                    context_input_ids=ctx_ids,
-                    context_attention_mask=ctx_mask,
-                    doc_scores=scores,
-                    n_docs=n_docs,
-                    do_deduplication=True,
-                    num_return_sequences=1,
-                    num_beams=num_beams,
-                    max_length=gcfg.max_target_length + 2,
-                    do_sample=False,
-                    decoder_start_token_id=EOS_ID,
-                    eos_token_id=EOS_ID,
-                    pad_token_id=PAD_ID,
-                    bos_token_id=None,
-                    forced_bos_token_id=None,
-                )
-                out.extend(s.strip() for s in tokenizer.batch_decode(seqs, skip_special_tokens=True))
-                continue
             seqs = rag.generate(
                 context_input_ids=ctx_ids,
                 context_attention_mask=ctx_mask,
@@ -225,6 +207,7 @@ def rag_answers(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, questions
                 pad_token_id=PAD_ID,
                 bos_token_id=None,
                 forced_bos_token_id=None,
+                **extra,
             )
             out.extend(s.strip() for s in tokenizer.batch_decode(seqs, skip_special_tokens=True))
     return out
