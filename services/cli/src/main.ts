@@ -14,6 +14,14 @@ function int(name: string, min = 0) {
   };
 }
 
+function num(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
+    return n;
+  };
+}
+
 const program = new Command('rag')
   .description('Retrieval-Augmented Generation over Wikipedia as a distributed batch pipeline.\n' +
     'Config from env: REDIS_URL (unset = private embedded redis), RAG_STORAGE (dir or s3://bucket/prefix), AWS_*; see docs/configuration.md')
@@ -36,6 +44,7 @@ snapshot.command('build')
   .option('--nprobe <n>', 'IVF: lists probed per query', int('--nprobe', 1))
   .option('--hnsw-m <n>', 'HNSW: neighbours per node', int('--hnsw-m', 2))
   .option('--ef-search <n>', 'HNSW: search breadth', int('--ef-search', 1))
+  .option('--base <id|alias>', 'incremental: reuse the unchanged pages, embeddings and shards of this published snapshot (same encoder and index options)')
   .option('--json', 'print the manifest as JSON when published')
   .option('--no-progress', 'no progress bars')
   .action(async (o) => {
@@ -51,6 +60,19 @@ snapshot.command('passages').description('print passages as JSONL {id,title,text
   .option('--limit <n>', 'at most N passages', int('--limit', 0))
   .option('--offset <m>', 'skip the first M passages', int('--offset', 0))
   .action(async (id, o) => (await import('./commands/snapshot-read.js')).snapshotPassages(id, o));
+
+snapshot.command('diff').description('pages and passages added, removed and changed from A to B; shards and bytes shared')
+  .argument('<a>', 'snapshot id or alias').argument('<b>', 'snapshot id or alias')
+  .option('--json', 'JSON output')
+  .action(async (a, b, o) => (await import('./commands/snapshot-admin.js')).snapshotDiff(a, b, o));
+snapshot.command('rm').description('unpublish a snapshot (refused while an alias points at it); then `snapshot gc` frees its unshared bytes')
+  .argument('<id>', 'snapshot id')
+  .action(async (id) => (await import('./commands/snapshot-admin.js')).snapshotRm(id));
+snapshot.command('gc').description('delete stored objects that no published snapshot and no unfinished build references')
+  .option('--dry-run', 'report what would be deleted, delete nothing')
+  .option('--grace <hours>', 'keep unreferenced objects younger than this (a build may be about to reference them)', num('--grace'), 24)
+  .option('--json', 'JSON report')
+  .action(async (o) => (await import('./commands/snapshot-admin.js')).snapshotGc(o));
 
 const alias = program.command('alias').description('named pointers to published snapshots (prod -> enwiki-2018): one atomic flip, hot-swapped into running workers');
 alias.command('set')
@@ -193,6 +215,21 @@ dev.command('s3')
   .option('--dir <dir>', 'data directory', '.rag/s3')
   .option('--bucket <name...>', 'buckets to create at start')
   .action(async (o) => (await import('./commands/dev-s3.js')).devS3(o));
+dev.command('next-night')
+  .description("write the next night's dump: a copy with a share of articles edited, added and removed (deterministic per seed)")
+  .requiredOption('--source <path>', 'MediaWiki XML dump (.xml/.xml.bz2) or JSONL corpus')
+  .requiredOption('--out <path>', 'output file (.bz2 compresses)')
+  .option('--seed <n>', 'random seed', int('--seed', 0), 1)
+  .option('--edit <share>', 'share of articles edited', num('--edit'), 0.01)
+  .option('--add <share>', 'share of articles added (copies under new titles)', num('--add'), 0.005)
+  .option('--remove <share>', 'share of articles removed', num('--remove'), 0.005)
+  .option('--json', 'print the report as JSON')
+  .action(async (o) => {
+    const { makeNextNight } = await import('@rag/corpus');
+    const r = await makeNextNight(o.source, o.out, { seed: o.seed, edit: o.edit, add: o.add, remove: o.remove });
+    if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    else process.stdout.write(`wrote ${o.out}: of ${r.articles} articles ${r.edited} edited (${r.editKinds.word} word, ${r.editKinds.sentence} sentence), ${r.added} added, ${r.removed} removed\n`);
+  });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = RagError.from(err);

@@ -11,3 +11,4 @@ export { readInputBytes, sniffCompression, assertReadableFile, type ReadOptions 
 export { readInputText, sniffEncoding } from './decode-text.js';
 // Hashing a source file separately (readers also set stats.sourceSha256 while streaming).
 export { sha256File } from '@rag/core';
+export * from './next-night.js';

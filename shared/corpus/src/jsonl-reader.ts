@@ -1,7 +1,7 @@
 import { CorruptInputError } from '@rag/core';
 import { readInputText } from './decode-text.js';
 import type { ReadOptions } from './input-bytes.js';
-import type { SourceDocument } from './passage.js';
+import { sourceHash, type ReuseCheck, type SourceDocument } from './passage.js';
 import { readLines } from './read-lines.js';
 
 /**
@@ -11,7 +11,7 @@ import { readLines } from './read-lines.js';
  * are ignored; records with empty text are skipped and counted. A line that is
  * not a JSON object with a string `text` is a CorruptInputError naming the line.
  */
-export async function* readJsonl(path: string, opts: ReadOptions = {}): AsyncGenerator<SourceDocument> {
+export async function* readJsonl(path: string, opts: ReadOptions & { reuse?: ReuseCheck } = {}): AsyncGenerator<SourceDocument> {
   const stats = opts.stats;
   let lineNo = 0;
   const bad = (why: string, cause?: unknown): CorruptInputError =>
@@ -46,6 +46,9 @@ export async function* readJsonl(path: string, opts: ReadOptions = {}): AsyncGen
       continue;
     }
     if (stats) stats.documents++;
-    yield { pageId, title: typeof rec.title === 'string' ? rec.title.trim() : '', text };
+    const title = typeof rec.title === 'string' ? rec.title.trim() : '';
+    const rawSha = sourceHash(title, text);
+    if (opts.reuse?.({ pageId, title, rawSha })) yield { pageId, title, text: '', rawSha, reused: true };
+    else yield { pageId, title, text, rawSha };
   }
 }

@@ -18,6 +18,25 @@ export interface SourceDocument {
   pageId: string;
   title: string;
   text: string;
+  /** sourceHash(title, source text before cleaning): equal hashes mean the page did not change. */
+  rawSha?: string;
+  /** Set when a `reuse` check said the page is unchanged: it was not cleaned and `text` is empty. */
+  reused?: true;
+}
+
+/** A page as met in the source, before cleaning: what a `reuse` check sees. */
+export interface SourcePageRef {
+  pageId: string;
+  title: string;
+  rawSha: string;
+}
+
+/** Says whether a page can be taken from a base snapshot as it is (then it is neither cleaned nor split). */
+export type ReuseCheck = (page: SourcePageRef) => boolean;
+
+/** Hash of a page's title and source text (raw wikitext, a JSONL record's text, a DPR row's text). */
+export function sourceHash(title: string, raw: string): string {
+  return sha256(`${title}\n${raw}`).slice(0, PASSAGE_HASH_LENGTH);
 }
 
 export function passageHash(title: string, text: string): string {

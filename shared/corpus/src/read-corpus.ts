@@ -3,7 +3,7 @@ import { readDprTsv } from './dpr-tsv-reader.js';
 import { readInputText } from './decode-text.js';
 import type { ReadOptions } from './input-bytes.js';
 import { readJsonl } from './jsonl-reader.js';
-import type { Passage } from './passage.js';
+import type { Passage, ReuseCheck } from './passage.js';
 import { createReadStats } from './read-stats.js';
 import { assertWordsPerPassage, DEFAULT_WORDS_PER_PASSAGE, splitPassages } from './split-passages.js';
 import { readWikiXml } from './wiki-xml-reader.js';
@@ -104,5 +104,59 @@ export async function* readPassages(path: string, opts: ReadPassagesOptions = {}
         details: { path, format, ...stats },
       },
     );
+  }
+}
+
+/** A page of the source with its passages; `passages` is null when the reuse check kept it as it was. */
+export interface SourcePage {
+  pageId: string;
+  title: string;
+  rawSha: string;
+  passages: Passage[] | null;
+}
+
+export interface ReadPagesOptions extends ReadPassagesOptions {
+  /** Pages this check accepts are neither cleaned nor split (incremental builds). */
+  reuse?: ReuseCheck;
+}
+
+/**
+ * Pages of any supported corpus file, in source order, streamed: what an incremental build needs
+ * (readPassages, page by page, plus the source hash of each page). A DPR row is a page of one
+ * passage whose id is the row id. Throws EmptyCorpusError if nothing at all was found.
+ */
+export async function* readSourcePages(path: string, opts: ReadPagesOptions = {}): AsyncGenerator<SourcePage> {
+  const words = assertWordsPerPassage(opts.wordsPerPassage ?? DEFAULT_WORDS_PER_PASSAGE);
+  const format = opts.format ?? (await detectFormat(path, opts));
+  const stats = opts.stats ?? createReadStats();
+  const readOpts = { ...opts, stats };
+  let count = 0;
+  if (format === 'dpr-tsv') {
+    for await (const p of readDprTsv(path, readOpts)) {
+      count++;
+      const reused = opts.reuse?.({ pageId: p.id, title: p.title, rawSha: p.hash }) ?? false;
+      if (!reused) stats.passages++;
+      yield { pageId: p.id, title: p.title, rawSha: p.hash, passages: reused ? null : [p] };
+    }
+  } else {
+    const docs = format === 'wikixml' ? readWikiXml(path, readOpts) : readJsonl(path, readOpts);
+    for await (const doc of docs) {
+      if (doc.reused) {
+        count++;
+        yield { pageId: doc.pageId, title: doc.title, rawSha: doc.rawSha!, passages: null };
+        continue;
+      }
+      const passages = splitPassages(doc, words);
+      if (passages.length === 0) continue;
+      count++;
+      stats.passages += passages.length;
+      yield { pageId: doc.pageId, title: doc.title, rawSha: doc.rawSha!, passages };
+    }
+  }
+  if (count === 0) {
+    throw new EmptyCorpusError(`Corpus ${path} (${format}) yielded no passages`, {
+      hint: 'check that the file holds articles with text and that the format is right',
+      details: { path, format, ...stats },
+    });
   }
 }

@@ -2,7 +2,7 @@ import { SaxesParser } from 'saxes';
 import { CorruptInputError, RagError } from '@rag/core';
 import { readInputText } from './decode-text.js';
 import type { ReadOptions } from './input-bytes.js';
-import type { SourceDocument } from './passage.js';
+import { sourceHash, type ReuseCheck, type SourceDocument } from './passage.js';
 import { preferUpstreamError } from './upstream-error.js';
 import { cleanWikitext } from './wikitext-clean.js';
 
@@ -27,9 +27,10 @@ const REDIRECT_TEXT = /^\s*#redirect\b/i;
  * namespace (ns != 0) and pages with no text left after cleaning. With several
  * revisions per page, the last one wins. A file with nothing but whitespace
  * yields nothing (readPassages then reports an empty corpus); malformed XML is
- * a CorruptInputError with line and column.
+ * a CorruptInputError with line and column. With `reuse`, a page the check
+ * accepts is yielded uncleaned (`reused`, empty text).
  */
-export async function* readWikiXml(path: string, opts: ReadOptions = {}): AsyncGenerator<SourceDocument> {
+export async function* readWikiXml(path: string, opts: ReadOptions & { reuse?: ReuseCheck } = {}): AsyncGenerator<SourceDocument> {
   const stats = opts.stats;
   const parser = new SaxesParser({ position: true });
   const ready: SourceDocument[] = [];
@@ -56,13 +57,20 @@ export async function* readWikiXml(path: string, opts: ReadOptions = {}): AsyncG
         details: { path, line: parser.line, title },
       });
     }
+    const rawSha = sourceHash(title, raw);
+    if (opts.reuse?.({ pageId, title, rawSha })) {
+      // Unchanged since the base snapshot: cleaning (the costly part) is skipped.
+      if (stats) stats.documents++;
+      ready.push({ pageId, title, text: '', rawSha, reused: true });
+      return;
+    }
     const text = cleanWikitext(raw);
     if (!text) {
       if (stats) stats.skippedEmpty++;
       return;
     }
     if (stats) stats.documents++;
-    ready.push({ pageId, title, text });
+    ready.push({ pageId, title, text, rawSha });
   };
 
   parser.on('opentag', (tag) => {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ShardIntegrityError } from '@rag/core';
+import { ShardIntegrityError, sha256 } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
 
 /** Reads a JSON marker if it exists and parses; a marker that does not parse is treated as absent (redo the stage). */
@@ -25,4 +25,9 @@ function safeJson(buf: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** sha256 of a stage's inputs, as canonical JSON: markers count only for the inputs they were made from. */
+export function inputsSha256(inputs: Record<string, unknown>): string {
+  return sha256(JSON.stringify(inputs, Object.keys(inputs).sort()));
 }

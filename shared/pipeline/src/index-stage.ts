@@ -1,8 +1,8 @@
 import { ShardIntegrityError, sha256, type Logger } from '@rag/core';
 import { buildShardIndexAsync } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotLayout } from '@rag/snapshot';
-import { readMarker, requireMarker, writeMarker } from './build-markers.js';
+import { SnapshotLayout, putContent } from '@rag/snapshot';
+import { inputsSha256, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, PAYLOAD_VERSION, type IndexMarker, type ShardJob } from './job-payloads.schema.js';
 import { leBytesToFloat32 } from './encode-stage.js';
 
@@ -13,15 +13,17 @@ export interface IndexDeps {
 
 /**
  * Index one shard: embeddings → FAISS index bytes. Checks vectors == passages before
- * writing (DPR asserts the same on load). Skips when done with the same embeddings and spec.
+ * writing (DPR asserts the same on load). Skips when a marker for the same inputs (embeddings
+ * sha256, index kind and parameters) exists.
  */
 export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMarker> {
   const { store, logger } = deps;
   const layout = new SnapshotLayout(job.snapshotId);
   const started = Date.now();
   const enc = await requireMarker(store, layout.encodeMarker(job.shard), encodeMarkerSchema, `encode marker of shard ${job.shard}`);
+  const inputs = inputsSha256({ embeddings: enc.sha256, kind: job.index.kind, params: canonicalParams(job.index.params) });
   const done = await readMarker(store, layout.indexMarker(job.shard), indexMarkerSchema);
-  if (done && done.kind === job.index.kind && done.vectors === enc.vectors) return done;
+  if (done && done.inputsSha256 === inputs) return done;
 
   const ingest = await requireMarker(store, layout.ingestMarker(), ingestMarkerSchema, 'ingest marker');
   const passages = ingest.shards.find((s) => s.shard === job.shard)?.passages;
@@ -34,13 +36,13 @@ export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMar
   }
   // Off the event loop: an HNSW build can outlast the job lock, which must keep being renewed.
   const built = await buildShardIndexAsync(vectors, enc.dim, { kind: job.index.kind, ...job.index.params }, { logger });
-  const key = layout.index(job.shard);
-  await store.put(key, built.bytes);
+  const stored = await putContent(store, built.bytes, 'index');
   const marker: IndexMarker = {
     v: PAYLOAD_VERSION,
+    inputsSha256: inputs,
     shard: job.shard,
-    key,
-    sha256: sha256(built.bytes),
+    key: stored.key,
+    sha256: stored.sha256,
     bytes: built.bytes.length,
     vectors: n,
     kind: built.kind,
@@ -51,4 +53,9 @@ export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMar
   await writeMarker(store, layout.indexMarker(job.shard), marker);
   logger.info({ event: 'shard.indexed', snapshotId: job.snapshotId, shardId: job.shard, kind: built.kind, ms: marker.durationMs }, 'shard indexed');
   return marker;
+}
+
+/** Parameters in key order, so the same spec always hashes the same. */
+export function canonicalParams(params: Record<string, number>): [string, number][] {
+  return Object.keys(params).sort().map((k) => [k, params[k]!]);
 }

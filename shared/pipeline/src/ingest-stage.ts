@@ -1,10 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { EmptyCorpusError, UsageError, sha256, sha256File, type Logger } from '@rag/core';
-import { readPassages, type Passage } from '@rag/corpus';
+import { readSourcePages, type Passage } from '@rag/corpus';
+import { findModelFile } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotLayout } from '@rag/snapshot';
-import { readMarker, writeMarker } from './build-markers.js';
-import { ingestMarkerSchema, PAYLOAD_VERSION, type BuildRequest, type IngestMarker } from './job-payloads.schema.js';
+import { SnapshotLayout, pageRowLine, putContent, type PageRow } from '@rag/snapshot';
+import { readMarker, writeMarker, inputsSha256 } from './build-markers.js';
+import { INGEST_VERSION, ingestMarkerSchema, PAYLOAD_VERSION, type BuildRequest, type IngestMarker, type IngestShard } from './job-payloads.schema.js';
+import { loadBase, type BaseSnapshot } from './base-snapshot.js';
+import { ShardWriter, type EmbeddingSource } from './shard-writer.js';
+import { parsePassageShard } from './passage-shard.js';
+
+export { passageLine } from './shard-writer.js';
 
 export interface IngestDeps {
   store: ObjectStore;
@@ -13,15 +19,29 @@ export interface IngestDeps {
   onProgress?: (passages: number, shards: number) => Promise<void> | void;
 }
 
-/** One passage per line, fixed key order, so the same corpus always gives the same bytes. */
-export function passageLine(p: Passage): string {
-  return JSON.stringify({ id: p.id, title: p.title, text: p.text, hash: p.hash }) + '\n';
-}
+/**
+ * A reused base shard is rewritten (its live rows moved into new shards, embeddings copied, not
+ * encoded) when more than this share of its rows is deleted, and small shards (under a quarter of a
+ * shard) are merged once MAX_SMALL_SHARDS of them exist: nightly deltas would otherwise leave ever
+ * more hollow or small shards behind.
+ */
+export const COMPACT_DELETED_SHARE = 0.25;
+export const COMPACT_SMALL_SHARE = 0.25;
+export const MAX_SMALL_SHARDS = 4;
 
 /**
- * Ingest: stream the source once, cut it into shards of `shardSize` passages and write each
- * shard's passages as JSONL. Constant memory (one shard buffered). Skips if a marker for the
- * same source bytes and shard size exists (resume).
+ * Ingest: stream the source once, cut it into shards of `shardSize` passages (content-addressed
+ * JSONL objects) and record every page in a page table. Constant memory per shard; the page table
+ * and the set of page ids seen are per page.
+ *
+ * With a base snapshot (`req.base`), a page whose source text and id are unchanged keeps its rows
+ * in the base's shards (not cleaned, split, encoded or indexed again); changed and added pages go to
+ * new shards, and the base rows of changed and removed pages are listed as deleted. New rows whose
+ * passage is byte-identical to one of the same page in the base carry a reuse plan: encode copies
+ * their embeddings. So unchanged articles stay in unchanged shards, whatever moved before them in the
+ * dump (cutting the dump into consecutive shards would shift every later shard after one early edit).
+ *
+ * Skips when a marker for the same inputs exists (resume).
  */
 export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<IngestMarker> {
   const { store, logger } = deps;
@@ -33,60 +53,244 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
     });
   });
   const sourceSha = await sha256File(req.source.path);
+  const base = req.base ? await loadBase(store, req.base) : undefined;
+  const encoderSha = base ? await sha256File(findModelFile(req.encoderDir)) : undefined;
+  if (base) checkBaseCompatible(req, base, encoderSha!);
 
+  const inputs = inputsSha256({
+    source: sourceSha,
+    format: req.source.format,
+    words: req.wordsPerPassage,
+    shardSize: req.shardSize,
+    ingestVersion: INGEST_VERSION,
+    base: base ? base.manifestSha256 : null,
+  });
   const existing = await readMarker(store, layout.ingestMarker(), ingestMarkerSchema);
-  if (existing && existing.source.sha256 === sourceSha && existing.shardSize === req.shardSize && existing.wordsPerPassage === req.wordsPerPassage) {
-    logger.info({ event: 'ingest.skipped', snapshotId: req.snapshotId, shards: existing.shards.length }, 'ingest already done for this source; resuming');
+  if (existing && existing.inputsSha256 === inputs) {
+    logger.info({ event: 'ingest.skipped', snapshotId: req.snapshotId, shards: existing.shards.length }, 'ingest already done for these inputs; resuming');
     await deps.onProgress?.(existing.passages, existing.shards.length);
     return existing;
   }
 
-  const shards: IngestMarker['shards'] = [];
+  const writer = new ShardWriter(store, req.shardSize, 0, base?.manifest.encoder.sha256, deps.onProgress);
+  const rows: PageRow[] = [];
+  /** Pages whose rows stay in base shards: index into `rows`. */
+  const keptRows: number[] = [];
   const seen = new Set<string>();
+  const basePageSeen = new Set<string>();
   let duplicates = 0;
-  let total = 0;
-  let buf: string[] = [];
-  let first = '';
-  let last = '';
+  let changed = 0;
+  let added = 0;
+  // Page reuse by source hash is only sound when the base split pages the same way.
+  const fastReuse = base && base.manifest.ingestVersion === INGEST_VERSION && base.manifest.source.wordsPerPassage === req.wordsPerPassage;
 
-  const flush = async () => {
-    if (buf.length === 0) return;
-    const shard = shards.length;
-    const key = layout.passages(shard);
-    const body = buf.join('');
-    await store.put(key, body);
-    shards.push({ shard, key, sha256: sha256(body), passages: buf.length, firstPassageId: first, lastPassageId: last });
-    logger.debug({ event: 'ingest.shard', snapshotId: req.snapshotId, shardId: shard, passages: buf.length }, 'shard written');
-    buf = [];
-    await deps.onProgress?.(total, shards.length);
-  };
-
-  for await (const p of readPassages(req.source.path, { format: req.source.format, wordsPerPassage: req.wordsPerPassage })) {
-    // Ids must be unique across the snapshot: a dump that repeats a page keeps its first copy.
-    if (seen.has(p.id)) { duplicates++; continue; }
-    seen.add(p.id);
-    if (buf.length === 0) first = p.id;
-    last = p.id;
-    buf.push(passageLine(p));
-    total++;
-    if (buf.length >= req.shardSize) await flush();
+  const pages = readSourcePages(req.source.path, {
+    format: req.source.format,
+    wordsPerPassage: req.wordsPerPassage,
+    reuse: fastReuse ? (ref) => !seen.has(ref.pageId) && base.pages.get(ref.pageId)?.r === ref.rawSha : undefined,
+  });
+  for await (const page of pages) {
+    // A dump that repeats a page keeps its first copy, whole.
+    if (seen.has(page.pageId)) { duplicates++; continue; }
+    seen.add(page.pageId);
+    const old = base?.pages.get(page.pageId);
+    if (old) basePageSeen.add(page.pageId);
+    if (old && (page.passages === null || sameHashes(old.h, page.passages))) {
+      keptRows.push(rows.length);
+      rows.push({ ...old, t: page.title, r: page.rawSha });
+      continue;
+    }
+    const passages = page.passages!;
+    if (old) changed++;
+    else if (base) added++;
+    const loc = await writer.add(passages, old ? sourcesFromOldPage(base!, old, passages) : undefined);
+    rows.push({ p: page.pageId, t: page.title, r: page.rawSha, h: passages.map((p) => p.hash), loc });
   }
-  await flush();
+
+  let shards: IngestShard[];
+  let baseSummary: IngestMarker['base'];
+  if (base) {
+    const r = await finishIncremental(base, rows, keptRows, basePageSeen, writer, req.shardSize, store);
+    shards = r.shards;
+    baseSummary = {
+      id: base.manifest.id,
+      manifestSha256: base.manifestSha256,
+      pagesKept: keptRows.length,
+      pagesChanged: changed,
+      pagesAdded: added,
+      pagesRemoved: base.pages.size - basePageSeen.size,
+      shardsReused: r.reused,
+      shardsCompacted: r.compacted,
+      passagesKept: r.passagesKept,
+    };
+  } else {
+    await writer.flush();
+    shards = writer.shards;
+  }
+  const total = shards.reduce((n, s) => n + s.passages - (s.deleted?.count ?? 0), 0);
   if (total === 0) {
     throw new EmptyCorpusError(`source ${req.source.path} yielded no passages`, { hint: 'check --format and that the file holds articles (namespace 0, not redirects)' });
   }
+  const table = await putContent(store, rows.map(pageRowLine).join(''), 'pages');
   const marker: IngestMarker = {
     v: PAYLOAD_VERSION,
+    inputsSha256: inputs,
+    ingestVersion: INGEST_VERSION,
     source: { path: req.source.path, sha256: sourceSha, bytes: info.size, format: req.source.format },
     shardSize: req.shardSize,
     wordsPerPassage: req.wordsPerPassage,
     passages: total,
     duplicatesSkipped: duplicates,
     shards,
+    pages: { key: table.key, sha256: table.sha256, bytes: table.bytes, count: rows.length },
+    ...(baseSummary ? { base: baseSummary } : {}),
     durationMs: Date.now() - started,
     finishedAt: Date.now(),
   };
   await writeMarker(store, layout.ingestMarker(), marker);
-  logger.info({ event: 'ingest.done', snapshotId: req.snapshotId, passages: total, shards: shards.length, duplicates }, 'ingest done');
+  logger.info({ event: 'ingest.done', snapshotId: req.snapshotId, passages: total, shards: shards.length, duplicates, base: baseSummary }, 'ingest done');
   return marker;
 }
+
+function sameHashes(old: string[], passages: Passage[]): boolean {
+  return old.length === passages.length && passages.every((p, i) => p.hash === old[i]);
+}
+
+/** Rows of a changed page that did not change (same passage hash) borrow the base's embedding. */
+function sourcesFromOldPage(base: BaseSnapshot, old: PageRow, passages: Passage[]): (EmbeddingSource | undefined)[] {
+  const byHash = new Map<string, EmbeddingSource>();
+  let i = 0;
+  for (const [shard, first, count] of old.loc) {
+    const entry = base.manifest.shards[shard]!;
+    for (let r = 0; r < count; r++, i++) {
+      const h = old.h[i];
+      if (h !== undefined && !byHash.has(h)) byHash.set(h, { key: entry.embeddingsKey, sha256: entry.embeddingsSha256, row: first + r });
+    }
+  }
+  return passages.map((p) => byHash.get(p.hash));
+}
+
+/**
+ * After the stream: base rows of changed and removed pages become deletions; hollow or small base
+ * shards are compacted into new shards (their live rows copied with their embeddings); the other
+ * base shards are kept as they are and numbered after the new ones.
+ */
+async function finishIncremental(
+  base: BaseSnapshot,
+  rows: PageRow[],
+  keptRows: number[],
+  basePageSeen: Set<string>,
+  writer: ShardWriter,
+  shardSize: number,
+  store: ObjectStore,
+): Promise<{ shards: IngestShard[]; reused: number; compacted: number; passagesKept: number }> {
+  const shardsOfBase = base.manifest.shards;
+  // Deleted rows per base shard: those it already had, plus every row of a page not kept.
+  const deleted = shardsOfBase.map((_, i) => new Set<number>(base.deleted[i] ?? []));
+  const keptIds = new Set(keptRows.map((i) => rows[i]!.p));
+  for (const old of base.pages.values()) {
+    if (keptIds.has(old.p)) continue;
+    for (const [shard, first, count] of old.loc) for (let r = 0; r < count; r++) deleted[shard]!.add(first + r);
+  }
+  const live = shardsOfBase.map((s, i) => s.passages - deleted[i]!.size);
+  // Small shards (each night's last, partial one) are merged once MAX_SMALL_SHARDS have gathered:
+  // merging every night would rewrite the same rows night after night.
+  const small = live.filter((n) => n > 0 && n < shardSize * COMPACT_SMALL_SHARE).length;
+  const compact = shardsOfBase.map((s, i) => {
+    const d = deleted[i]!.size;
+    return live[i]! <= 0 || d / s.passages > COMPACT_DELETED_SHARE || (small >= MAX_SMALL_SHARDS && live[i]! < shardSize * COMPACT_SMALL_SHARE);
+  });
+
+  // Kept pages whose rows sit in compacted shards move to new shards, in page-table order.
+  const parsed = new Map<number, Passage[]>();
+  const passagesOf = async (shard: number): Promise<Passage[]> => {
+    let ps = parsed.get(shard);
+    if (!ps) {
+      const e = shardsOfBase[shard]!;
+      ps = parsePassageShard(await base.getVerified(e.passagesKey, e.passagesSha256), e.passagesKey);
+      parsed.set(shard, ps);
+    }
+    return ps;
+  };
+  let moved = 0;
+  for (const i of keptRows) {
+    const row = rows[i]!;
+    if (!row.loc.some(([s]) => compact[s])) continue;
+    const loc: [number, number, number][] = [];
+    for (const [shard, first, count] of row.loc) {
+      if (!compact[shard]) { loc.push([shard + BASE_MARK, first, count]); continue; }
+      const e = shardsOfBase[shard]!;
+      const ps = (await passagesOf(shard)).slice(first, first + count);
+      const sources = ps.map((_, r) => ({ key: e.embeddingsKey, sha256: e.embeddingsSha256, row: first + r }));
+      for (const run of await writer.add(ps, sources)) loc.push(run);
+      moved += count;
+    }
+    row.loc = loc;
+  }
+  await writer.flush();
+
+  // Kept base shards, numbered after the new ones; their page rows are renumbered to match.
+  const shards: IngestShard[] = [...writer.shards];
+  const renumber = new Map<number, number>();
+  let passagesKept = moved;
+  for (let b = 0; b < shardsOfBase.length; b++) {
+    if (compact[b]) continue;
+    const e = shardsOfBase[b]!;
+    const shard = shards.length;
+    renumber.set(b, shard);
+    const d = [...deleted[b]!].sort((x, y) => x - y);
+    const entry: IngestShard = {
+      shard,
+      key: e.passagesKey,
+      sha256: e.passagesSha256,
+      bytes: e.passagesBytes,
+      passages: e.passages,
+      firstPassageId: e.firstPassageId,
+      lastPassageId: e.lastPassageId,
+      kept: { from: base.manifest.id, entry: { ...e, shard } },
+    };
+    if (d.length > 0) {
+      const obj = await putContent(store, JSON.stringify(d), 'deleted');
+      entry.deleted = { key: obj.key, sha256: obj.sha256, bytes: obj.bytes, count: d.length };
+    }
+    passagesKept += e.passages - d.length;
+    shards.push(entry);
+  }
+  for (const i of keptRows) {
+    const row = rows[i]!;
+    row.loc = row.loc.map(([s, f, c]) => (s >= BASE_MARK ? [renumber.get(s - BASE_MARK)!, f, c] : [s, f, c]));
+  }
+  // Pages met in the stream but never in the base keep the locations the writer gave them.
+  void basePageSeen;
+  return { shards, reused: renumber.size, compacted: compact.filter(Boolean).length, passagesKept };
+}
+
+/** Marks a base shard number in a page row until kept shards are numbered (new shards come first). */
+const BASE_MARK = 1 << 30;
+
+function checkBaseCompatible(req: BuildRequest, base: BaseSnapshot, encoderSha: string): void {
+  const m = base.manifest;
+  if (m.encoder.sha256 !== encoderSha) {
+    throw new UsageError(`--base ${m.id} was encoded with ${m.encoder.name} (${m.encoder.sha256.slice(0, 12)}), this build with ${req.encoderDir} (${encoderSha.slice(0, 12)})`, {
+      hint: `vectors of two encoders cannot share an index: pass --encoder with the base's encoder, or build without --base`,
+    });
+  }
+  const baseKind = m.index.kind;
+  if (baseKind !== req.index.kind || JSON.stringify(sorted(m.index.params, req.index.params)) !== JSON.stringify(sorted(req.index.params, req.index.params))) {
+    throw new UsageError(`--base ${m.id} uses index ${baseKind} ${JSON.stringify(m.index.params)}, this build asks for ${req.index.kind} ${JSON.stringify(req.index.params)}`, {
+      hint: 'unchanged shards keep the base index: pass the same --index options, or build without --base to change the index',
+    });
+  }
+  if (m.source.format !== req.source.format) {
+    throw new UsageError(`--base ${m.id} was built from ${m.source.format}, this source is ${req.source.format}`, {
+      hint: 'an incremental build compares pages of the same kind of source; build without --base',
+    });
+  }
+}
+
+/** The requested parameters only (a manifest also records derived ones such as nlist of a fallback). */
+function sorted(params: Record<string, unknown>, requested: Record<string, unknown>): [string, unknown][] {
+  return Object.keys(requested).sort().map((k) => [k, params[k]]);
+}
+
+void sha256;

@@ -4,7 +4,12 @@ import { z } from 'zod';
  * Stage boundaries as data: every job payload is small, versioned and carries storage keys
  * (derivable from snapshotId + shard through SnapshotLayout), never blobs.
  */
-export const PAYLOAD_VERSION = 1;
+export const PAYLOAD_VERSION = 2;
+
+/** Version of the ingest rules (cleaning, splitting, dedup): pages of a base snapshot are reused by source hash only under the same rules. */
+export const INGEST_VERSION = 2;
+
+const ref = z.object({ key: z.string(), sha256: z.string(), bytes: z.number().int() });
 
 export const indexSpecPayload = z.object({
   kind: z.enum(['flat', 'hnsw', 'ivf']),
@@ -20,6 +25,8 @@ export const buildRequestSchema = z.object({
   wordsPerPassage: z.number().int().min(1).default(100),
   index: indexSpecPayload,
   encoderDir: z.string(),
+  /** Incremental build: a published snapshot id (aliases are resolved by the CLI) whose unchanged work is reused. */
+  base: z.string().optional(),
   requestedAt: z.string(),
 });
 
@@ -36,21 +43,47 @@ export type ShardJob = z.infer<typeof shardJobSchema>;
 export type IndexSpecPayload = z.infer<typeof indexSpecPayload>;
 
 /** Markers written by stages under snapshots/<id>/_build/; their presence means "done, skip on resume". */
+/** One shard of the snapshot being built, as ingest planned it. */
+export const ingestShardSchema = z.object({
+  shard: z.number().int(),
+  key: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int().optional(),
+  /** Rows in the passages object (= vectors); `deleted` rows are not part of the snapshot. */
+  passages: z.number().int(),
+  firstPassageId: z.string(),
+  lastPassageId: z.string(),
+  /** New shard: rows whose embeddings can be copied from the base instead of encoded. */
+  reuse: ref.optional(),
+  /** Shard taken as it is from the base snapshot: its manifest entry (no encode or index job). */
+  kept: z.object({ from: z.string(), entry: z.record(z.string(), z.unknown()) }).optional(),
+  deleted: ref.extend({ count: z.number().int() }).optional(),
+});
+
 export const ingestMarkerSchema = z.object({
   v: z.literal(PAYLOAD_VERSION),
+  /** sha256 of everything the stage read: a re-run with other inputs redoes it (and so every later stage). */
+  inputsSha256: z.string(),
+  ingestVersion: z.number().int(),
   source: z.object({ path: z.string(), sha256: z.string(), bytes: z.number(), format: z.string() }),
   shardSize: z.number().int(),
   wordsPerPassage: z.number().int(),
+  /** Passages in the snapshot (rows less deleted rows). */
   passages: z.number().int(),
   duplicatesSkipped: z.number().int(),
-  shards: z.array(z.object({
-    shard: z.number().int(),
-    key: z.string(),
-    sha256: z.string(),
-    passages: z.number().int(),
-    firstPassageId: z.string(),
-    lastPassageId: z.string(),
-  })),
+  shards: z.array(ingestShardSchema),
+  pages: ref.extend({ count: z.number().int() }),
+  base: z.object({
+    id: z.string(),
+    manifestSha256: z.string(),
+    pagesKept: z.number().int(),
+    pagesChanged: z.number().int(),
+    pagesAdded: z.number().int(),
+    pagesRemoved: z.number().int(),
+    shardsReused: z.number().int(),
+    shardsCompacted: z.number().int(),
+    passagesKept: z.number().int(),
+  }).optional(),
   durationMs: z.number(),
   /** Epoch ms when the stage finished (with durationMs: the stage's span, for wall-clock reports). */
   finishedAt: z.number().optional(),
@@ -58,7 +91,13 @@ export const ingestMarkerSchema = z.object({
 
 export const encodeMarkerSchema = z.object({
   v: z.literal(PAYLOAD_VERSION),
+  /** sha256 of the passages object, the encoder and the reuse plan: the marker counts only for these inputs. */
+  inputsSha256: z.string(),
   shard: z.number().int(),
+  bytes: z.number().int(),
+  /** Rows encoded here, and rows copied from the base snapshot's embeddings. */
+  encoded: z.number().int(),
+  reused: z.number().int(),
   key: z.string(),
   sha256: z.string(),
   vectors: z.number().int(),
@@ -71,6 +110,8 @@ export const encodeMarkerSchema = z.object({
 
 export const indexMarkerSchema = z.object({
   v: z.literal(PAYLOAD_VERSION),
+  /** sha256 of the embeddings object and the requested index spec. */
+  inputsSha256: z.string(),
   shard: z.number().int(),
   key: z.string(),
   sha256: z.string(),
@@ -84,5 +125,6 @@ export const indexMarkerSchema = z.object({
 });
 
 export type IngestMarker = z.infer<typeof ingestMarkerSchema>;
+export type IngestShard = z.infer<typeof ingestShardSchema>;
 export type EncodeMarker = z.infer<typeof encodeMarkerSchema>;
 export type IndexMarker = z.infer<typeof indexMarkerSchema>;

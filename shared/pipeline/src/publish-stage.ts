@@ -1,8 +1,9 @@
 import { ShardIntegrityError, type Logger } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotLayout, MANIFEST_VERSION, parseManifest, type SnapshotManifest } from '@rag/snapshot';
-import { requireMarker } from './build-markers.js';
-import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, type BuildRequest } from './job-payloads.schema.js';
+import { SnapshotLayout, MANIFEST_VERSION, parseManifest, shardEntrySchema, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
+import { inputsSha256, requireMarker } from './build-markers.js';
+import { canonicalParams } from './index-stage.js';
+import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, type BuildRequest, type IngestMarker } from './job-payloads.schema.js';
 
 export interface PublishDeps {
   store: ObjectStore;
@@ -21,31 +22,50 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
   const layout = new SnapshotLayout(req.snapshotId);
   const ingest = await requireMarker(store, layout.ingestMarker(), ingestMarkerSchema, 'ingest marker');
   const shards: SnapshotManifest['shards'] = [];
-  let vectors = 0;
   let dim = 0;
   let encoder: SnapshotManifest['encoder'] | undefined;
-  let indexKind = req.index.kind;
-  let indexParams: Record<string, number | string> = {};
+  let encoded = 0;
+  let reusedRows = 0;
   const stagesMs = { ingest: ingest.durationMs, encode: 0, index: 0 };
   const spans = { ingest: new Span(), encode: new Span(), index: new Span() };
   spans.ingest.add(ingest.finishedAt, ingest.durationMs);
+  const sameEncoder = (sha: string, shard: number) => {
+    if (encoder && encoder.sha256 !== sha) {
+      throw new ShardIntegrityError(`shard ${shard} was encoded with a different encoder (${sha.slice(0, 12)})`, { hint: 're-run the build; the shard will be re-encoded' });
+    }
+  };
+  const expectedIndex = inputsSha256Index(req);
   for (const s of ingest.shards) {
+    if (s.kept) {
+      // A shard of the base snapshot, reused as it is (with this build's deleted rows).
+      const e = shardEntrySchema.parse(s.kept.entry);
+      const { deleted: _old, ...rest } = e;
+      void _old;
+      const entry: ShardEntry = { ...rest, shard: s.shard, ...(s.deleted ? { deleted: s.deleted } : {}) };
+      if (!(await store.exists(entry.key)) || !(await store.exists(entry.embeddingsKey)) || !(await store.exists(entry.passagesKey))) {
+        throw new ShardIntegrityError(`shard ${s.shard} (reused from ${s.kept.from}) is missing an object in storage`, { hint: 'the base snapshot was removed and collected meanwhile; build without --base' });
+      }
+      shards.push(entry);
+      continue;
+    }
     const enc = await requireMarker(store, layout.encodeMarker(s.shard), encodeMarkerSchema, `encode marker of shard ${s.shard}`);
     const idx = await requireMarker(store, layout.indexMarker(s.shard), indexMarkerSchema, `index marker of shard ${s.shard}`);
+    // Markers chain by content: each must have been made from the output before it.
+    const encInputs = inputsSha256({ passages: s.sha256, encoder: enc.encoder.sha256, reuse: s.reuse?.sha256 ?? null });
+    if (enc.inputsSha256 !== encInputs || idx.inputsSha256 !== expectedIndex(enc.sha256)) {
+      throw new ShardIntegrityError(`shard ${s.shard}: its embeddings or index were made from other inputs than this build's`, { hint: 're-run the build; the stale stages are redone' });
+    }
     if (enc.vectors !== s.passages || idx.vectors !== s.passages) {
       throw new ShardIntegrityError(`shard ${s.shard}: ${s.passages} passages, ${enc.vectors} vectors, ${idx.vectors} indexed`);
     }
-    if (encoder && encoder.sha256 !== enc.encoder.sha256) {
-      throw new ShardIntegrityError(`shard ${s.shard} was encoded with a different encoder (${enc.encoder.sha256.slice(0, 12)})`);
-    }
+    sameEncoder(enc.encoder.sha256, s.shard);
     if (!(await store.exists(idx.key)) || !(await store.exists(enc.key)) || !(await store.exists(s.key))) {
       throw new ShardIntegrityError(`shard ${s.shard} is missing an object in storage`, { hint: 're-run the build to rewrite it' });
     }
     encoder = { ...enc.encoder, dim: enc.dim };
     dim = enc.dim;
-    indexKind = idx.kind;
-    indexParams = idx.params;
-    vectors += enc.vectors;
+    encoded += enc.encoded;
+    reusedRows += enc.reused;
     stagesMs.encode += enc.durationMs;
     stagesMs.index += idx.durationMs;
     spans.encode.add(enc.finishedAt, enc.durationMs);
@@ -63,8 +83,27 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
       embeddingsSha256: enc.sha256,
       firstPassageId: s.firstPassageId,
       lastPassageId: s.lastPassageId,
+      ...(s.bytes !== undefined ? { passagesBytes: s.bytes } : {}),
+      embeddingsBytes: enc.bytes,
+      index: { kind: idx.kind, params: idx.params },
     });
   }
+  let base: SnapshotManifest['base'];
+  if (ingest.base) {
+    const b = parseManifest(await store.get(new SnapshotLayout(ingest.base.id).manifest), ingest.base.id);
+    sameEncoder(b.encoder.sha256, -1);
+    encoder ??= b.encoder;
+    dim ||= b.dim;
+    base = {
+      id: ingest.base.id,
+      manifestSha256: ingest.base.manifestSha256,
+      passagesReused: countKeptRows(ingest) + reusedRows,
+      passagesEncoded: encoded,
+      shardsReused: ingest.base.shardsReused,
+      shardsBuilt: ingest.shards.filter((s) => !s.kept).length,
+    };
+  }
+  const vectors = shards.reduce((n, s) => n + s.vectors - (s.deleted?.count ?? 0), 0);
   if (!encoder || vectors !== ingest.passages) {
     throw new ShardIntegrityError(`snapshot ${req.snapshotId}: ${ingest.passages} passages but ${vectors} vectors`);
   }
@@ -78,7 +117,8 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
     vectors,
     dim,
     shardSize: ingest.shardSize,
-    index: { kind: indexKind, metric: 'ip', params: indexParams },
+    // What was asked for; each shard says what it got (a small shard may fall back to Flat).
+    index: { kind: req.index.kind, metric: 'ip', params: req.index.params },
     shards,
     encoder,
     source: {
@@ -88,6 +128,9 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
       format: req.source.format,
       wordsPerPassage: ingest.wordsPerPassage,
     },
+    pages: ingest.pages,
+    ingestVersion: ingest.ingestVersion,
+    ...(base ? { base } : {}),
     build: {
       durationMs: deps.startedAt ? Date.now() - deps.startedAt : Date.now() - Date.parse(req.requestedAt),
       stagesMs,
@@ -102,8 +145,17 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
     logger.warn({ event: 'snapshot.exists', snapshotId: req.snapshotId }, 'manifest already present; keeping it');
     return existing;
   }
-  logger.info({ event: 'snapshot.published', snapshotId: req.snapshotId, passages: manifest.passages, shards: shards.length }, 'snapshot published');
+  logger.info({ event: 'snapshot.published', snapshotId: req.snapshotId, passages: manifest.passages, shards: shards.length, base }, 'snapshot published');
   return manifest;
+}
+
+/** Live rows of the kept base shards. */
+function countKeptRows(ingest: IngestMarker): number {
+  return ingest.shards.filter((s) => s.kept).reduce((n, s) => n + s.passages - (s.deleted?.count ?? 0), 0);
+}
+
+function inputsSha256Index(req: BuildRequest): (embeddingsSha: string) => string {
+  return (embeddings) => inputsSha256({ embeddings, kind: req.index.kind, params: canonicalParams(req.index.params) });
 }
 
 /** Wall-clock span of a stage across its jobs: first start to last finish. */

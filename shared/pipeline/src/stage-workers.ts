@@ -43,8 +43,10 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
           await job.updateProgress({ passages, shards });
         },
       });
-      await fanOutShards(ctx, req, marker.shards.map((s) => s.shard));
-      await o.redis.hset(key, { totalShards: marker.shards.length, ingestDone: 1, passages: marker.passages });
+      // Shards reused from a base snapshot need no encode or index job.
+      const toBuild = marker.shards.filter((s) => !s.kept).map((s) => s.shard);
+      await fanOutShards(ctx, req, toBuild);
+      await o.redis.hset(key, { totalShards: toBuild.length, ingestDone: 1, passages: marker.passages });
       return { passages: marker.passages, shards: marker.shards.length };
     },
     encode: async (job) => {

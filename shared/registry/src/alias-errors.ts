@@ -20,3 +20,10 @@ export class AliasConflictError extends RagError {
     super('ALIAS_CONFLICT', message, { ...opts, retryable: false });
   }
 }
+
+/** `snapshot rm` of a snapshot that an alias points at: workers may be serving it. */
+export class SnapshotInUseError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('SNAPSHOT_IN_USE', message, { ...opts, retryable: false });
+  }
+}

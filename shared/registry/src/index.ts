@@ -3,3 +3,4 @@ export * from './alias-layout.js';
 export * from './alias-errors.js';
 export * from './alias-registry.js';
 export * from './live-snapshot.js';
+export * from './remove-snapshot.js';

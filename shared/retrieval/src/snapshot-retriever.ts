@@ -3,7 +3,7 @@ import type { Passage } from '@rag/corpus';
 import type { Encoder } from '@rag/encoder';
 import { ShardIndex, mergeTopK } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotRegistry, type SnapshotManifest } from '@rag/snapshot';
+import { SnapshotRegistry, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 import { parsePassageShard } from '@rag/pipeline';
 
 export interface RetrievedPassage {
@@ -19,6 +19,8 @@ interface LoadedShard {
   shard: number;
   index: ShardIndex;
   passages: Passage[];
+  /** Rows that are not part of this snapshot (a shard reused from a base snapshot). */
+  deleted: Set<number>;
 }
 
 /**
@@ -36,12 +38,13 @@ export class SnapshotRetriever {
       const [indexBytes, passageBytes] = await Promise.all([store.get(s.key), store.get(s.passagesKey)]);
       if (sha256(indexBytes) !== s.sha256) throw new ShardIntegrityError(`index ${s.key} does not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
       if (sha256(passageBytes) !== s.passagesSha256) throw new ShardIntegrityError(`passages ${s.passagesKey} do not match the manifest sha256`);
-      const index = ShardIndex.fromBuffer(indexBytes, manifest.index.params);
+      // Each shard's own parameters (v2); v1 manifests had one spec for all shards.
+      const index = ShardIndex.fromBuffer(indexBytes, (s.index ?? manifest.index).params);
       const passages = parsePassageShard(passageBytes, s.passagesKey);
       if (index.ntotal !== s.vectors || passages.length !== s.passages || s.vectors !== s.passages) {
         throw new ShardIntegrityError(`shard ${s.shard}: index has ${index.ntotal} vectors, ${passages.length} passages, manifest says ${s.vectors}/${s.passages}`);
       }
-      shards.push({ shard: s.shard, index, passages });
+      shards.push({ shard: s.shard, index, passages, deleted: await readDeleted(store, s) });
     }
     logger?.info({ event: 'snapshot.loaded', snapshotId, shards: shards.length, passages: manifest.passages }, 'snapshot loaded');
     return new SnapshotRetriever(manifest, shards);
@@ -68,12 +71,17 @@ export class SnapshotRetriever {
 
   /** Exact global top-k over all shards for each query vector ([nq, dim] row-major). */
   searchVectors(queries: Float32Array, nq: number, k: number): RetrievedPassage[][] {
-    const perShard = this.shards.map((s) => ({ s, r: s.index.search(queries, nq, Math.min(k, s.index.ntotal)) }));
+    // A shard with deleted rows is asked for k more per deleted row, so k live rows remain.
+    const perShard = this.shards.map((s) => ({ s, r: s.index.search(queries, nq, Math.min(k + s.deleted.size, s.index.ntotal)) }));
     const out: RetrievedPassage[][] = [];
     for (let q = 0; q < nq; q++) {
       const lists = perShard.map(({ s, r }) => {
         const kk = r.scores.length / nq;
-        return { shard: s.shard, scores: r.scores.subarray(q * kk, (q + 1) * kk), labels: r.labels.subarray(q * kk, (q + 1) * kk) };
+        const scores = r.scores.subarray(q * kk, (q + 1) * kk);
+        const labels = r.labels.subarray(q * kk, (q + 1) * kk);
+        if (s.deleted.size === 0) return { shard: s.shard, scores, labels };
+        const keep = [...labels.keys()].filter((i) => !s.deleted.has(labels[i]!));
+        return { shard: s.shard, scores: keep.map((i) => scores[i]!), labels: keep.map((i) => labels[i]!) };
       });
       out.push(mergeTopK(lists, k).map((hit) => {
         const p = this.shards[hit.shard]!.passages[hit.label]!;
@@ -88,10 +96,24 @@ export class SnapshotRetriever {
     return this.searchVectors(vecs, questions.length, k);
   }
 
-  /** Passages in snapshot order (shard by shard), for `snapshot passages`. */
+  /** Passages in snapshot order (shard by shard, deleted rows left out), for `snapshot passages`. */
   static async *readPassages(store: ObjectStore, manifest: SnapshotManifest): AsyncGenerator<Passage> {
     for (const s of manifest.shards) {
-      for (const p of parsePassageShard(await store.get(s.passagesKey), s.passagesKey)) yield p;
+      const deleted = await readDeleted(store, s);
+      const rows = parsePassageShard(await store.get(s.passagesKey), s.passagesKey);
+      for (let i = 0; i < rows.length; i++) if (!deleted.has(i)) yield rows[i]!;
     }
   }
+}
+
+/** The deleted rows of a shard entry (verified against the manifest), or an empty set. */
+export async function readDeleted(store: ObjectStore, s: ShardEntry): Promise<Set<number>> {
+  if (!s.deleted) return new Set();
+  const bytes = await store.get(s.deleted.key);
+  if (sha256(bytes) !== s.deleted.sha256) throw new ShardIntegrityError(`deleted rows ${s.deleted.key} do not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
+  const rows = JSON.parse(bytes.toString('utf8')) as number[];
+  if (rows.length !== s.deleted.count || rows.some((r) => !Number.isInteger(r) || r < 0 || r >= s.passages)) {
+    throw new ShardIntegrityError(`deleted rows ${s.deleted.key} do not fit shard ${s.shard}`);
+  }
+  return new Set(rows);
 }

@@ -1,9 +1,23 @@
 import { z } from 'zod';
 
-/** Version 1 of the published snapshot manifest. Readers refuse versions they do not know. */
-export const MANIFEST_VERSION = 1;
+/**
+ * Version 2 of the published snapshot manifest: content-addressed objects, per-shard index
+ * parameters, deletion lists (shards reused from a base snapshot) and a page table. Version 1
+ * manifests (older builds) still read: their shards have no deletions and one index spec.
+ * Readers refuse versions they do not know.
+ */
+export const MANIFEST_VERSION = 2;
 
 const sha = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const indexKindSchema = z.enum(['flat', 'hnsw', 'ivf']);
+
+/** An object a manifest references, with what a reader verifies. */
+export const objectRefSchema = z.object({
+  key: z.string(),
+  sha256: sha,
+  bytes: z.number().int().min(0),
+});
 
 export const shardEntrySchema = z.object({
   shard: z.number().int().min(0),
@@ -19,20 +33,30 @@ export const shardEntrySchema = z.object({
   embeddingsSha256: sha,
   firstPassageId: z.string(),
   lastPassageId: z.string(),
+  passagesBytes: z.number().int().min(0).optional(),
+  embeddingsBytes: z.number().int().min(0).optional(),
+  /** The index this shard was built with (v2); v1 shards use the manifest's `index`. */
+  index: z.object({ kind: indexKindSchema, params: z.record(z.string(), z.union([z.number(), z.string()])).default({}) }).optional(),
+  /**
+   * Rows of this shard that are not part of the snapshot (a shard reused from a base snapshot whose
+   * pages changed or went away since): a JSON array of labels, ascending. Search skips them.
+   */
+  deleted: objectRefSchema.extend({ count: z.number().int().min(1) }).optional(),
 });
 
 export const indexSpecSchema = z.object({
-  kind: z.enum(['flat', 'hnsw', 'ivf']),
+  kind: indexKindSchema,
   metric: z.literal('ip'),
   params: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
 });
 
 export const manifestSchema = z.object({
   format: z.literal('rag-snapshot'),
-  version: z.literal(MANIFEST_VERSION),
+  version: z.union([z.literal(1), z.literal(MANIFEST_VERSION)]),
   id: z.string(),
   status: z.literal('ready'),
   createdAt: z.string(),
+  /** Passages (and vectors) in the snapshot: rows of all shards less deleted rows. */
   passages: z.number().int().min(1),
   vectors: z.number().int().min(1),
   dim: z.number().int().min(1),
@@ -54,6 +78,19 @@ export const manifestSchema = z.object({
     format: z.enum(['wikixml', 'dpr-tsv', 'jsonl']),
     wordsPerPassage: z.number().int(),
   }),
+  /** Every page (document) of the snapshot with its passages' hashes and rows: incremental builds and `diff` read it. */
+  pages: objectRefSchema.extend({ count: z.number().int().min(0) }).optional(),
+  /** Version of the ingest rules (cleaning, splitting): a base is reused page by page only under the same rules. */
+  ingestVersion: z.number().int().optional(),
+  /** Set when built with --base: what was reused from which snapshot. */
+  base: z.object({
+    id: z.string(),
+    manifestSha256: sha,
+    passagesReused: z.number().int().min(0),
+    passagesEncoded: z.number().int().min(0),
+    shardsReused: z.number().int().min(0),
+    shardsBuilt: z.number().int().min(0),
+  }).optional(),
   build: z.object({
     durationMs: z.number().int().min(0),
     /** Job time summed per stage (across workers). */
@@ -64,6 +101,7 @@ export const manifestSchema = z.object({
   }),
 });
 
+export type ObjectRef = z.infer<typeof objectRefSchema>;
 export type ShardEntry = z.infer<typeof shardEntrySchema>;
 export type IndexSpec = z.infer<typeof indexSpecSchema>;
 export type SnapshotManifest = z.infer<typeof manifestSchema>;

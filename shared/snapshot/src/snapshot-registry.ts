@@ -52,7 +52,7 @@ export function parseManifest(bytes: Uint8Array, key: string): SnapshotManifest 
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
-    throw new ShardIntegrityError(`manifest ${key} does not match schema v1: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+    throw new ShardIntegrityError(`manifest ${key} does not match the manifest schema (v1 or v2): ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
       hint: 'the snapshot was written by an incompatible version; rebuild it under a new id',
     });
   }

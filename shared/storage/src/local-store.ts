@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ObjectNotFoundError, StorageError, UsageError, sha256 } from '@rag/core';
 import { TEMP_MARKER, assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
-import type { ObjectStore, PutResult } from './object-store.js';
+import type { ObjectInfo, ObjectStore, PutResult } from './object-store.js';
 
 function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
@@ -195,6 +195,18 @@ export class LocalObjectStore implements ObjectStore {
       return h.createReadStream({ highWaterMark: 1 << 20 });
     } catch (err) {
       throw this.wrap(err, 'get', key);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const path = this.pathOf(key);
+    try {
+      const st = await stat(path);
+      return st.isFile() ? { size: st.size, modifiedMs: st.mtimeMs } : null;
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw this.wrap(err, 'stat', key);
     }
   }
 

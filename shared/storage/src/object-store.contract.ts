@@ -122,6 +122,18 @@ export function objectStoreContract(name: string, opts: ContractOptions): void {
       });
     }
 
+    it('head: size and a recent write time, null when missing', async () => {
+      const store = await fresh();
+      const before = Date.now();
+      await store.put('h/a', 'hello');
+      const info = await store.head('h/a');
+      assert.ok(info, 'head of an existing object');
+      assert.equal(info.size, 5);
+      // S3 keeps whole seconds; local file systems may round too.
+      assert.ok(info.modifiedMs >= before - 2000 && info.modifiedMs <= Date.now() + 2000, `modifiedMs ${info.modifiedMs} near now`);
+      assert.equal(await store.head('h/missing'), null);
+    });
+
     it('exists/delete: delete removes, deleting a missing key is a no-op', async () => {
       const store = await fresh();
       await store.put('d/a', 'a');

@@ -6,6 +6,12 @@ export interface PutResult {
   sha256: string;
 }
 
+/** What `head` reports: the object's size and when it was last written (epoch ms). */
+export interface ObjectInfo {
+  size: number;
+  modifiedMs: number;
+}
+
 /**
  * One interface over a local directory and an S3 bucket/prefix.
  *
@@ -25,6 +31,8 @@ export interface ObjectStore {
   getToFile(key: string, path: string): Promise<void>;
   getStream(key: string): Promise<NodeJS.ReadableStream>;
   exists(key: string): Promise<boolean>;
+  /** Size and last-write time of an object, or null if it does not exist (gc's grace period reads it). */
+  head(key: string): Promise<ObjectInfo | null>;
   /** Every key that starts with `prefix` (plain string prefix, '' = all), sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;

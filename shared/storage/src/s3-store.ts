@@ -17,7 +17,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { ObjectNotFoundError, StorageError, UsageError, redactUrl, sha256 } from '@rag/core';
 import { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
-import type { ObjectStore, PutResult } from './object-store.js';
+import type { ObjectInfo, ObjectStore, PutResult } from './object-store.js';
 import { classifyS3Error } from './s3-errors.js';
 
 /** Static credentials, for tests and the dev server only; production uses the default AWS provider chain. */
@@ -217,6 +217,18 @@ export class S3ObjectStore implements ObjectStore {
 
   async getStream(key: string): Promise<NodeJS.ReadableStream> {
     return this.getBody(key);
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const Key = this.fullKey(key);
+    try {
+      const res = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      return { size: Number(res.ContentLength ?? 0), modifiedMs: res.LastModified ? res.LastModified.getTime() : 0 };
+    } catch (err) {
+      const e = this.fail(err, 'stat', key);
+      if (e instanceof ObjectNotFoundError) return null;
+      throw e;
+    }
   }
 
   async exists(key: string): Promise<boolean> {

@@ -23,6 +23,8 @@ export interface BuildOptions {
   hnswM?: number;
   json?: boolean;
   progress?: boolean;
+  /** Incremental build on this published snapshot or alias. */
+  base?: string;
 }
 
 export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> {
@@ -49,6 +51,16 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   if (o.nlist !== undefined) params.nlist = o.nlist;
   if (o.efSearch !== undefined) params.efSearch = o.efSearch;
   if (o.hnswM !== undefined) params.hnswM = o.hnswM;
+  let base: string | undefined;
+  if (o.base !== undefined) {
+    const { AliasRegistry } = await import('@rag/registry');
+    const aliases = new AliasRegistry({ store, prefix: config.redis.prefix, logger });
+    try {
+      base = (await aliases.resolveSnapshotRef(o.base)).snapshotId;
+    } finally {
+      await aliases.close();
+    }
+  }
   const req: BuildRequest = {
     v: PAYLOAD_VERSION,
     snapshotId,
@@ -57,6 +69,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     wordsPerPassage: o.words,
     index: { kind: o.index, params },
     encoderDir,
+    ...(base ? { base } : {}),
     requestedAt: new Date().toISOString(),
   };
   const workers = o.workers ?? (config.redis.url ? 0 : 2);

@@ -40,6 +40,9 @@ export async function snapshotShow(id: string, o: { json?: boolean }): Promise<v
     `source    ${m.source.path} (${m.source.format}, sha256:${m.source.sha256.slice(0, 16)}…)`,
     `build     ${(m.build.durationMs / 1000).toFixed(1)} s`,
   ];
+  if (m.base) {
+    lines.push(`base      ${m.base.id}: ${m.base.passagesReused} passages reused, ${m.base.passagesEncoded} encoded, ${m.base.shardsReused} shard(s) reused, ${m.base.shardsBuilt} built`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -53,8 +56,9 @@ export async function snapshotPassages(id: string, o: { limit?: number; offset?:
   let written = 0;
   // Skip whole shards before the offset without downloading them.
   const shards = m.shards.filter((s) => {
-    const keep = i + s.passages > offset;
-    if (!keep) i += s.passages;
+    const live = s.passages - (s.deleted?.count ?? 0);
+    const keep = i + live > offset;
+    if (!keep) i += live;
     return keep;
   });
   for await (const p of SnapshotRetriever.readPassages(store, { ...m, shards })) {

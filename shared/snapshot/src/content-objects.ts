@@ -1,0 +1,51 @@
+import { sha256 } from '@rag/core';
+import type { ObjectStore } from '@rag/storage';
+
+/**
+ * Content-addressed objects: shards, embeddings, indexes, page tables and deletion lists are stored
+ * once under their sha256 and referenced from manifests, so snapshots that share content share bytes
+ * (a nightly snapshot adds only what changed). Objects are immutable; `snapshot gc` removes the ones
+ * no manifest or unfinished build references.
+ */
+export const OBJECTS_PREFIX = 'objects/';
+
+export type ContentKind = 'passages' | 'embeddings' | 'index' | 'pages' | 'deleted' | 'reuse';
+
+const EXT: Record<ContentKind, string> = {
+  passages: 'jsonl',
+  embeddings: 'f32',
+  index: 'faiss',
+  pages: 'pages.jsonl',
+  deleted: 'deleted.json',
+  reuse: 'reuse.json',
+};
+
+/** Below gc's smallest sensible grace period (see snapshot-gc.ts). */
+const REFRESH_AFTER_MS = 10 * 60 * 1000;
+
+/** `objects/sha256/ab/<sha>.<ext>`: two hex characters of fan-out keep directories small on local disks. */
+export function contentKey(sha: string, kind: ContentKind): string {
+  if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error(`not a sha256: ${sha}`);
+  return `${OBJECTS_PREFIX}sha256/${sha.slice(0, 2)}/${sha}.${EXT[kind]}`;
+}
+
+export interface StoredContent {
+  key: string;
+  sha256: string;
+  bytes: number;
+  /** False when an identical object was already stored (nothing written). */
+  written: boolean;
+}
+
+/** Stores `body` under its content key unless already present. Same bytes → same key, always. */
+export async function putContent(store: ObjectStore, body: Uint8Array | string, kind: ContentKind): Promise<StoredContent> {
+  const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const sha = sha256(buf);
+  const key = contentKey(sha, kind);
+  const info = await store.head(key);
+  // An old identical object is rewritten so its write time is fresh: gc's grace period then covers
+  // it until this build's marker references it.
+  if (info && info.size === buf.byteLength && Date.now() - info.modifiedMs < REFRESH_AFTER_MS) return { key, sha256: sha, bytes: buf.byteLength, written: false };
+  await store.put(key, buf);
+  return { key, sha256: sha, bytes: buf.byteLength, written: true };
+}

@@ -1,0 +1,99 @@
+import type { ObjectStore } from '@rag/storage';
+import { OBJECTS_PREFIX } from './content-objects.js';
+import { SNAPSHOTS_PREFIX } from './snapshot-layout.js';
+
+/** Content keys named anywhere in a manifest or marker (their JSON text is scanned, so no schema can hide one). */
+const CONTENT_KEY_RE = /objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z.]+/g;
+
+export function contentKeysIn(text: string): string[] {
+  return text.match(CONTENT_KEY_RE) ?? [];
+}
+
+export interface GcOptions {
+  /** Objects written less than this long ago are kept even if nothing references them yet (a build may be about to). */
+  graceMs: number;
+  /** An unfinished build whose markers are all older than this is abandoned: its markers go, and so does its protection. */
+  abandonedAfterMs: number;
+  dryRun: boolean;
+  now?: number;
+}
+
+export interface GcReport {
+  dryRun: boolean;
+  published: number;
+  unfinishedBuilds: string[];
+  abandonedBuilds: string[];
+  objects: number;
+  referenced: number;
+  /** Unreferenced objects written within the grace period: kept this time. */
+  keptInGrace: number;
+  deleted: number;
+  bytesFreed: number;
+  deletedKeys: string[];
+}
+
+export const DEFAULT_GC_GRACE_MS = 24 * 3600 * 1000;
+export const DEFAULT_ABANDONED_AFTER_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Deletes content objects that no published manifest and no unfinished build references, once they
+ * are older than the grace period; then build markers of published snapshots and of abandoned builds.
+ * A manifest is read before any object is judged, and objects are never rewritten, so a published
+ * snapshot or a live alias (which names a published snapshot) never loses an object.
+ */
+export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<GcReport> {
+  const now = o.now ?? Date.now();
+  const keys = await store.list(SNAPSHOTS_PREFIX);
+  const byId = new Map<string, { manifest?: string; markers: string[] }>();
+  for (const k of keys) {
+    const m = /^snapshots\/([^/]+)\/(.+)$/.exec(k);
+    if (!m) continue;
+    const e = byId.get(m[1]!) ?? { markers: [] };
+    if (m[2] === 'manifest.json') e.manifest = k;
+    else if (m[2]!.startsWith('_build/')) e.markers.push(k);
+    byId.set(m[1]!, e);
+  }
+  const referenced = new Set<string>();
+  const report: GcReport = { dryRun: o.dryRun, published: 0, unfinishedBuilds: [], abandonedBuilds: [], objects: 0, referenced: 0, keptInGrace: 0, deleted: 0, bytesFreed: 0, deletedKeys: [] };
+  const markersToDelete: string[] = [];
+  const abandoned: string[] = [];
+  for (const [id, e] of byId) {
+    if (e.manifest) {
+      report.published++;
+      for (const k of contentKeysIn((await store.get(e.manifest)).toString('utf8'))) referenced.add(k);
+      markersToDelete.push(...e.markers);
+      continue;
+    }
+    if (e.markers.length === 0) continue;
+    const infos = await Promise.all(e.markers.map((k) => store.head(k)));
+    const newest = Math.max(...infos.map((i) => i?.modifiedMs ?? 0));
+    if (now - newest >= o.abandonedAfterMs) {
+      report.abandonedBuilds.push(id);
+      abandoned.push(`${SNAPSHOTS_PREFIX}${id}/`);
+      continue;
+    }
+    report.unfinishedBuilds.push(id);
+    for (const k of e.markers) {
+      const body = await store.get(k).catch(() => undefined);
+      if (body) for (const c of contentKeysIn(body.toString('utf8'))) referenced.add(c);
+    }
+  }
+  const objects = await store.list(OBJECTS_PREFIX);
+  report.objects = objects.length;
+  for (const k of objects) {
+    if (referenced.has(k)) { report.referenced++; continue; }
+    const info = await store.head(k);
+    if (!info) continue;
+    if (now - info.modifiedMs < o.graceMs) { report.keptInGrace++; continue; }
+    report.deleted++;
+    report.bytesFreed += info.size;
+    report.deletedKeys.push(k);
+    if (!o.dryRun) await store.delete(k);
+  }
+  if (!o.dryRun) {
+    for (const k of markersToDelete) await store.delete(k);
+    // An abandoned build's own prefix (markers, and objects of builds from before content addressing).
+    for (const p of abandoned) await store.deletePrefix(p);
+  }
+  return report;
+}
