@@ -119,6 +119,17 @@ test('batch invariance: a text alone and inside a batch of mixed lengths gives t
   t.diagnostic(`precision=${committedPrecision()} min cosine alone vs in batch=${min.toFixed(6)} floor=${sameVectorFloor()}`);
 });
 
+test('dynamically quantized graphs give every text the vector it gets alone, bit for bit (one text per call)', { skip }, async () => {
+  const int8 = readFileSync(enc.modelPath).includes('DynamicQuantizeLinear');
+  assert.equal(enc.callBatchSize, int8 ? 1 : enc.settings.batchSize);
+  if (!int8) return;
+  const batch = await enc.encode(MIXED);
+  for (let i = 0; i < MIXED.length; i++) {
+    const alone = await enc.encode([MIXED[i]!]);
+    assert.deepEqual(Array.from(alone), Array.from(row(batch, i, enc.dim)), `text ${i}`);
+  }
+});
+
 test('length sorting does not leak into the output order', { skip }, async () => {
   const fwd = await enc.encode(MIXED);
   const reversed = [...MIXED].reverse();

@@ -21,6 +21,13 @@ export interface EncoderParts {
   session: InferenceSession;
   sessionKey: string;
   tokenizer: TextTokenizer;
+  /**
+   * The graph quantizes activations dynamically (DynamicQuantizeLinear: one scale per call, over
+   * every row of the batch), so a row's vector would depend on its batch neighbours. Such models
+   * run one text per call: a passage's vector is then a function of the passage alone, which
+   * incremental builds (embeddings reused from a base snapshot) and reproducible answers need.
+   */
+  rowDependentBatches?: boolean;
 }
 
 type IntType = 'int64' | 'int32';
@@ -58,6 +65,8 @@ export class Encoder {
   private readonly outputName: string;
   private _dim = 0;
   private released = false;
+  /** Texts per ONNX call: settings.batchSize, or 1 for graphs whose rows depend on their batch. */
+  readonly callBatchSize: number;
 
   constructor(parts: EncoderParts) {
     this.name = parts.name;
@@ -68,6 +77,7 @@ export class Encoder {
     this.session = parts.session;
     this.sessionKey = parts.sessionKey;
     this.tokenizer = parts.tokenizer;
+    this.callBatchSize = parts.rowDependentBatches ? 1 : parts.settings.batchSize;
 
     const inputs = new Map(this.session.inputMetadata.map((m) => [m.name, m]));
     const unknown = [...inputs.keys()].filter((n) => !['input_ids', 'attention_mask', 'token_type_ids'].includes(n));
@@ -160,7 +170,7 @@ export class Encoder {
     // Length-sorted order: batches of similar lengths waste little compute on padding.
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => toks[a]!.ids.length - toks[b]!.ids.length || a - b);
     let out: Float32Array | undefined = this._dim > 0 ? new Float32Array(n * this._dim) : undefined;
-    const bs = this.settings.batchSize;
+    const bs = this.callBatchSize;
     for (let start = 0; start < n; start += bs) {
       const rows = order.slice(start, start + bs);
       const { hidden, dims, mask } = await this.forward(rows.map((i) => toks[i]!));

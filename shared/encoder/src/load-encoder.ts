@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ModelLoadError, sha256File } from '@rag/core';
@@ -63,6 +64,11 @@ function loadTokenizer(dir: string, maxLength: number): TextTokenizer {
   }
 }
 
+/** Whether the ONNX graph has DynamicQuantizeLinear nodes (op types are plain strings in the protobuf). */
+async function quantizesDynamically(modelPath: string): Promise<boolean> {
+  return (await readFile(modelPath)).includes('DynamicQuantizeLinear');
+}
+
 /**
  * Opens a model directory: validates files, resolves settings, shares the process-wide
  * InferenceSession for this model, and runs one probe pass so `dim` is known.
@@ -72,13 +78,14 @@ export async function loadEncoder(opts: EncoderOptions): Promise<Encoder> {
   const modelPath = findModelFile(dir);
   const settings = resolveEncoderSettings({ ...opts, dir });
   const tokenizer = loadTokenizer(dir, settings.maxLength);
-  const [sha256, { key, session }] = await Promise.all([
+  const [sha256, rowDependentBatches, { key, session }] = await Promise.all([
     sha256File(modelPath),
+    quantizesDynamically(modelPath),
     acquireSession(modelPath, settings.executionProvider, settings.intraOpThreads),
   ]);
   let encoder: Encoder;
   try {
-    encoder = new Encoder({ name: basename(dir), sha256, modelPath, settings, session, sessionKey: key, tokenizer });
+    encoder = new Encoder({ name: basename(dir), sha256, modelPath, settings, session, sessionKey: key, tokenizer, rowDependentBatches });
     await encoder.encode(['probe']);
   } catch (err) {
     await releaseSession(key);
@@ -96,6 +103,7 @@ export async function loadEncoder(opts: EncoderOptions): Promise<Encoder> {
       passageFormat: settings.passageFormat,
       executionProvider: settings.executionProvider,
       intraOpThreads: settings.intraOpThreads,
+      textsPerCall: encoder.callBatchSize,
       sources: settings.sources,
     },
     'encoder loaded',

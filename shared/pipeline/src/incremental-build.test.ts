@@ -1,0 +1,277 @@
+// Incremental builds, content-addressed objects and resume chained by content, through the real
+// stage functions (no queue): real MiniLM encoder, real FAISS, a local object store.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError, createLogger } from '@rag/core';
+import { loadEncoder, type Encoder } from '@rag/encoder';
+import { LocalObjectStore } from '@rag/storage';
+import { SnapshotRegistry, collectGarbage, diffSnapshots, type SnapshotManifest } from '@rag/snapshot';
+import { AliasRegistry, removeSnapshot, SnapshotInUseError } from '@rag/registry';
+import { SnapshotRetriever } from '@rag/retrieval';
+import { runIngest } from './ingest-stage.js';
+import { runEncode, leBytesToFloat32 } from './encode-stage.js';
+import { runIndex } from './index-stage.js';
+import { runPublish } from './publish-stage.js';
+import { PAYLOAD_VERSION, type BuildRequest } from './job-payloads.schema.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const MINILM = join(REPO, 'models/all-MiniLM-L6-v2');
+/** Another 384-d encoder (a MiniLM question tower): same width, other vectors. */
+const OTHER = join(REPO, 'models/world-question-encoder');
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+let dir: string;
+let minilm: Encoder;
+let other: Encoder;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rag-incremental-'));
+  minilm = await loadEncoder({ dir: MINILM });
+  other = await loadEncoder({ dir: OTHER });
+});
+after(async () => {
+  await minilm.release();
+  await other.release();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const TOPICS = ['volcano magma lava crater ash', 'honeybee hive pollen nectar queen', 'lighthouse beacon lamp keeper coast', 'chess king rook pawn gambit', 'glacier ice moraine fjord iceberg', 'violin bow string sonata rosin', 'bread flour yeast dough oven', 'comet nucleus tail orbit perihelion'];
+
+interface Doc { id: string; title: string; text: string }
+
+/** 40 documents of 2-4 passages of 20 words each, every one distinct. */
+function corpus(): Doc[] {
+  const docs: Doc[] = [];
+  for (let d = 0; d < 40; d++) {
+    const words = TOPICS[d % TOPICS.length]!.split(' ');
+    const n = 40 + (d % 3) * 20;
+    const text = Array.from({ length: n }, (_, i) => (i % 7 === 0 ? `w${d}x${i}` : words[(i * 3 + d) % words.length])).join(' ');
+    docs.push({ id: `doc${d}`, title: `Topic ${d}`, text });
+  }
+  return docs;
+}
+
+function writeCorpus(name: string, docs: Doc[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
+  return path;
+}
+
+function request(id: string, path: string, o: { base?: string; words?: number; encoderDir?: string } = {}): BuildRequest {
+  return {
+    v: PAYLOAD_VERSION,
+    snapshotId: id,
+    source: { path, format: 'jsonl' },
+    shardSize: 16,
+    wordsPerPassage: o.words ?? 20,
+    index: { kind: 'flat', params: {} },
+    encoderDir: o.encoderDir ?? MINILM,
+    ...(o.base ? { base: o.base } : {}),
+    requestedAt: new Date().toISOString(),
+  };
+}
+
+/** The whole build as the queue would run it: ingest, then encode and index each shard to build, then publish. */
+async function build(store: LocalObjectStore, req: BuildRequest, encoder: Encoder = minilm, only?: number[]): Promise<SnapshotManifest | undefined> {
+  const ingest = await runIngest(req, { store, logger });
+  const job = { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, encoderDir: req.encoderDir, index: req.index } as const;
+  for (const s of ingest.shards) {
+    if (s.kept) continue;
+    if (only && !only.includes(s.shard)) continue;
+    await runEncode({ ...job, shard: s.shard }, { store, encoder, logger });
+    await runIndex({ ...job, shard: s.shard }, { store, logger });
+  }
+  if (only) return undefined;
+  return runPublish(req, { store, logger });
+}
+
+async function passageSet(store: LocalObjectStore, m: SnapshotManifest): Promise<string[]> {
+  const out: string[] = [];
+  for await (const p of SnapshotRetriever.readPassages(store, m)) out.push(JSON.stringify([p.id, p.title, p.text]));
+  return out.sort();
+}
+
+/** Night 2: doc3 edited (one word), doc7 edited (a sentence early on), doc11 removed, doc40 added. */
+function night2(docs: Doc[]): Doc[] {
+  const out = docs.filter((d) => d.id !== 'doc11').map((d) => ({ ...d }));
+  out.find((d) => d.id === 'doc3')!.text = out.find((d) => d.id === 'doc3')!.text.replace(/\b(\w+)$/, 'replaced');
+  const d7 = out.find((d) => d.id === 'doc7')!;
+  d7.text = `an inserted opening sentence of seven words ${d7.text}`;
+  out.push({ id: 'doc40', title: 'Topic 40', text: Array.from({ length: 30 }, (_, i) => `new${i} railway station`).join(' ') });
+  return out;
+}
+
+/**
+ * Same top-k: scores rank by rank within 1e-4, and the same ids except among hits tied (within 1e-4)
+ * with the last one, whose order float rounding may settle either way.
+ */
+function assertSameHits(a: { id: string; score: number }[], b: { id: string; score: number }[], what: string): void {
+  assert.equal(a.length, b.length, what);
+  const tol = 1e-4;
+  a.forEach((h, j) => assert.ok(Math.abs(h.score - b[j]!.score) < tol, `${what} rank ${j}: ${h.score} vs ${b[j]!.score}`));
+  const last = Math.min(a[a.length - 1]!.score, b[b.length - 1]!.score);
+  const inB = new Map(b.map((h) => [h.id, h.score]));
+  for (const h of a) {
+    const sb = inB.get(h.id);
+    if (sb !== undefined) assert.ok(Math.abs(sb - h.score) < tol, `${what}: ${h.id} scores ${h.score} vs ${sb}`);
+    else assert.ok(h.score - last < tol, `${what}: ${h.id} (score ${h.score}) missing from the full build's top-k`);
+  }
+}
+
+test('an incremental build equals a full build of the same dump, encoding only what changed', async () => {
+  const store = new LocalObjectStore(join(dir, 'eq'));
+  const docs = corpus();
+  const n1 = writeCorpus('eq-1.jsonl', docs);
+  const n2 = writeCorpus('eq-2.jsonl', night2(docs));
+  const m1 = (await build(store, request('night-1', n1)))!;
+  const inc = (await build(store, request('night-2-inc', n2, { base: 'night-1' })))!;
+  const fullStore = new LocalObjectStore(join(dir, 'eq-full'));
+  const full = (await build(fullStore, request('night-2-full', n2)))!;
+
+  assert.equal(inc.passages, full.passages);
+  assert.deepEqual(await passageSet(store, inc), await passageSet(fullStore, full), 'same passages');
+  // doc3: its last passage; doc7: every passage (shifted); doc40: all. Nothing else is encoded.
+  const changedRows = (n: number) => Math.ceil(n / 20);
+  const doc7 = changedRows(docs[7]!.text.split(' ').length + 7);
+  assert.equal(inc.base!.passagesEncoded, 1 + doc7 + 5, JSON.stringify(inc.base));
+  assert.equal(inc.base!.passagesReused, inc.passages - inc.base!.passagesEncoded);
+  assert.equal(inc.base!.id, 'night-1');
+  assert.ok(inc.base!.shardsReused >= m1.shards.length - 2, `most base shards reused: ${JSON.stringify(inc.base)}`);
+  // Reused shards are the base's objects, byte for byte.
+  const baseKeys = new Set(m1.shards.map((s) => s.key));
+  assert.equal(inc.shards.filter((s) => baseKeys.has(s.key)).length, inc.base!.shardsReused);
+
+  // Exact search gives the same ids and scores for every passage used as a query.
+  const rInc = await SnapshotRetriever.load(store, 'night-2-inc');
+  const rFull = await SnapshotRetriever.load(fullStore, 'night-2-full');
+  const queries: string[] = [];
+  for await (const p of SnapshotRetriever.readPassages(fullStore, full)) queries.push(p.text.split(' ').slice(0, 8).join(' '));
+  const v = await minilm.encodeQueries(queries);
+  const a = rInc.searchVectors(v, queries.length, 10);
+  const b = rFull.searchVectors(v, queries.length, 10);
+  for (let q = 0; q < queries.length; q++) assertSameHits(a[q]!, b[q]!, `query ${q}`);
+  // Removed and replaced rows are never returned.
+  const removed = a.flat().filter((h) => h.id.startsWith('doc11-'));
+  assert.equal(removed.length, 0);
+  await store.close();
+  await fullStore.close();
+});
+
+test('objects are content-addressed: the incremental snapshot adds little, and diff says what changed', async () => {
+  const store = new LocalObjectStore(join(dir, 'cas'));
+  const docs = corpus();
+  const m1 = (await build(store, request('a', writeCorpus('cas-1.jsonl', docs))))!;
+  const m2 = (await build(store, request('b', writeCorpus('cas-2.jsonl', night2(docs)), { base: 'a' })))!;
+  const d = await diffSnapshots(store, m1, m2);
+  assert.deepEqual(d.pages, { added: 1, removed: 1, changed: 2, unchanged: 37 });
+  assert.equal(d.passages.removed - d.passages.added >= 0 || d.passages.added > 0, true);
+  assert.equal(d.shards.reused, m2.base!.shardsReused);
+  assert.ok(d.bytes.shared > 0.7 * d.bytes.b, `most bytes shared: ${JSON.stringify(d.bytes)}`);
+  assert.deepEqual(d.examples.removed, ['Topic 11']);
+  // The same dump built again under another id writes no new content object.
+  const before = (await store.list('objects/')).length;
+  await build(store, request('a-again', writeCorpus('cas-1b.jsonl', docs)));
+  assert.equal((await store.list('objects/')).length, before, 'identical content, no new objects');
+  await store.close();
+});
+
+test('gc frees what only removed snapshots used, keeps what a live alias needs; rm refuses an aliased snapshot', async () => {
+  const store = new LocalObjectStore(join(dir, 'gc'));
+  const docs = corpus();
+  await build(store, request('old', writeCorpus('gc-1.jsonl', docs)));
+  await build(store, request('new', writeCorpus('gc-2.jsonl', night2(docs)), { base: 'old' }));
+  const aliases = new AliasRegistry({ store, logger });
+  await aliases.set('prod', 'old');
+  await assert.rejects(removeSnapshot(store, aliases, 'old'), SnapshotInUseError);
+  await aliases.set('prod', 'new');
+  // With both published, gc may take build leftovers (reuse plans) but nothing a snapshot needs.
+  await collectGarbage(store, { graceMs: 0, abandonedAfterMs: 1e12, dryRun: false });
+  for (const id of ['old', 'new']) await SnapshotRetriever.load(store, id);
+  await removeSnapshot(store, aliases, 'old');
+  assert.equal(await new SnapshotRegistry(store).isPublished('old'), false);
+  const young = await collectGarbage(store, { graceMs: 3600_000, abandonedAfterMs: 1e12, dryRun: false });
+  assert.equal(young.deleted, 0, 'objects inside the grace period stay');
+  const wouldBe = await collectGarbage(store, { graceMs: 0, abandonedAfterMs: 1e12, dryRun: true });
+  assert.ok(wouldBe.deleted > 0 && wouldBe.bytesFreed > 0);
+  assert.equal((await store.list('objects/')).length, wouldBe.objects, 'dry run deleted nothing');
+  const r = await collectGarbage(store, { graceMs: 0, abandonedAfterMs: 1e12, dryRun: false });
+  assert.equal(r.deleted, wouldBe.deleted);
+  // The aliased snapshot still loads (every object verified) and answers.
+  const snap = await SnapshotRetriever.load(store, (await aliases.resolveSnapshotRef('prod')).snapshotId);
+  const hits = await snap.search(minilm, ['new3 railway station'], 3);
+  assert.match(hits[0]![0]!.id, /^doc40-/);
+  await aliases.close();
+  await store.close();
+});
+
+test('resume: an encoder swapped after some shards were encoded and indexed re-encodes and re-indexes them', async () => {
+  const store = new LocalObjectStore(join(dir, 'swap'));
+  const path = writeCorpus('swap.jsonl', corpus());
+  // First attempt with the other encoder stops after shards 0 and 1 are encoded and indexed.
+  await build(store, request('swap', path, { encoderDir: OTHER }), other, [0, 1]);
+  const m = (await build(store, request('swap', path), minilm))!;
+  assert.equal(m.encoder.sha256, minilm.sha256);
+  // Every shard's index holds that shard's MiniLM embeddings: each vector finds itself first.
+  const r = await SnapshotRetriever.load(store, 'swap');
+  for (const s of m.shards) {
+    const vecs = leBytesToFloat32(await store.get(s.embeddingsKey));
+    const hits = r.searchVectors(vecs.subarray(0, m.dim), 1, 1);
+    assert.ok(Math.abs(hits[0]![0]!.score - 1) < 1e-4, `shard ${s.shard}: top score ${hits[0]![0]!.score}`);
+    assert.equal(hits[0]![0]!.id, s.firstPassageId, `shard ${s.shard} index matches its embeddings`);
+  }
+  // And the embeddings are MiniLM's.
+  const p0 = (await SnapshotRetriever.readPassages(store, m).next()).value!;
+  const first = await minilm.encodePassages([{ title: p0.title, text: p0.text }]);
+  const stored = leBytesToFloat32(await store.get(m.shards[0]!.embeddingsKey)).subarray(0, m.dim);
+  let dot = 0;
+  for (let i = 0; i < m.dim; i++) dot += first[i]! * stored[i]!;
+  assert.ok(dot > 0.999, `shard 0 row 0 is MiniLM's vector (cos ${dot})`);
+  await store.close();
+});
+
+test('resume: --words changed after ingest redoes ingest and every shard after it', async () => {
+  const store = new LocalObjectStore(join(dir, 'words'));
+  const path = writeCorpus('words.jsonl', corpus());
+  await build(store, request('words', path, { words: 20 }), minilm, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const m = (await build(store, request('words', path, { words: 30 })))!;
+  assert.equal(m.source.wordsPerPassage, 30);
+  assert.equal(m.passages, m.vectors);
+  for await (const p of SnapshotRetriever.readPassages(store, m)) assert.ok(p.text.split(' ').length <= 30);
+  const r = await SnapshotRetriever.load(store, 'words');
+  assert.equal(r.manifest.passages, 40 * 2 - 0 + corpus().filter((d) => d.text.split(' ').length > 60).length, 'passages of 30 words');
+  await store.close();
+});
+
+test('--base refuses another encoder or index, and a base without a page table, with what to do', async () => {
+  const store = new LocalObjectStore(join(dir, 'refuse'));
+  const path = writeCorpus('refuse.jsonl', corpus());
+  await build(store, request('base', path));
+  await assert.rejects(runIngest(request('next', path, { base: 'base', encoderDir: OTHER }), { store, logger }), (err: unknown) => {
+    assert.ok(err instanceof UsageError);
+    assert.match(err.message, /encoded with all-MiniLM-L6-v2/);
+    return true;
+  });
+  await assert.rejects(runIngest({ ...request('next', path, { base: 'base' }), index: { kind: 'hnsw', params: {} } }, { store, logger }), /uses index flat/);
+  await assert.rejects(runIngest(request('next', path, { base: 'missing' }), { store, logger }), /not published/);
+  await store.close();
+});
+
+test('hollow base shards are compacted: their live rows move with their embeddings, nothing is encoded', async () => {
+  const store = new LocalObjectStore(join(dir, 'compact'));
+  const docs = corpus();
+  const m1 = (await build(store, request('c1', writeCorpus('c-1.jsonl', docs))))!;
+  // Remove most documents of the first shard's pages.
+  const firstShardPages = new Set<string>();
+  for await (const p of SnapshotRetriever.readPassages(store, { ...m1, shards: [m1.shards[0]!] })) firstShardPages.add(p.id.split('-')[0]!);
+  const drop = [...firstShardPages].slice(0, Math.max(1, firstShardPages.size - 1));
+  const m2 = (await build(store, request('c2', writeCorpus('c-2.jsonl', docs.filter((d) => !drop.includes(d.id))), { base: 'c1' })))!;
+  assert.equal(m2.base!.passagesEncoded, 0, 'moved rows keep their embeddings');
+  assert.ok(!m2.shards.some((s) => s.key === m1.shards[0]!.key), 'the hollow shard is not kept');
+  const full = (await build(new LocalObjectStore(join(dir, 'compact-full')), request('c2f', writeCorpus('c-2f.jsonl', docs.filter((d) => !drop.includes(d.id))))))!;
+  assert.equal(m2.passages, full.passages);
+  await store.close();
+});
