@@ -2,7 +2,7 @@
 // then list/show/passages/search, rebuild refusal, and resume after a failed build.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRag, REPO } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -95,13 +95,18 @@ test('a failed build publishes nothing, and re-running resumes without redoing i
   assert.notEqual(r1.code, 0);
   assert.match(r1.stderr, /failed/);
   assert.ok(!existsSync(join(storage, 'snapshots/topics-resume/manifest.json')), 'nothing published');
-  const shardFile = join(storage, 'snapshots/topics-resume/passages/00000.jsonl');
+  // Ingest output is content-addressed; the ingest marker says where shard 0 went.
+  const ingestMarker = JSON.parse(readFileSync(join(storage, 'snapshots/topics-resume/_build/ingest.json'), 'utf8'));
+  const shardFile = join(storage, ingestMarker.shards[0].key);
   assert.ok(existsSync(shardFile), 'ingest output kept');
   const ingestMtime = statSync(shardFile).mtimeMs;
 
   const r2 = await runRag(['snapshot', 'build', '--source', corpus, '--snapshot', 'topics-resume', '--shard-size', '16', '--no-progress'], env);
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(statSync(shardFile).mtimeMs, ingestMtime, 'ingest was skipped on resume');
+  // (Content-addressed writes skip identical objects anyway: the marker's finish time is the proof.)
+  const after = JSON.parse(readFileSync(join(storage, 'snapshots/topics-resume/_build/ingest.json'), 'utf8'));
+  assert.equal(after.finishedAt, ingestMarker.finishedAt, 'ingest marker not rewritten');
   const m = JSON.parse((await runRag(['snapshot', 'show', 'topics-resume', '--json'], env)).stdout);
   assert.equal(m.passages, m.vectors);
   const v1 = JSON.parse((await runRag(['snapshot', 'show', 'topics-v1', '--json'], env)).stdout);

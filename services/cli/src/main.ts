@@ -100,7 +100,7 @@ program.command('coordinator')
 
 program.command('search')
   .description('search a snapshot with a text query')
-  .requiredOption('--snapshot <id>', 'snapshot id')
+  .requiredOption('--snapshot <id|alias>', 'snapshot id or alias')
   .requiredOption('--query <text>', 'query text')
   .option('--k <n>', 'results', int('--k', 1), 5)
   .option('--encoder <dir>', 'question encoder (default: the configured encoder; must match the snapshot dimension)')

@@ -51,6 +51,11 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
   redis.on('error', () => {});
   const store = createObjectStore(config.storage);
   const encoders = new EncoderPool(config.onnx, config.encoder.batchSize);
+  if (opts.roles.includes('encode')) {
+    // Load the configured encoder now, while ingest runs, not when the first encode job arrives
+    // (seconds that dominate a small incremental build). A failure here is the job's to report.
+    encoders.get(config.encoder.dir).catch((err) => logger.debug({ event: 'encoder.preload_failed', err: (err as Error).message }, 'encoder preload failed'));
+  }
   const workers = createStageWorkers({
     connection,
     redis,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { ModelLoadError, sha256File } from '@rag/core';
+import { ModelLoadError, sha256 } from '@rag/core';
 import { Encoder } from './encoder.js';
 import { resolveEncoderSettings, type EncoderOptions } from './encoder-options.js';
 import { acquireSession, releaseSession } from './session-pool.js';
@@ -64,9 +64,13 @@ function loadTokenizer(dir: string, maxLength: number): TextTokenizer {
   }
 }
 
-/** Whether the ONNX graph has DynamicQuantizeLinear nodes (op types are plain strings in the protobuf). */
-async function quantizesDynamically(modelPath: string): Promise<boolean> {
-  return (await readFile(modelPath)).includes('DynamicQuantizeLinear');
+/**
+ * One read of the model file: its sha256, and whether the graph has DynamicQuantizeLinear nodes
+ * (op types are plain strings in the protobuf).
+ */
+async function hashAndInspect(modelPath: string): Promise<[string, boolean]> {
+  const bytes = await readFile(modelPath);
+  return [sha256(bytes), bytes.includes('DynamicQuantizeLinear')];
 }
 
 /**
@@ -78,9 +82,8 @@ export async function loadEncoder(opts: EncoderOptions): Promise<Encoder> {
   const modelPath = findModelFile(dir);
   const settings = resolveEncoderSettings({ ...opts, dir });
   const tokenizer = loadTokenizer(dir, settings.maxLength);
-  const [sha256, rowDependentBatches, { key, session }] = await Promise.all([
-    sha256File(modelPath),
-    quantizesDynamically(modelPath),
+  const [[sha256, rowDependentBatches], { key, session }] = await Promise.all([
+    hashAndInspect(modelPath),
     acquireSession(modelPath, settings.executionProvider, settings.intraOpThreads),
   ]);
   let encoder: Encoder;

@@ -1,6 +1,7 @@
 import { UsageError } from '@rag/core';
 import { loadEncoder } from '@rag/encoder';
 import { SnapshotRegistry } from '@rag/snapshot';
+import { AliasRegistry } from '@rag/registry';
 import { SnapshotRetriever } from '@rag/retrieval';
 import { createRuntime } from '../runtime.js';
 
@@ -8,9 +9,12 @@ export async function search(o: { snapshot: string; query: string; k: number; js
   const { config, logger, store } = createRuntime({ encoder: o.encoder });
   if (!o.query.trim()) throw new UsageError('--query is empty');
   if (!Number.isInteger(o.k) || o.k < 1) throw new UsageError('--k must be a positive integer');
-  await new SnapshotRegistry(store).read(o.snapshot); // clear error before loading models
+  // An alias or a snapshot id, as qa/ab/explain take; a clear error before loading models.
+  const aliases = new AliasRegistry({ store, prefix: config.redis.prefix, logger });
+  const snapshotId = await aliases.resolveSnapshotRef(o.snapshot).then((r) => r.snapshotId).finally(() => aliases.close());
+  await new SnapshotRegistry(store).read(snapshotId);
   const [retriever, encoder] = await Promise.all([
-    SnapshotRetriever.load(store, o.snapshot, logger),
+    SnapshotRetriever.load(store, snapshotId, logger),
     loadEncoder({ dir: config.encoder.dir, executionProvider: config.onnx.executionProvider, intraOpThreads: config.onnx.intraOpThreads, batchSize: config.encoder.batchSize }),
   ]);
   try {
