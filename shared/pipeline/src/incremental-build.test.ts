@@ -161,6 +161,33 @@ test('an incremental build equals a full build of the same dump, encoding only w
   await fullStore.close();
 });
 
+test('incremental builds chain: night 3 on an incremental night 2 equals a full build of night 3', async () => {
+  const store = new LocalObjectStore(join(dir, 'chain'));
+  const docs = corpus();
+  const d2 = night2(docs);
+  // Night 3 edits pages that night 2 kept from night 1 (their rows sit in reused base shards).
+  const d3 = d2.filter((d) => d.id !== 'doc20').map((d) => (d.id === 'doc30' || d.id === 'doc1' ? { ...d, text: `${d.text} appended words here` } : d));
+  await build(store, request('n1', writeCorpus('chain-1.jsonl', docs)));
+  await build(store, request('n2', writeCorpus('chain-2.jsonl', d2), { base: 'n1' }));
+  const n3 = (await build(store, request('n3', writeCorpus('chain-3.jsonl', d3), { base: 'n2' })))!;
+  const fullStore = new LocalObjectStore(join(dir, 'chain-full'));
+  const full = (await build(fullStore, request('n3-full', writeCorpus('chain-3f.jsonl', d3))))!;
+  assert.deepEqual(await passageSet(store, n3), await passageSet(fullStore, full));
+  assert.equal(n3.base!.passagesEncoded, 2, 'the last passage of each of the two edited pages');
+  // The page table points at the rows that hold each page's passages.
+  const { parsePageTable } = await import('@rag/snapshot');
+  const rows = parsePageTable(await store.get(n3.pages!.key), n3.pages!.key);
+  for (const r of rows) {
+    let i = 0;
+    for (const [shard, first, count] of r.loc) {
+      const ps = (await import('./passage-shard.js')).parsePassageShard(await store.get(n3.shards[shard]!.passagesKey), 'x');
+      for (let j = 0; j < count; j++, i++) assert.equal(ps[first + j]!.hash, r.h[i], `page ${r.p} passage ${i}`);
+    }
+  }
+  await store.close();
+  await fullStore.close();
+});
+
 test('objects are content-addressed: the incremental snapshot adds little, and diff says what changed', async () => {
   const store = new LocalObjectStore(join(dir, 'cas'));
   const docs = corpus();

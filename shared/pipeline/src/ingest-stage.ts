@@ -215,7 +215,11 @@ async function finishIncremental(
   let moved = 0;
   for (const i of keptRows) {
     const row = rows[i]!;
-    if (!row.loc.some(([s]) => compact[s])) continue;
+    // Base shard numbers are marked until the kept shards get their numbers in this snapshot.
+    if (!row.loc.some(([s]) => compact[s])) {
+      row.loc = row.loc.map(([s, f, c]) => [s + BASE_MARK, f, c]);
+      continue;
+    }
     const loc: [number, number, number][] = [];
     for (const [shard, first, count] of row.loc) {
       if (!compact[shard]) { loc.push([shard + BASE_MARK, first, count]); continue; }
