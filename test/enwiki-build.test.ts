@@ -73,6 +73,23 @@ test('enwiki 2016 sample → snapshot on S3 (s3rver on loopback)', { skip: !have
     assert.ok(!r.stderr.includes('S3RVER'), 'credentials never printed');
     const m = await checkSnapshot(env, 'enwiki-2016');
     assert.equal(m.index.kind, 'hnsw');
+    assert.ok(m.shards.every((s: { index: { kind: string } }) => s.index.kind === 'hnsw'), 'each shard records its index');
+
+    // The next night, incrementally, on S3: content-addressed objects shared, gc frees the old night's rest.
+    const night2 = join(dir.path, 'night-2.xml.bz2');
+    assert.equal((await runRag(['dev', 'next-night', '--source', ENWIKI, '--out', night2, '--seed', '7'], env)).code, 0);
+    const inc = await runRag(['snapshot', 'build', '--source', night2, '--snapshot', 'enwiki-2016-n2', '--base', 'enwiki-2016', '--workers', '2', '--shard-size', '1000', '--index', 'hnsw', '--no-progress', '--json'], env);
+    assert.equal(inc.code, 0, inc.stderr);
+    const m2 = JSON.parse(inc.stdout);
+    assert.ok(m2.base.shardsReused >= 2 && m2.base.passagesEncoded < 0.05 * m2.passages, JSON.stringify(m2.base));
+    await checkSnapshot(env, 'enwiki-2016-n2');
+    const diff = JSON.parse((await runRag(['snapshot', 'diff', 'enwiki-2016', 'enwiki-2016-n2', '--json'], env)).stdout);
+    assert.ok(diff.bytes.shared > 0.8 * diff.bytes.b, JSON.stringify(diff.bytes));
+    assert.equal((await runRag(['snapshot', 'rm', 'enwiki-2016'], env)).code, 0);
+    const gc = await runRag(['snapshot', 'gc', '--grace', '0', '--json'], env);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.ok(JSON.parse(gc.stdout).deleted > 0);
+    await checkSnapshot(env, 'enwiki-2016-n2');
   } finally {
     await s3.close();
   }

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { UsageError } from '@rag/core';
 import { readInputText } from './decode-text.js';
 
@@ -185,6 +187,7 @@ function mulberry32(seed: number): Rng {
 }
 
 async function writeMaybeBz2(path: string, body: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const file = createWriteStream(path);
   const done = new Promise<void>((res, rej) => { file.on('finish', res); file.on('error', rej); });
   if (!path.endsWith('.bz2')) {

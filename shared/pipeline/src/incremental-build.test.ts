@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError, createLogger } from '@rag/core';
 import { loadEncoder, type Encoder } from '@rag/encoder';
 import { LocalObjectStore } from '@rag/storage';
-import { SnapshotRegistry, collectGarbage, diffSnapshots, type SnapshotManifest } from '@rag/snapshot';
+import { SnapshotRegistry, collectGarbage, diffSnapshots, objectSizes, type SnapshotManifest } from '@rag/snapshot';
 import { AliasRegistry, removeSnapshot, SnapshotInUseError } from '@rag/registry';
 import { SnapshotRetriever } from '@rag/retrieval';
 import { runIngest } from './ingest-stage.js';
@@ -105,6 +105,12 @@ function night2(docs: Doc[]): Doc[] {
   return out;
 }
 
+/** Every object a manifest references is in the store (a snapshot loaded for search reads only some). */
+async function assertAllObjectsExist(store: LocalObjectStore, id: string): Promise<void> {
+  const m = await new SnapshotRegistry(store).read(id);
+  for (const key of (await objectSizes(store, m)).keys()) assert.ok(await store.exists(key), `${id} lost ${key}`);
+}
+
 /**
  * Same top-k: scores rank by rank within 1e-4, and the same ids except among hits tied (within 1e-4)
  * with the last one, whose order float rounding may settle either way.
@@ -169,6 +175,12 @@ test('incremental builds chain: night 3 on an incremental night 2 equals a full 
   const d3 = d2.filter((d) => d.id !== 'doc20').map((d) => (d.id === 'doc30' || d.id === 'doc1' ? { ...d, text: `${d.text} appended words here` } : d));
   await build(store, request('n1', writeCorpus('chain-1.jsonl', docs)));
   await build(store, request('n2', writeCorpus('chain-2.jsonl', d2), { base: 'n1' }));
+  // Night 1 goes away before night 3 is built on night 2: night 2 holds all it needs.
+  const aliases = new AliasRegistry({ store, logger });
+  await removeSnapshot(store, aliases, 'n1');
+  await aliases.close();
+  await collectGarbage(store, { graceMs: 0, abandonedAfterMs: 1e12, dryRun: false });
+  await assertAllObjectsExist(store, 'n2');
   const n3 = (await build(store, request('n3', writeCorpus('chain-3.jsonl', d3), { base: 'n2' })))!;
   const fullStore = new LocalObjectStore(join(dir, 'chain-full'));
   const full = (await build(fullStore, request('n3-full', writeCorpus('chain-3f.jsonl', d3))))!;
@@ -217,7 +229,7 @@ test('gc frees what only removed snapshots used, keeps what a live alias needs; 
   await aliases.set('prod', 'new');
   // With both published, gc may take build leftovers (reuse plans) but nothing a snapshot needs.
   await collectGarbage(store, { graceMs: 0, abandonedAfterMs: 1e12, dryRun: false });
-  for (const id of ['old', 'new']) await SnapshotRetriever.load(store, id);
+  for (const id of ['old', 'new']) await assertAllObjectsExist(store, id);
   await removeSnapshot(store, aliases, 'old');
   assert.equal(await new SnapshotRegistry(store).isPublished('old'), false);
   const young = await collectGarbage(store, { graceMs: 3600_000, abandonedAfterMs: 1e12, dryRun: false });
@@ -227,6 +239,7 @@ test('gc frees what only removed snapshots used, keeps what a live alias needs; 
   assert.equal((await store.list('objects/')).length, wouldBe.objects, 'dry run deleted nothing');
   const r = await collectGarbage(store, { graceMs: 0, abandonedAfterMs: 1e12, dryRun: false });
   assert.equal(r.deleted, wouldBe.deleted);
+  await assertAllObjectsExist(store, 'new');
   // The aliased snapshot still loads (every object verified) and answers.
   const snap = await SnapshotRetriever.load(store, (await aliases.resolveSnapshotRef('prod')).snapshotId);
   const hits = await snap.search(minilm, ['new3 railway station'], 3);

@@ -3,7 +3,7 @@ import { OBJECTS_PREFIX } from './content-objects.js';
 import { SNAPSHOTS_PREFIX } from './snapshot-layout.js';
 
 /** Content keys named anywhere in a manifest or marker (their JSON text is scanned, so no schema can hide one). */
-const CONTENT_KEY_RE = /objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z.]+/g;
+const CONTENT_KEY_RE = /objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9.]+/g;
 
 export function contentKeysIn(text: string): string[] {
   return text.match(CONTENT_KEY_RE) ?? [];
