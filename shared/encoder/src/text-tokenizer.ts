@@ -26,10 +26,18 @@ export class TextTokenizer {
     readonly maxLength: number,
   ) {
     this.tok = new Tokenizer(tokenizerJson, tokenizerConfig);
-    // Added tokens ([CLS], [SEP], ...) may live outside the model vocabulary; they win, as in encode().
-    this.tokenToId = new Map();
-    for (const [id, t] of this.tok.get_added_tokens_decoder()) this.tokenToId.set(t.content, id);
+    memoizeWordPiece(this.tok);
+    // One map for every token: the model vocabulary, then the added tokens ([CLS], [SEP], ...), which may
+    // live outside it and win, as in encode(). An added token marked `normalized` is matched after
+    // normalisation ("[PAD]" in a text comes out as "[pad]" from a lower-casing tokenizer), so its
+    // normalised form maps to it too, as in encode().
     const model = this.tok.model;
+    const normalizer = this.tok.normalizer;
+    this.tokenToId = new Map(model?.tokens_to_ids ?? []);
+    for (const [id, t] of this.tok.get_added_tokens_decoder()) {
+      this.tokenToId.set(t.content, id);
+      if (t.normalized && normalizer) this.tokenToId.set(normalizer(t.content), id);
+    }
     this.unkId = model?.unk_token_id ?? 0;
     this.specialsSingle = this.postProcess([], null).ids.length;
     this.specialsPair = this.postProcess([], []).ids.length;
@@ -85,6 +93,36 @@ export class TextTokenizer {
     }
     return this.postProcess(a, b);
   }
+}
+
+/** Distinct words remembered per tokenizer; the cache starts over when full (a Wikipedia shard has far fewer). */
+export const WORD_PIECE_CACHE_LIMIT = 200_000;
+
+/**
+ * Remembers the word pieces of each pre-tokenized word. @huggingface/tokenizers' WordPiece encodes every
+ * word from scratch by trying ever shorter prefixes (a string join per try), which is most of the
+ * tokenizer's time on 100-word passages, and so most of a static encoder's. WordPiece encodes the words
+ * of a text independently, so pieces(words) = concat(pieces([w]) for w in words) and a cache per word
+ * returns exactly what the model would. Other model types (BPE, Unigram) are left alone.
+ */
+function memoizeWordPiece(tok: Tokenizer): void {
+  const model = tok.model;
+  if (!model || model.config.type !== 'WordPiece') return;
+  const encodeWords = model.encode.bind(model);
+  const cache = new Map<string, string[]>();
+  model.encode = (words: string[]): string[] => {
+    const out: string[] = [];
+    for (const w of words) {
+      let pieces = cache.get(w);
+      if (pieces === undefined) {
+        pieces = encodeWords([w]);
+        if (cache.size >= WORD_PIECE_CACHE_LIMIT) cache.clear();
+        cache.set(w, pieces);
+      }
+      for (const p of pieces) out.push(p);
+    }
+    return out;
+  };
 }
 
 /**

