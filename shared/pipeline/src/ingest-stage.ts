@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { EmptyCorpusError, UsageError, sha256, sha256File, type Logger } from '@rag/core';
-import { readSourcePages, type Passage } from '@rag/corpus';
+import { createReadStats, readSourcePages, type Passage } from '@rag/corpus';
 import { findModelFile } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, pageRowLine, putContent, type PageRow } from '@rag/snapshot';
@@ -52,12 +52,10 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
       hint: 'check the path; in distributed mode it must be readable by the ingest worker',
     });
   });
-  const sourceSha = await sha256File(req.source.path);
   const base = req.base ? await loadBase(store, req.base) : undefined;
   const encoderSha = base ? await sha256File(findModelFile(req.encoderDir)) : undefined;
   if (base) checkBaseCompatible(req, base, encoderSha!);
-
-  const inputs = inputsSha256({
+  const inputsFor = (sourceSha: string) => inputsSha256({
     source: sourceSha,
     format: req.source.format,
     words: req.wordsPerPassage,
@@ -66,11 +64,15 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
     base: base ? base.manifestSha256 : null,
   });
   const existing = await readMarker(store, layout.ingestMarker(), ingestMarkerSchema);
-  if (existing && existing.inputsSha256 === inputs) {
-    logger.info({ event: 'ingest.skipped', snapshotId: req.snapshotId, shards: existing.shards.length }, 'ingest already done for these inputs; resuming');
-    await deps.onProgress?.(existing.passages, existing.shards.length);
-    return existing;
+  if (existing) {
+    // Only a resume hashes the source first; a first run hashes it while streaming (one read).
+    if (existing.inputsSha256 === inputsFor(await sha256File(req.source.path))) {
+      logger.info({ event: 'ingest.skipped', snapshotId: req.snapshotId, shards: existing.shards.length }, 'ingest already done for these inputs; resuming');
+      await deps.onProgress?.(existing.passages, existing.shards.length);
+      return existing;
+    }
   }
+  const stats = createReadStats();
 
   const writer = new ShardWriter(store, req.shardSize, 0, base?.manifest.encoder.sha256, deps.onProgress);
   const rows: PageRow[] = [];
@@ -85,6 +87,7 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
   const fastReuse = base && base.manifest.ingestVersion === INGEST_VERSION && base.manifest.source.wordsPerPassage === req.wordsPerPassage;
 
   const pages = readSourcePages(req.source.path, {
+    stats,
     format: req.source.format,
     wordsPerPassage: req.wordsPerPassage,
     reuse: fastReuse ? (ref) => !seen.has(ref.pageId) && base.pages.get(ref.pageId)?.r === ref.rawSha : undefined,
@@ -131,6 +134,8 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
   if (total === 0) {
     throw new EmptyCorpusError(`source ${req.source.path} yielded no passages`, { hint: 'check --format and that the file holds articles (namespace 0, not redirects)' });
   }
+  const sourceSha = stats.sourceSha256 ?? (await sha256File(req.source.path));
+  const inputs = inputsFor(sourceSha);
   const table = await putContent(store, rows.map(pageRowLine).join(''), 'pages');
   const marker: IngestMarker = {
     v: PAYLOAD_VERSION,
