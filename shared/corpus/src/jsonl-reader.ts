@@ -11,7 +11,7 @@ import { readLines } from './read-lines.js';
  * are ignored; records with empty text are skipped and counted. A line that is
  * not a JSON object with a string `text` is a CorruptInputError naming the line.
  */
-export async function* readJsonl(path: string, opts: ReadOptions & { reuse?: ReuseCheck } = {}): AsyncGenerator<SourceDocument> {
+export async function* readJsonl(path: string, opts: ReadOptions & { reuse?: ReuseCheck; sourceHashes?: boolean } = {}): AsyncGenerator<SourceDocument> {
   const stats = opts.stats;
   let lineNo = 0;
   const bad = (why: string, cause?: unknown): CorruptInputError =>
@@ -47,6 +47,10 @@ export async function* readJsonl(path: string, opts: ReadOptions & { reuse?: Reu
     }
     if (stats) stats.documents++;
     const title = typeof rec.title === 'string' ? rec.title.trim() : '';
+    if (!opts.sourceHashes && !opts.reuse) {
+      yield { pageId, title, text };
+      continue;
+    }
     const rawSha = sourceHash(title, text);
     if (opts.reuse?.({ pageId, title, rawSha })) yield { pageId, title, text: '', rawSha, reused: true };
     else yield { pageId, title, text, rawSha };

@@ -129,7 +129,7 @@ export async function* readSourcePages(path: string, opts: ReadPagesOptions = {}
   const words = assertWordsPerPassage(opts.wordsPerPassage ?? DEFAULT_WORDS_PER_PASSAGE);
   const format = opts.format ?? (await detectFormat(path, opts));
   const stats = opts.stats ?? createReadStats();
-  const readOpts = { ...opts, stats };
+  const readOpts = { ...opts, stats, sourceHashes: true };
   let count = 0;
   if (format === 'dpr-tsv') {
     for await (const p of readDprTsv(path, readOpts)) {

@@ -30,7 +30,7 @@ const REDIRECT_TEXT = /^\s*#redirect\b/i;
  * a CorruptInputError with line and column. With `reuse`, a page the check
  * accepts is yielded uncleaned (`reused`, empty text).
  */
-export async function* readWikiXml(path: string, opts: ReadOptions & { reuse?: ReuseCheck } = {}): AsyncGenerator<SourceDocument> {
+export async function* readWikiXml(path: string, opts: ReadOptions & { reuse?: ReuseCheck; sourceHashes?: boolean } = {}): AsyncGenerator<SourceDocument> {
   const stats = opts.stats;
   const parser = new SaxesParser({ position: true });
   const ready: SourceDocument[] = [];
@@ -57,8 +57,8 @@ export async function* readWikiXml(path: string, opts: ReadOptions & { reuse?: R
         details: { path, line: parser.line, title },
       });
     }
-    const rawSha = sourceHash(title, raw);
-    if (opts.reuse?.({ pageId, title, rawSha })) {
+    const rawSha = opts.sourceHashes || opts.reuse ? sourceHash(title, raw) : undefined;
+    if (rawSha && opts.reuse?.({ pageId, title, rawSha })) {
       // Unchanged since the base snapshot: cleaning (the costly part) is skipped.
       if (stats) stats.documents++;
       ready.push({ pageId, title, text: '', rawSha, reused: true });
@@ -70,7 +70,7 @@ export async function* readWikiXml(path: string, opts: ReadOptions & { reuse?: R
       return;
     }
     if (stats) stats.documents++;
-    ready.push({ pageId, title, text, rawSha });
+    ready.push(rawSha ? { pageId, title, text, rawSha } : { pageId, title, text });
   };
 
   parser.on('opentag', (tag) => {
