@@ -107,8 +107,10 @@ function spawnWorker(config: AppConfig, url: string, i: number, logDir: string, 
       RAG_STALLED_MS: String(config.queue.stalledMs),
       RAG_JOB_ATTEMPTS: String(config.queue.attempts),
       RAG_JOB_BACKOFF_MS: String(config.queue.backoffMs),
-      // The build's encoder, so workers can load it while ingest runs.
+      // The build's encoder, so workers can load it while ingest runs; the question encoder as this
+      // process resolved it (it defaults differently when RAG_ENCODER is set).
       RAG_ENCODER: config.encoder.dir,
+      RAG_QUESTION_ENCODER: config.generation.questionEncoderDir,
       RAG_ONNX_EP: config.onnx.executionProvider,
       RAG_ONNX_THREADS: threads.onnx,
       RAG_FAISS_THREADS: threads.faiss,
