@@ -119,8 +119,8 @@ let maxScoreDiff = 0;
 for (let i = 0; i < queries.length; i += 64) {
   const batch = queries.slice(i, i + 64);
   const v = await encoder.encodeQueries(batch);
-  const a = rInc.searchVectors(v, batch.length, 10);
-  const b = rFull.searchVectors(v, batch.length, 10);
+  const a = await rInc.searchVectors(v, batch.length, 10);
+  const b = await rFull.searchVectors(v, batch.length, 10);
   for (let q = 0; q < batch.length; q++) {
     const ids = (hits: { id: string }[]) => hits.map((h) => h.id).join('|');
     if (ids(a[q]!) === ids(b[q]!)) sameTop10++;

@@ -157,8 +157,8 @@ test('an incremental build equals a full build of the same dump, encoding only w
   const queries: string[] = [];
   for await (const p of SnapshotRetriever.readPassages(fullStore, full)) queries.push(p.text.split(' ').slice(0, 8).join(' '));
   const v = await minilm.encodeQueries(queries);
-  const a = rInc.searchVectors(v, queries.length, 10);
-  const b = rFull.searchVectors(v, queries.length, 10);
+  const a = await rInc.searchVectors(v, queries.length, 10);
+  const b = await rFull.searchVectors(v, queries.length, 10);
   for (let q = 0; q < queries.length; q++) assertSameHits(a[q]!, b[q]!, `query ${q}`);
   // Removed and replaced rows are never returned.
   const removed = a.flat().filter((h) => h.id.startsWith('doc11-'));
@@ -259,7 +259,7 @@ test('resume: an encoder swapped after some shards were encoded and indexed re-e
   const r = await SnapshotRetriever.load(store, 'swap');
   for (const s of m.shards) {
     const vecs = leBytesToFloat32(await store.get(s.embeddingsKey));
-    const hits = r.searchVectors(vecs.subarray(0, m.dim), 1, 1);
+    const hits = await r.searchVectors(vecs.subarray(0, m.dim), 1, 1);
     assert.ok(Math.abs(hits[0]![0]!.score - 1) < 1e-4, `shard ${s.shard}: top score ${hits[0]![0]!.score}`);
     assert.equal(hits[0]![0]!.id, s.firstPassageId, `shard ${s.shard} index matches its embeddings`);
   }

@@ -53,6 +53,8 @@ export const ingestShardSchema = z.object({
   passages: z.number().int(),
   firstPassageId: z.string(),
   lastPassageId: z.string(),
+  /** Byte offsets of the rows in the passages object (uint32 LE, rows + 1). */
+  offsets: ref.optional(),
   /** New shard: rows whose embeddings can be copied from the base instead of encoded. */
   reuse: ref.optional(),
   /** Shard taken as it is from the base snapshot: its manifest entry (no encode or index job). */

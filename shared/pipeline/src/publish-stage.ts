@@ -85,6 +85,7 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
       lastPassageId: s.lastPassageId,
       ...(s.bytes !== undefined ? { passagesBytes: s.bytes } : {}),
       embeddingsBytes: enc.bytes,
+      ...(s.offsets ? { offsets: s.offsets } : {}),
       index: { kind: idx.kind, params: idx.params },
     });
   }

@@ -1,3 +1,4 @@
+import { UsageError } from '@rag/core';
 import type { Passage } from '@rag/corpus';
 import { putContent } from '@rag/snapshot';
 import type { ObjectStore } from '@rag/storage';
@@ -18,6 +19,13 @@ export interface ReusePlan {
   sources: { key: string; sha256: string }[];
   /** [row in this shard, index into sources, row in that embeddings object], ascending by row. */
   rows: [number, number, number][];
+}
+
+/** uint32 little-endian bytes, whatever the host. */
+export function uint32Le(v: Uint32Array): Buffer {
+  const b = Buffer.allocUnsafe(v.length * 4);
+  for (let i = 0; i < v.length; i++) b.writeUInt32LE(v[i]!, i * 4);
+  return b;
 }
 
 /** One passage per line, fixed key order, so the same corpus always gives the same bytes. */
@@ -70,7 +78,14 @@ export class ShardWriter {
   async flush(): Promise<void> {
     if (this.lines.length === 0) return;
     const shard = this.firstShard + this.shards.length;
-    const stored = await putContent(this.store, this.lines.join(''), 'passages');
+    const body = this.lines.join('');
+    const stored = await putContent(this.store, body, 'passages');
+    const offsets = new Uint32Array(this.lines.length + 1);
+    let at = 0;
+    this.lines.forEach((line, i) => { offsets[i] = at; at += Buffer.byteLength(line); });
+    if (at > 0xffffffff) throw new UsageError(`a shard of ${this.lines.length} passages is ${at} bytes, over the 4 GiB its row offsets can address`, { hint: 'use a smaller --shard-size' });
+    offsets[this.lines.length] = at;
+    const off = await putContent(this.store, uint32Le(offsets), 'offsets');
     const entry: IngestShard = {
       shard,
       key: stored.key,
@@ -79,6 +94,7 @@ export class ShardWriter {
       passages: this.lines.length,
       firstPassageId: this.first,
       lastPassageId: this.last,
+      offsets: { key: off.key, sha256: off.sha256, bytes: off.bytes },
     };
     if (this.reuse.length > 0 && this.encoderSha256) {
       const sources: ReusePlan['sources'] = [];

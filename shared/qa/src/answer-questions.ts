@@ -38,7 +38,7 @@ export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContex
   if (retrieval) {
     retrieval.assertCompatible(models.questionEncoder);
     const vectors = await models.questionEncoder.encodeQueries(questions.map((q) => q.question));
-    hits = retrieval.searchVectors(vectors, questions.length, settings.k).map((list) => list.map((h) => ({ id: h.id, title: h.title, text: h.text, score: h.score })));
+    hits = (await retrieval.searchVectors(vectors, questions.length, settings.k)).map((list) => list.map((h) => ({ id: h.id, title: h.title, text: h.text, score: h.score })));
   }
   // Retrieval ran as one batch: charge each question an equal share.
   const retrievalMs = (performance.now() - t0) / Math.max(1, questions.length);

@@ -1,7 +1,7 @@
 import { ShardIntegrityError, UsageError, sha256, type Logger } from '@rag/core';
-import type { Passage } from '@rag/corpus';
+import { passageHash, type Passage } from '@rag/corpus';
 import type { Encoder } from '@rag/encoder';
-import { ShardIndex, mergeTopK } from '@rag/index';
+import { ShardIndex, mergeTopK, type MergedHit } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotRegistry, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 import { parsePassageShard } from '@rag/pipeline';
@@ -18,36 +18,51 @@ export interface RetrievedPassage {
 interface LoadedShard {
   shard: number;
   index: ShardIndex;
-  passages: Passage[];
+  /** Every row's passage, for snapshots without an offsets object (built before v2). */
+  passages?: Passage[];
+  /** Byte offset of every row in the passages object (rows + 1): passages are read on demand. */
+  offsets?: Uint32Array;
+  passagesKey: string;
   /** Rows that are not part of this snapshot (a shard reused from a base snapshot). */
   deleted: Set<number>;
 }
 
+export interface LoadOptions {
+  logger?: Logger;
+  /** Shards loaded at once (each holds its index and one object read in flight). Default 4. */
+  concurrency?: number;
+  /** Passages kept in memory after a read, most recent first (a hot set across questions). Default 4096. */
+  cacheSize?: number;
+}
+
 /**
- * A published snapshot loaded for search: every shard's FAISS index and passages, each
- * verified against the manifest's sha256 and counts. Loading is separate from
+ * A published snapshot loaded for search: every shard's FAISS index, verified against the
+ * manifest's sha256 and counts. Passage text is not held: each shard's row offsets are, and a
+ * search reads just the passages it returns (a range read each, verified against the passage's
+ * own hash), so memory is the indexes plus 4 bytes a passage. Loading is separate from
  * construction so a new snapshot can be loaded fully before a reference is swapped.
  */
 export class SnapshotRetriever {
-  private constructor(readonly manifest: SnapshotManifest, private readonly shards: LoadedShard[]) {}
+  private readonly cache = new Map<string, Passage>();
 
-  static async load(store: ObjectStore, snapshotId: string, logger?: Logger): Promise<SnapshotRetriever> {
+  private constructor(
+    readonly manifest: SnapshotManifest,
+    private readonly shards: LoadedShard[],
+    private readonly store: ObjectStore,
+    private readonly cacheSize: number,
+  ) {}
+
+  static async load(store: ObjectStore, snapshotId: string, opts: LoadOptions | Logger = {}): Promise<SnapshotRetriever> {
+    const o: LoadOptions = 'info' in opts && typeof opts.info === 'function' ? { logger: opts as Logger } : (opts as LoadOptions);
     const manifest = await new SnapshotRegistry(store).read(snapshotId);
-    const shards: LoadedShard[] = [];
-    for (const s of manifest.shards) {
-      const [indexBytes, passageBytes] = await Promise.all([store.get(s.key), store.get(s.passagesKey)]);
-      if (sha256(indexBytes) !== s.sha256) throw new ShardIntegrityError(`index ${s.key} does not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
-      if (sha256(passageBytes) !== s.passagesSha256) throw new ShardIntegrityError(`passages ${s.passagesKey} do not match the manifest sha256`);
-      // Each shard's own parameters (v2); v1 manifests had one spec for all shards.
-      const index = ShardIndex.fromBuffer(indexBytes, (s.index ?? manifest.index).params);
-      const passages = parsePassageShard(passageBytes, s.passagesKey);
-      if (index.ntotal !== s.vectors || passages.length !== s.passages || s.vectors !== s.passages) {
-        throw new ShardIntegrityError(`shard ${s.shard}: index has ${index.ntotal} vectors, ${passages.length} passages, manifest says ${s.vectors}/${s.passages}`);
-      }
-      shards.push({ shard: s.shard, index, passages, deleted: await readDeleted(store, s) });
-    }
-    logger?.info({ event: 'snapshot.loaded', snapshotId, shards: shards.length, passages: manifest.passages }, 'snapshot loaded');
-    return new SnapshotRetriever(manifest, shards);
+    const shards = await mapLimit(manifest.shards, o.concurrency ?? 4, (s) => loadShard(store, manifest, s));
+    o.logger?.info({ event: 'snapshot.loaded', snapshotId, shards: shards.length, passages: manifest.passages, lazy: shards.every((s) => !s.passages) }, 'snapshot loaded');
+    return new SnapshotRetriever(manifest, shards, store, o.cacheSize ?? 4096);
+  }
+
+  /** Passages held in memory: whole shards of snapshots without offsets, plus the read cache. */
+  get passagesInMemory(): number {
+    return this.shards.reduce((n, s) => n + (s.passages?.length ?? 0), 0) + this.cache.size;
   }
 
   get snapshotId(): string {
@@ -70,10 +85,10 @@ export class SnapshotRetriever {
   }
 
   /** Exact global top-k over all shards for each query vector ([nq, dim] row-major). */
-  searchVectors(queries: Float32Array, nq: number, k: number): RetrievedPassage[][] {
+  async searchVectors(queries: Float32Array, nq: number, k: number): Promise<RetrievedPassage[][]> {
     // A shard with deleted rows is asked for k more per deleted row, so k live rows remain.
     const perShard = this.shards.map((s) => ({ s, r: s.index.search(queries, nq, Math.min(k + s.deleted.size, s.index.ntotal)) }));
-    const out: RetrievedPassage[][] = [];
+    const merged: MergedHit[][] = [];
     for (let q = 0; q < nq; q++) {
       const lists = perShard.map(({ s, r }) => {
         const kk = r.scores.length / nq;
@@ -83,17 +98,42 @@ export class SnapshotRetriever {
         const keep = [...labels.keys()].filter((i) => !s.deleted.has(labels[i]!));
         return { shard: s.shard, scores: keep.map((i) => scores[i]!), labels: keep.map((i) => labels[i]!) };
       });
-      out.push(mergeTopK(lists, k).map((hit) => {
-        const p = this.shards[hit.shard]!.passages[hit.label]!;
-        return { id: p.id, title: p.title, text: p.text, score: hit.score, shard: hit.shard };
-      }));
+      merged.push(mergeTopK(lists, k));
     }
-    return out;
+    const passages = await this.passagesOf(merged.flat());
+    return merged.map((hits) => hits.map((hit) => {
+      const p = passages.get(`${hit.shard}:${hit.label}`)!;
+      return { id: p.id, title: p.title, text: p.text, score: hit.score, shard: hit.shard };
+    }));
   }
 
   async search(encoder: Encoder, questions: string[], k: number): Promise<RetrievedPassage[][]> {
     const vecs = await encoder.encodeQueries(questions);
     return this.searchVectors(vecs, questions.length, k);
+  }
+
+  /** The passages of these rows: from memory (old snapshots), the cache, or one range read each. */
+  private async passagesOf(hits: MergedHit[]): Promise<Map<string, Passage>> {
+    const out = new Map<string, Passage>();
+    const todo: MergedHit[] = [];
+    for (const h of hits) {
+      const key = `${h.shard}:${h.label}`;
+      if (out.has(key)) continue;
+      const s = this.shards[h.shard]!;
+      const p = s.passages?.[h.label] ?? this.cache.get(key);
+      if (p) { out.set(key, p); continue; }
+      out.set(key, undefined as unknown as Passage);
+      todo.push(h);
+    }
+    await mapLimit(todo, 16, async (h) => {
+      const s = this.shards[h.shard]!;
+      const key = `${h.shard}:${h.label}`;
+      const p = await readRow(this.store, s, h.label);
+      out.set(key, p);
+      this.cache.set(key, p);
+      if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    });
+    return out;
   }
 
   /** Passages in snapshot order (shard by shard, deleted rows left out), for `snapshot passages`. */
@@ -104,6 +144,62 @@ export class SnapshotRetriever {
       for (let i = 0; i < rows.length; i++) if (!deleted.has(i)) yield rows[i]!;
     }
   }
+}
+
+async function loadShard(store: ObjectStore, manifest: SnapshotManifest, s: ShardEntry): Promise<LoadedShard> {
+  const indexBytes = await store.get(s.key);
+  if (sha256(indexBytes) !== s.sha256) throw new ShardIntegrityError(`index ${s.key} does not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
+  // Each shard's own parameters (v2); v1 manifests had one spec for all shards.
+  const index = ShardIndex.fromBuffer(indexBytes, (s.index ?? manifest.index).params);
+  const deleted = await readDeleted(store, s);
+  if (index.ntotal !== s.vectors || s.vectors !== s.passages) {
+    throw new ShardIntegrityError(`shard ${s.shard}: index has ${index.ntotal} vectors, manifest says ${s.vectors}/${s.passages}`);
+  }
+  if (s.offsets) {
+    const raw = await store.get(s.offsets.key);
+    if (sha256(raw) !== s.offsets.sha256) throw new ShardIntegrityError(`offsets ${s.offsets.key} do not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
+    const offsets = new Uint32Array(raw.length / 4);
+    for (let i = 0; i < offsets.length; i++) offsets[i] = raw.readUInt32LE(i * 4);
+    if (offsets.length !== s.passages + 1 || (s.passagesBytes !== undefined && offsets[s.passages] !== s.passagesBytes)) {
+      throw new ShardIntegrityError(`offsets ${s.offsets.key} do not fit shard ${s.shard} (${offsets.length - 1} rows, manifest says ${s.passages})`);
+    }
+    return { shard: s.shard, index, offsets, passagesKey: s.passagesKey, deleted };
+  }
+  const passageBytes = await store.get(s.passagesKey);
+  if (sha256(passageBytes) !== s.passagesSha256) throw new ShardIntegrityError(`passages ${s.passagesKey} do not match the manifest sha256`);
+  const passages = parsePassageShard(passageBytes, s.passagesKey);
+  if (passages.length !== s.passages) throw new ShardIntegrityError(`shard ${s.shard}: ${passages.length} passages, manifest says ${s.passages}`);
+  return { shard: s.shard, index, passages, passagesKey: s.passagesKey, deleted };
+}
+
+/** One row of a shard by a range read, checked against the passage's own hash. */
+async function readRow(store: ObjectStore, s: LoadedShard, row: number): Promise<Passage> {
+  const off = s.offsets!;
+  const bytes = await store.getRange(s.passagesKey, off[row]!, off[row + 1]!);
+  let p: Passage;
+  try {
+    p = JSON.parse(bytes.toString('utf8')) as Passage;
+  } catch (err) {
+    throw new ShardIntegrityError(`row ${row} of ${s.passagesKey} is not a JSON passage`, { cause: err, hint: 'the object was altered; rebuild the snapshot' });
+  }
+  if (typeof p.text !== 'string' || passageHash(p.title, p.text) !== p.hash) {
+    throw new ShardIntegrityError(`row ${row} of ${s.passagesKey} does not match its hash`, { hint: 'the object was altered; rebuild the snapshot' });
+  }
+  return p;
+}
+
+/** Runs fn over items, at most `limit` at a time; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return out;
 }
 
 /** The deleted rows of a shard entry (verified against the manifest), or an empty set. */

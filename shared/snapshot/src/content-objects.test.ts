@@ -4,7 +4,7 @@ import { contentKey, type ContentKind } from './content-objects.js';
 import { contentKeysIn } from './snapshot-gc.js';
 
 const SHA = 'ab'.repeat(32);
-const KINDS: ContentKind[] = ['passages', 'embeddings', 'index', 'pages', 'deleted', 'reuse'];
+const KINDS: ContentKind[] = ['passages', 'embeddings', 'index', 'pages', 'deleted', 'reuse', 'offsets'];
 
 test('content keys fan out by the first two hex characters and name their kind', () => {
   assert.equal(contentKey(SHA, 'embeddings'), `objects/sha256/ab/${SHA}.f32`);

@@ -9,7 +9,7 @@ import type { ObjectStore } from '@rag/storage';
  */
 export const OBJECTS_PREFIX = 'objects/';
 
-export type ContentKind = 'passages' | 'embeddings' | 'index' | 'pages' | 'deleted' | 'reuse';
+export type ContentKind = 'passages' | 'embeddings' | 'index' | 'pages' | 'deleted' | 'reuse' | 'offsets';
 
 const EXT: Record<ContentKind, string> = {
   passages: 'jsonl',
@@ -18,6 +18,7 @@ const EXT: Record<ContentKind, string> = {
   pages: 'pages.jsonl',
   deleted: 'deleted.json',
   reuse: 'reuse.json',
+  offsets: 'offsets.u32',
 };
 
 /** Below gc's smallest sensible grace period (see snapshot-gc.ts). */

@@ -93,6 +93,7 @@ export async function objectSizes(store: ObjectStore, m: SnapshotManifest): Prom
     await add(s.passagesKey, s.passagesBytes);
     await add(s.embeddingsKey, s.embeddingsBytes);
     if (s.deleted) await add(s.deleted.key, s.deleted.bytes);
+    if (s.offsets) await add(s.offsets.key, s.offsets.bytes);
   }
   if (m.pages) await add(m.pages.key, m.pages.bytes);
   return out;

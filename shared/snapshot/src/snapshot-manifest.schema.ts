@@ -42,6 +42,11 @@ export const shardEntrySchema = z.object({
    * pages changed or went away since): a JSON array of labels, ascending. Search skips them.
    */
   deleted: objectRefSchema.extend({ count: z.number().int().min(1) }).optional(),
+  /**
+   * Byte offset of every row in the passages object, uint32 little-endian, rows + 1 entries: serving
+   * reads just the passages a question needs (range reads) instead of holding every shard's text.
+   */
+  offsets: objectRefSchema.optional(),
 });
 
 export const indexSpecSchema = z.object({

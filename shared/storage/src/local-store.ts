@@ -169,6 +169,31 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    assertRange(start, end);
+    const path = this.pathOf(key);
+    let h;
+    try {
+      h = await open(path, 'r');
+    } catch (err) {
+      throw this.wrap(err, 'get', key);
+    }
+    try {
+      const buf = Buffer.allocUnsafe(end - start);
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await h.read(buf, got, buf.length - got, start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === buf.length ? buf : buf.subarray(0, got);
+    } catch (err) {
+      throw this.wrap(err, 'get', key);
+    } finally {
+      await h.close();
+    }
+  }
+
   async getToFile(key: string, path: string): Promise<void> {
     const src = this.pathOf(key);
     const dest = resolve(path);
@@ -289,5 +314,12 @@ export class LocalObjectStore implements ObjectStore {
       }
       cur = dirname(cur);
     }
+  }
+}
+
+/** A byte range [start, end) with whole, non-negative bounds. */
+export function assertRange(start: number, end: number): void {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+    throw new UsageError(`invalid byte range [${start}, ${end})`);
   }
 }

@@ -122,6 +122,17 @@ export function objectStoreContract(name: string, opts: ContractOptions): void {
       });
     }
 
+    it('getRange: the bytes [start, end) of an object', async () => {
+      const store = await fresh();
+      const body = Buffer.from('0123456789abcdef'.repeat(1000));
+      await store.put('r/a', body);
+      assert.equal((await store.getRange('r/a', 3, 7)).toString(), '3456');
+      assert.deepEqual(await store.getRange('r/a', 15990, 16000), body.subarray(15990));
+      assert.equal((await store.getRange('r/a', 5, 5)).length, 0);
+      await assert.rejects(store.getRange('r/missing', 0, 1), ObjectNotFoundError);
+      await assert.rejects(store.getRange('r/a', 4, 2), UsageError);
+    });
+
     it('head: size and a recent write time, null when missing', async () => {
       const store = await fresh();
       const before = Date.now();

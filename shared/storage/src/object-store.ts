@@ -27,6 +27,8 @@ export interface ObjectStore {
   /** Writes only if the key does not exist yet; false if it already did (immutable manifests). */
   putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
   get(key: string): Promise<Buffer>;
+  /** Bytes [start, end) of an object (a range read: serving reads single passages, not whole shards). */
+  getRange(key: string, start: number, end: number): Promise<Buffer>;
   /** Downloads to `path` via a temporary file, so `path` is either complete or untouched. */
   getToFile(key: string, path: string): Promise<void>;
   getStream(key: string): Promise<NodeJS.ReadableStream>;

@@ -18,6 +18,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { ObjectNotFoundError, StorageError, UsageError, redactUrl, sha256 } from '@rag/core';
 import { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
 import type { ObjectInfo, ObjectStore, PutResult } from './object-store.js';
+import { assertRange } from './local-store.js';
 import { classifyS3Error } from './s3-errors.js';
 
 /** Static credentials, for tests and the dev server only; production uses the default AWS provider chain. */
@@ -191,6 +192,27 @@ export class S3ObjectStore implements ObjectStore {
 
   async get(key: string): Promise<Buffer> {
     const body = await this.getBody(key);
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+    } catch (err) {
+      throw this.fail(err, 'get', key);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    assertRange(start, end);
+    if (end === start) return Buffer.alloc(0);
+    const Key = this.fullKey(key);
+    let body: Readable;
+    try {
+      const res = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` }));
+      if (!res.Body) throw new StorageError(`S3 returned no body for ${key} in ${this.description}`);
+      body = res.Body as Readable;
+    } catch (err) {
+      throw this.fail(err, 'get', key);
+    }
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of body) chunks.push(chunk as Buffer);
