@@ -77,8 +77,8 @@ function processes(): Proc[] {
 }
 function role(p: Proc): string {
   if (p.cmd.includes('redis-server')) return 'redis';
-  if (p.cmd.includes('worker')) return `worker-${p.pid}`;
   if (p.cmd.includes('snapshot build')) return 'cli';
+  if (p.cmd.includes('worker/src/main')) return `worker-${p.pid}`;
   return `other-${p.pid}`;
 }
 
