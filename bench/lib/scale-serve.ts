@@ -1,6 +1,8 @@
 // One serving process for bench/scale.ts: RSS before and after loading the snapshot, query latency
 // (one question at a time, k=10). Prints one JSON object.
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { loadEncoder } from '@rag/encoder';
 import { LocalObjectStore } from '@rag/storage';
@@ -13,15 +15,17 @@ const rss = () => {
 };
 const gc = (globalThis as { gc?: () => void }).gc;
 
-// Queries: the first 12 words of passages spread over the corpus (read as text, not loaded in the snapshot).
-const lines = readFileSync(o.corpus!, 'utf8').split('\n');
+// Queries: the first 12 words of passages spread over the corpus, streamed (it can exceed a JS string).
 const nq = Number(o.queries);
-const queries: string[] = [];
-for (let i = 0; i < nq; i++) {
-  const line = lines[1 + Math.floor(((i + 0.5) * (lines.length - 2)) / nq)]!;
-  queries.push(line.split('\t')[1]!.split(' ').slice(0, 12).join(' '));
+const total = (JSON.parse(readFileSync(join(dirname(o.corpus!), 'corpus.json'), 'utf8')) as { passages: number }).passages;
+const wanted = new Map<number, number>();
+for (let i = 0; i < nq; i++) wanted.set(1 + Math.floor(((i + 0.5) * total) / nq), i);
+const queries: string[] = new Array(nq);
+let lineNo = 0;
+for await (const line of createInterface({ input: createReadStream(o.corpus!) })) {
+  const q = wanted.get(lineNo++);
+  if (q !== undefined) queries[q] = line.split('\t')[1]!.split(' ').slice(0, 12).join(' ');
 }
-lines.length = 0;
 
 const store = new LocalObjectStore(o.storage!);
 const encoder = await loadEncoder({ dir: o.encoder! });

@@ -3,7 +3,8 @@ import { EmptyCorpusError, UsageError, sha256, sha256File, type Logger } from '@
 import { createReadStats, readSourcePages, type Passage } from '@rag/corpus';
 import { findModelFile } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotLayout, pageRowLine, putContent, type PageRow } from '@rag/snapshot';
+import { SnapshotLayout, pageRowLine, putContent, putContentFile, type PageRow } from '@rag/snapshot';
+import { TempLines } from './temp-lines.js';
 import { readMarker, writeMarker, inputsSha256 } from './build-markers.js';
 import { INGEST_VERSION, ingestMarkerSchema, PAYLOAD_VERSION, type BuildRequest, type IngestMarker, type IngestShard } from './job-payloads.schema.js';
 import { loadBase, type BaseSnapshot } from './base-snapshot.js';
@@ -31,8 +32,9 @@ export const MAX_SMALL_SHARDS = 4;
 
 /**
  * Ingest: stream the source once, cut it into shards of `shardSize` passages (content-addressed
- * JSONL objects) and record every page in a page table. Constant memory per shard; the page table
- * and the set of page ids seen are per page.
+ * JSONL objects) and record every page in a page table. Memory does not grow with the corpus: one
+ * shard is buffered, page rows are spooled to a local file, and duplicate pages are looked for among
+ * the last DEDUP_WINDOW page ids. An incremental build also holds the base's page table.
  *
  * With a base snapshot (`req.base`), a page whose source text and id are unchanged keeps its rows
  * in the base's shards (not cleaned, split, encoded or indexed again); changed and added pages go to
@@ -75,86 +77,105 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
   const stats = createReadStats();
 
   const writer = new ShardWriter(store, req.shardSize, 0, base?.manifest.encoder.sha256, deps.onProgress);
-  const rows: PageRow[] = [];
-  /** Pages whose rows stay in base shards: index into `rows`. */
-  const keptRows: number[] = [];
-  const seen = new Set<string>();
-  const basePageSeen = new Set<string>();
-  let duplicates = 0;
-  let changed = 0;
-  let added = 0;
-  // Page reuse by source hash is only sound when the base split pages the same way.
-  const fastReuse = base && base.manifest.ingestVersion === INGEST_VERSION && base.manifest.source.wordsPerPassage === req.wordsPerPassage;
+  // Page rows go to a local spool file as they are made, not to the heap (they are per page).
+  const spool = await TempLines.create('rag-pages-');
+  try {
+    const seen = new RecentIds(DEDUP_WINDOW);
+    /** Base pages met in the new dump (kept or changed); the others were removed. */
+    const basePageSeen = new Set<string>();
+    let kept = 0;
+    let duplicates = 0;
+    let changed = 0;
+    let added = 0;
+    /** Rows of base shards that are not part of the new snapshot (pages changed since). */
+    const deleted = base ? base.manifest.shards.map((_, i) => new Set<number>(base.deleted[i] ?? [])) : [];
+    // Page reuse by source hash is only sound when the base split pages the same way.
+    const fastReuse = base && base.manifest.ingestVersion === INGEST_VERSION && base.manifest.source.wordsPerPassage === req.wordsPerPassage;
 
-  const pages = readSourcePages(req.source.path, {
-    stats,
-    format: req.source.format,
-    wordsPerPassage: req.wordsPerPassage,
-    reuse: fastReuse ? (ref) => !seen.has(ref.pageId) && base.pages.get(ref.pageId)?.r === ref.rawSha : undefined,
-  });
-  for await (const page of pages) {
-    // A dump that repeats a page keeps its first copy, whole.
-    if (seen.has(page.pageId)) { duplicates++; continue; }
-    seen.add(page.pageId);
-    const old = base?.pages.get(page.pageId);
-    if (old) basePageSeen.add(page.pageId);
-    if (old && (page.passages === null || sameHashes(old.h, page.passages))) {
-      keptRows.push(rows.length);
-      rows.push({ ...old, t: page.title, r: page.rawSha });
-      continue;
+    const pages = readSourcePages(req.source.path, {
+      stats,
+      format: req.source.format,
+      wordsPerPassage: req.wordsPerPassage,
+      reuse: fastReuse ? (ref) => !seen.has(ref.pageId) && base.pages.get(ref.pageId)?.r === ref.rawSha : undefined,
+    });
+    for await (const page of pages) {
+      // A dump that repeats a page keeps its first copy, whole.
+      if (seen.has(page.pageId)) { duplicates++; continue; }
+      seen.add(page.pageId);
+      const old = base?.pages.get(page.pageId);
+      if (old) basePageSeen.add(page.pageId);
+      if (old && (page.passages === null || sameHashes(old.h, page.passages))) {
+        kept++;
+        // Base shard numbers are marked until the kept shards get their numbers in this snapshot.
+        await spool.write(pageRowLine({ ...old, t: page.title, r: page.rawSha, loc: old.loc.map(([s, f, c]) => [s + BASE_MARK, f, c]) }));
+        continue;
+      }
+      const passages = page.passages!;
+      if (old) {
+        changed++;
+        for (const [shard, first, count] of old.loc) for (let r = 0; r < count; r++) deleted[shard]!.add(first + r);
+      } else if (base) added++;
+      const loc = await writer.add(passages, old ? sourcesFromOldPage(base!, old, passages) : undefined);
+      await spool.write(pageRowLine({ p: page.pageId, t: page.title, r: page.rawSha, h: passages.map((p) => p.hash), loc }));
     }
-    const passages = page.passages!;
-    if (old) changed++;
-    else if (base) added++;
-    const loc = await writer.add(passages, old ? sourcesFromOldPage(base!, old, passages) : undefined);
-    rows.push({ p: page.pageId, t: page.title, r: page.rawSha, h: passages.map((p) => p.hash), loc });
-  }
+    await spool.close();
 
-  let shards: IngestShard[];
-  let baseSummary: IngestMarker['base'];
-  if (base) {
-    const r = await finishIncremental(base, rows, keptRows, basePageSeen, writer, req.shardSize, store);
-    shards = r.shards;
-    baseSummary = {
-      id: base.manifest.id,
-      manifestSha256: base.manifestSha256,
-      pagesKept: keptRows.length,
-      pagesChanged: changed,
-      pagesAdded: added,
-      pagesRemoved: base.pages.size - basePageSeen.size,
-      shardsReused: r.reused,
-      shardsCompacted: r.compacted,
-      passagesKept: r.passagesKept,
+    let shards: IngestShard[];
+    let baseSummary: IngestMarker['base'];
+    let table: TempLines;
+    if (base) {
+      for (const old of base.pages.values()) {
+        if (basePageSeen.has(old.p)) continue;
+        for (const [shard, first, count] of old.loc) for (let r = 0; r < count; r++) deleted[shard]!.add(first + r);
+      }
+      const r = await finishIncremental(base, spool, deleted, writer, req.shardSize, store);
+      shards = r.shards;
+      table = r.table;
+      baseSummary = {
+        id: base.manifest.id,
+        manifestSha256: base.manifestSha256,
+        pagesKept: kept,
+        pagesChanged: changed,
+        pagesAdded: added,
+        pagesRemoved: base.pages.size - basePageSeen.size,
+        shardsReused: r.reused,
+        shardsCompacted: r.compacted,
+        passagesKept: r.passagesKept,
+      };
+    } else {
+      await writer.flush();
+      shards = writer.shards;
+      table = spool;
+    }
+    const total = shards.reduce((n, s) => n + s.passages - (s.deleted?.count ?? 0), 0);
+    if (total === 0) {
+      throw new EmptyCorpusError(`source ${req.source.path} yielded no passages`, { hint: 'check --format and that the file holds articles (namespace 0, not redirects)' });
+    }
+    const sourceSha = stats.sourceSha256 ?? (await sha256File(req.source.path));
+    const inputs = inputsFor(sourceSha);
+    const stored = await putContentFile(store, table.path, 'pages');
+    if (table !== spool) await table.remove();
+    const marker: IngestMarker = {
+      v: PAYLOAD_VERSION,
+      inputsSha256: inputs,
+      ingestVersion: INGEST_VERSION,
+      source: { path: req.source.path, sha256: sourceSha, bytes: info.size, format: req.source.format },
+      shardSize: req.shardSize,
+      wordsPerPassage: req.wordsPerPassage,
+      passages: total,
+      duplicatesSkipped: duplicates,
+      shards,
+      pages: { key: stored.key, sha256: stored.sha256, bytes: stored.bytes, count: table.count },
+      ...(baseSummary ? { base: baseSummary } : {}),
+      durationMs: Date.now() - started,
+      finishedAt: Date.now(),
     };
-  } else {
-    await writer.flush();
-    shards = writer.shards;
+    await writeMarker(store, layout.ingestMarker(), marker);
+    logger.info({ event: 'ingest.done', snapshotId: req.snapshotId, passages: total, shards: shards.length, duplicates, base: baseSummary }, 'ingest done');
+    return marker;
+  } finally {
+    await spool.remove();
   }
-  const total = shards.reduce((n, s) => n + s.passages - (s.deleted?.count ?? 0), 0);
-  if (total === 0) {
-    throw new EmptyCorpusError(`source ${req.source.path} yielded no passages`, { hint: 'check --format and that the file holds articles (namespace 0, not redirects)' });
-  }
-  const sourceSha = stats.sourceSha256 ?? (await sha256File(req.source.path));
-  const inputs = inputsFor(sourceSha);
-  const table = await putContent(store, rows.map(pageRowLine).join(''), 'pages');
-  const marker: IngestMarker = {
-    v: PAYLOAD_VERSION,
-    inputsSha256: inputs,
-    ingestVersion: INGEST_VERSION,
-    source: { path: req.source.path, sha256: sourceSha, bytes: info.size, format: req.source.format },
-    shardSize: req.shardSize,
-    wordsPerPassage: req.wordsPerPassage,
-    passages: total,
-    duplicatesSkipped: duplicates,
-    shards,
-    pages: { key: table.key, sha256: table.sha256, bytes: table.bytes, count: rows.length },
-    ...(baseSummary ? { base: baseSummary } : {}),
-    durationMs: Date.now() - started,
-    finishedAt: Date.now(),
-  };
-  await writeMarker(store, layout.ingestMarker(), marker);
-  logger.info({ event: 'ingest.done', snapshotId: req.snapshotId, passages: total, shards: shards.length, duplicates, base: baseSummary }, 'ingest done');
-  return marker;
 }
 
 function sameHashes(old: string[], passages: Passage[]): boolean {
@@ -176,27 +197,19 @@ function sourcesFromOldPage(base: BaseSnapshot, old: PageRow, passages: Passage[
 }
 
 /**
- * After the stream: base rows of changed and removed pages become deletions; hollow or small base
- * shards are compacted into new shards (their live rows copied with their embeddings); the other
- * base shards are kept as they are and numbered after the new ones.
+ * After the stream: hollow or small base shards are compacted into new shards (the live rows of
+ * kept pages in them are copied with their embeddings), the other base shards are kept as they are
+ * and numbered after the new ones, and the spooled page rows are rewritten with final locations.
  */
 async function finishIncremental(
   base: BaseSnapshot,
-  rows: PageRow[],
-  keptRows: number[],
-  basePageSeen: Set<string>,
+  spool: TempLines,
+  deleted: Set<number>[],
   writer: ShardWriter,
   shardSize: number,
   store: ObjectStore,
-): Promise<{ shards: IngestShard[]; reused: number; compacted: number; passagesKept: number }> {
+): Promise<{ shards: IngestShard[]; table: TempLines; reused: number; compacted: number; passagesKept: number }> {
   const shardsOfBase = base.manifest.shards;
-  // Deleted rows per base shard: those it already had, plus every row of a page not kept.
-  const deleted = shardsOfBase.map((_, i) => new Set<number>(base.deleted[i] ?? []));
-  const keptIds = new Set(keptRows.map((i) => rows[i]!.p));
-  for (const old of base.pages.values()) {
-    if (keptIds.has(old.p)) continue;
-    for (const [shard, first, count] of old.loc) for (let r = 0; r < count; r++) deleted[shard]!.add(first + r);
-  }
   const live = shardsOfBase.map((s, i) => s.passages - deleted[i]!.size);
   // Small shards (each night's last, partial one) are merged once MAX_SMALL_SHARDS have gathered:
   // merging every night would rewrite the same rows night after night.
@@ -206,7 +219,7 @@ async function finishIncremental(
     return live[i]! <= 0 || d / s.passages > COMPACT_DELETED_SHARE || (small >= MAX_SMALL_SHARDS && live[i]! < shardSize * COMPACT_SMALL_SHARE);
   });
 
-  // Kept pages whose rows sit in compacted shards move to new shards, in page-table order.
+  // Pass 2: kept pages whose rows sit in compacted shards move to new shards, in page-table order.
   const parsed = new Map<number, Passage[]>();
   const passagesOf = async (shard: number): Promise<Passage[]> => {
     let ps = parsed.get(shard);
@@ -217,62 +230,89 @@ async function finishIncremental(
     }
     return ps;
   };
-  let moved = 0;
-  for (const i of keptRows) {
-    const row = rows[i]!;
-    // Base shard numbers are marked until the kept shards get their numbers in this snapshot.
-    if (!row.loc.some(([s]) => compact[s])) {
-      row.loc = row.loc.map(([s, f, c]) => [s + BASE_MARK, f, c]);
-      continue;
+  const moved = await TempLines.create('rag-pages-');
+  let movedRows = 0;
+  try {
+    for await (const line of spool.lines()) {
+      const row = JSON.parse(line) as PageRow;
+      if (!row.loc.some(([s]) => s >= BASE_MARK && compact[s - BASE_MARK])) {
+        await moved.write(line + '\n');
+        continue;
+      }
+      const loc: [number, number, number][] = [];
+      for (const [marked, first, count] of row.loc) {
+        const shard = marked - BASE_MARK;
+        if (marked < BASE_MARK || !compact[shard]) { loc.push([marked, first, count]); continue; }
+        const e = shardsOfBase[shard]!;
+        const ps = (await passagesOf(shard)).slice(first, first + count);
+        const sources = ps.map((_, r) => ({ key: e.embeddingsKey, sha256: e.embeddingsSha256, row: first + r }));
+        for (const run of await writer.add(ps, sources)) loc.push(run);
+        movedRows += count;
+      }
+      await moved.write(pageRowLine({ ...row, loc }));
     }
-    const loc: [number, number, number][] = [];
-    for (const [shard, first, count] of row.loc) {
-      if (!compact[shard]) { loc.push([shard + BASE_MARK, first, count]); continue; }
-      const e = shardsOfBase[shard]!;
-      const ps = (await passagesOf(shard)).slice(first, first + count);
-      const sources = ps.map((_, r) => ({ key: e.embeddingsKey, sha256: e.embeddingsSha256, row: first + r }));
-      for (const run of await writer.add(ps, sources)) loc.push(run);
-      moved += count;
-    }
-    row.loc = loc;
-  }
-  await writer.flush();
+    await moved.close();
+    await writer.flush();
+    parsed.clear();
 
-  // Kept base shards, numbered after the new ones; their page rows are renumbered to match.
-  const shards: IngestShard[] = [...writer.shards];
-  const renumber = new Map<number, number>();
-  let passagesKept = moved;
-  for (let b = 0; b < shardsOfBase.length; b++) {
-    if (compact[b]) continue;
-    const e = shardsOfBase[b]!;
-    const shard = shards.length;
-    renumber.set(b, shard);
-    const d = [...deleted[b]!].sort((x, y) => x - y);
-    const entry: IngestShard = {
-      shard,
-      key: e.passagesKey,
-      sha256: e.passagesSha256,
-      bytes: e.passagesBytes,
-      passages: e.passages,
-      firstPassageId: e.firstPassageId,
-      lastPassageId: e.lastPassageId,
-      kept: { from: base.manifest.id, entry: { ...e, shard } },
-    };
-    if (d.length > 0) {
-      const obj = await putContent(store, JSON.stringify(d), 'deleted');
-      entry.deleted = { key: obj.key, sha256: obj.sha256, bytes: obj.bytes, count: d.length };
+    // Kept base shards, numbered after the new ones.
+    const shards: IngestShard[] = [...writer.shards];
+    const renumber = new Map<number, number>();
+    let passagesKept = movedRows;
+    for (let b = 0; b < shardsOfBase.length; b++) {
+      if (compact[b]) continue;
+      const e = shardsOfBase[b]!;
+      const shard = shards.length;
+      renumber.set(b, shard);
+      const d = [...deleted[b]!].sort((x, y) => x - y);
+      const entry: IngestShard = {
+        shard,
+        key: e.passagesKey,
+        sha256: e.passagesSha256,
+        bytes: e.passagesBytes,
+        passages: e.passages,
+        firstPassageId: e.firstPassageId,
+        lastPassageId: e.lastPassageId,
+        ...(e.offsets ? { offsets: e.offsets } : {}),
+        kept: { from: base.manifest.id, entry: { ...e, shard } },
+      };
+      if (d.length > 0) {
+        const obj = await putContent(store, JSON.stringify(d), 'deleted');
+        entry.deleted = { key: obj.key, sha256: obj.sha256, bytes: obj.bytes, count: d.length };
+      }
+      passagesKept += e.passages - d.length;
+      shards.push(entry);
     }
-    passagesKept += e.passages - d.length;
-    shards.push(entry);
+
+    // Pass 3: page rows with their final shard numbers.
+    const table = await TempLines.create('rag-pages-');
+    for await (const line of moved.lines()) {
+      const row = JSON.parse(line) as PageRow;
+      row.loc = row.loc.map(([s, f, c]) => (s >= BASE_MARK ? [renumber.get(s - BASE_MARK)!, f, c] : [s, f, c]));
+      await table.write(pageRowLine(row));
+    }
+    await table.close();
+    return { shards, table, reused: renumber.size, compacted: compact.filter(Boolean).length, passagesKept };
+  } finally {
+    await moved.remove();
   }
-  for (const i of keptRows) {
-    const row = rows[i]!;
-    row.loc = row.loc.map(([s, f, c]) => (s >= BASE_MARK ? [renumber.get(s - BASE_MARK)!, f, c] : [s, f, c]));
-  }
-  // Pages met in the stream but never in the base keep the locations the writer gave them.
-  void basePageSeen;
-  return { shards, reused: renumber.size, compacted: compact.filter(Boolean).length, passagesKept };
 }
+
+/** Page ids seen lately, bounded: dumps repeat a page (if ever) close to its first copy. */
+class RecentIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly limit: number) {}
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value!);
+  }
+}
+
+/** Page ids remembered for deduplication (about 100 MB of strings at most). */
+export const DEDUP_WINDOW = 1_000_000;
 
 /** Marks a base shard number in a page row until kept shards are numbered (new shards come first). */
 const BASE_MARK = 1 << 30;

@@ -1,4 +1,5 @@
-import { sha256 } from '@rag/core';
+import { stat } from 'node:fs/promises';
+import { sha256, sha256File } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
 
 /**
@@ -49,4 +50,15 @@ export async function putContent(store: ObjectStore, body: Uint8Array | string, 
   if (info && info.size === buf.byteLength && Date.now() - info.modifiedMs < REFRESH_AFTER_MS) return { key, sha256: sha, bytes: buf.byteLength, written: false };
   await store.put(key, buf);
   return { key, sha256: sha, bytes: buf.byteLength, written: true };
+}
+
+/** putContent for a local file (streamed: a page table can be larger than memory should hold). */
+export async function putContentFile(store: ObjectStore, path: string, kind: ContentKind): Promise<StoredContent> {
+  const sha = await sha256File(path);
+  const key = contentKey(sha, kind);
+  const size = (await stat(path)).size;
+  const info = await store.head(key);
+  if (info && info.size === size && Date.now() - info.modifiedMs < REFRESH_AFTER_MS) return { key, sha256: sha, bytes: size, written: false };
+  await store.putFile(key, path);
+  return { key, sha256: sha, bytes: size, written: true };
 }
