@@ -300,6 +300,19 @@ test('--base refuses another encoder or index, and a base without a page table, 
   await store.close();
 });
 
+test('a page repeated in the dump keeps its first copy whole, even when the second is longer', async () => {
+  const store = new LocalObjectStore(join(dir, 'dup'));
+  const docs = corpus().slice(0, 3);
+  const longer = { ...docs[1]!, text: `${docs[1]!.text} ${docs[1]!.text} ${docs[1]!.text}` };
+  const m = (await build(store, request('dup', writeCorpus('dup.jsonl', [...docs, longer]))))!;
+  const ids: string[] = [];
+  for await (const p of SnapshotRetriever.readPassages(store, m)) ids.push(p.id);
+  assert.equal(ids.filter((i) => i.startsWith('doc1-')).length, Math.ceil(docs[1]!.text.split(' ').length / 20), 'only the first copy\'s passages');
+  const marker = JSON.parse((await store.get('snapshots/dup/_build/ingest.json')).toString());
+  assert.equal(marker.duplicatesSkipped, 1);
+  await store.close();
+});
+
 test('hollow base shards are compacted: their live rows move with their embeddings, nothing is encoded', async () => {
   const store = new LocalObjectStore(join(dir, 'compact'));
   const docs = corpus();

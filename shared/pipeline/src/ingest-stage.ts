@@ -298,16 +298,23 @@ async function finishIncremental(
   }
 }
 
-/** Page ids seen lately, bounded: dumps repeat a page (if ever) close to its first copy. */
+/**
+ * Page ids seen lately, bounded: dumps repeat a page (if ever) close to its first copy. Two
+ * generations of limit/2 ids each (deleting a Set's oldest entries one by one is quadratic in V8).
+ */
 class RecentIds {
-  private readonly ids = new Set<string>();
+  private current = new Set<string>();
+  private previous = new Set<string>();
   constructor(private readonly limit: number) {}
   has(id: string): boolean {
-    return this.ids.has(id);
+    return this.current.has(id) || this.previous.has(id);
   }
   add(id: string): void {
-    this.ids.add(id);
-    if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value!);
+    this.current.add(id);
+    if (this.current.size >= this.limit / 2) {
+      this.previous = this.current;
+      this.current = new Set();
+    }
   }
 }
 
