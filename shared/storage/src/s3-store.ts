@@ -191,7 +191,10 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer> {
-    const body = await this.getBody(key);
+    return this.readAll(await this.getBody(key), key);
+  }
+
+  private async readAll(body: Readable, key: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of body) chunks.push(chunk as Buffer);
@@ -213,13 +216,7 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       throw this.fail(err, 'get', key);
     }
-    const chunks: Buffer[] = [];
-    try {
-      for await (const chunk of body) chunks.push(chunk as Buffer);
-    } catch (err) {
-      throw this.fail(err, 'get', key);
-    }
-    return Buffer.concat(chunks);
+    return this.readAll(body, key);
   }
 
   async getToFile(key: string, path: string): Promise<void> {
