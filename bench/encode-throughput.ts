@@ -13,15 +13,14 @@
  *  (d) a mixed-length workload (passages interleaved 1:1 with real NQ-open questions), where length
  *      sorting matters: ours sorted vs ours in corpus order vs transformers.js, texts/s.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadEncoder, findModelFile, type Encoder } from '@rag/encoder';
-import type { WorkerReply, WorkerRequest } from './lib/encode-worker.js';
 import { loadWikiPassages, type BenchPassage } from './lib/wiki-passages.js';
+import { timeEncodeWorkers } from './lib/encode-workers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -129,33 +128,9 @@ async function makePeer(): Promise<Peer> {
 }
 
 async function runWorkers(k: number, passages: BenchPassage[]): Promise<{ workers: number; seconds: number; passagesPerSec: number }> {
-  const workerPath = join(here, 'lib', 'encode-worker.ts');
-  const children = Array.from({ length: k }, () => fork(workerPath, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
-  const waitFor = (c: (typeof children)[number], type: WorkerReply['type']): Promise<WorkerReply> =>
-    new Promise((res, rej) => {
-      const onMsg = (m: WorkerReply): void => {
-        if (m.type === 'error') rej(new Error(`worker: ${m.message}`));
-        else if (m.type === type) { c.off('message', onMsg); res(m); }
-      };
-      c.on('message', onMsg);
-      c.once('exit', (code) => { if (code) rej(new Error(`worker exited ${code}`)); });
-    });
-  try {
-    const share = Math.ceil(passages.length / k);
-    const ready = children.map((c) => waitFor(c, 'ready'));
-    children.forEach((c, i) => c.send({ type: 'init', dir: modelDir, threads: 1, batchSize, passages: passages.slice(i * share, (i + 1) * share) } satisfies WorkerRequest));
-    await Promise.all(ready);
-    const done = children.map((c) => waitFor(c, 'done'));
-    const t0 = performance.now();
-    children.forEach((c) => c.send({ type: 'go' } satisfies WorkerRequest));
-    await Promise.all(done);
-    const seconds = (performance.now() - t0) / 1000;
-    const r = { workers: k, seconds: round(seconds, 2), passagesPerSec: round(passages.length / seconds) };
-    progress(`${k} worker process(es) x 1 thread: ${r.passagesPerSec} passages/s`);
-    return r;
-  } finally {
-    for (const c of children) if (c.exitCode === null) c.kill();
-  }
+  const r = await timeEncodeWorkers(modelDir, k, passages, batchSize);
+  progress(`${k} worker process(es) x 1 thread: ${r.passagesPerSec} passages/s`);
+  return r;
 }
 
 /** Real NQ-open questions, for the mixed-length workload. */

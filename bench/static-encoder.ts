@@ -18,7 +18,6 @@
  *                  model encodes the world's questions and its passages; recall@5 = a top-5 passage is a
  *                  positive (world_data.find_positives), answer recall@5 = a top-5 passage holds a gold answer.
  */
-import { fork } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,8 +27,8 @@ import { readPassages } from '@rag/corpus';
 import { loadEncoder, TextTokenizer, type Encoder } from '@rag/encoder';
 import { buildShardIndex, ShardIndex } from '@rag/index';
 import { generateWorld } from '@rag/world';
-import type { WorkerReply, WorkerRequest } from './lib/encode-worker.js';
 import { findPositives, type WorldQuestionRecord } from './lib/world-retrieval.js';
+import { timeEncodeWorkers } from './lib/encode-workers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -121,31 +120,7 @@ function hitRates(labels: Int32Array, targets: number[], kMax: number): Record<s
 }
 
 async function runWorkers(dir: string, k: number, passages: Passage[]): Promise<{ workers: number; passages: number; seconds: number; passagesPerSec: number }> {
-  const workerPath = join(here, 'lib', 'encode-worker.ts');
-  const children = Array.from({ length: k }, () => fork(workerPath, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
-  const waitFor = (c: (typeof children)[number], type: WorkerReply['type']): Promise<WorkerReply> =>
-    new Promise((res, rej) => {
-      const onMsg = (m: WorkerReply): void => {
-        if (m.type === 'error') rej(new Error(`worker: ${m.message}`));
-        else if (m.type === type) { c.off('message', onMsg); res(m); }
-      };
-      c.on('message', onMsg);
-      c.once('exit', (code) => { if (code) rej(new Error(`worker exited ${code}`)); });
-    });
-  try {
-    const share = Math.ceil(passages.length / k);
-    const ready = children.map((c) => waitFor(c, 'ready'));
-    children.forEach((c, i) => c.send({ type: 'init', dir, threads: 1, batchSize, passages: passages.slice(i * share, (i + 1) * share) } satisfies WorkerRequest));
-    await Promise.all(ready);
-    const done = children.map((c) => waitFor(c, 'done'));
-    const t0 = performance.now();
-    children.forEach((c) => c.send({ type: 'go' } satisfies WorkerRequest));
-    await Promise.all(done);
-    const seconds = (performance.now() - t0) / 1000;
-    return { workers: k, passages: passages.length, seconds: round(seconds, 2), passagesPerSec: round(passages.length / seconds) };
-  } finally {
-    for (const c of children) if (c.exitCode === null) c.kill();
-  }
+  return { ...(await timeEncodeWorkers(dir, k, passages, batchSize)), passages: passages.length };
 }
 
 async function loadWorld(dir: string, seed: number): Promise<void> {

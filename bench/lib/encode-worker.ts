@@ -1,6 +1,6 @@
 /**
  * Child process for the multi-process throughput benchmark: loads our Encoder, reports ready,
- * encodes its share of passages on 'go', reports the time. Started by bench/encode-throughput.ts via fork().
+ * encodes its share of passages on 'go', reports the time. Started by bench/lib/encode-workers.ts via fork().
  */
 import { loadEncoder } from '@rag/encoder';
 import type { BenchPassage } from './wiki-passages.js';

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { EmptyCorpusError, UsageError, sha256, sha256File, type Logger } from '@rag/core';
+import { EmptyCorpusError, UsageError, sha256File, type Logger } from '@rag/core';
 import { createReadStats, readSourcePages, type Passage } from '@rag/corpus';
 import { findModelFile } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
@@ -76,7 +76,7 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
   }
   const stats = createReadStats();
 
-  const writer = new ShardWriter(store, req.shardSize, 0, base?.manifest.encoder.sha256, deps.onProgress);
+  const writer = new ShardWriter(store, req.shardSize, base?.manifest.encoder.sha256, deps.onProgress);
   // Page rows go to a local spool file as they are made, not to the heap (they are per page).
   const spool = await TempLines.create('rag-pages-');
   try {
@@ -349,4 +349,3 @@ function sorted(params: Record<string, unknown>, requested: Record<string, unkno
   return Object.keys(requested).sort().map((k) => [k, params[k]]);
 }
 
-void sha256;

@@ -38,10 +38,8 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
   for (const s of ingest.shards) {
     if (s.kept) {
       // A shard of the base snapshot, reused as it is (with this build's deleted rows).
-      const e = shardEntrySchema.parse(s.kept.entry);
-      const { deleted: _old, ...rest } = e;
-      void _old;
-      const entry: ShardEntry = { ...rest, shard: s.shard, ...(s.deleted ? { deleted: s.deleted } : {}) };
+      const entry: ShardEntry = { ...shardEntrySchema.parse(s.kept.entry), shard: s.shard, deleted: s.deleted };
+      if (!s.deleted) delete entry.deleted;
       if (!(await store.exists(entry.key)) || !(await store.exists(entry.embeddingsKey)) || !(await store.exists(entry.passagesKey))) {
         throw new ShardIntegrityError(`shard ${s.shard} (reused from ${s.kept.from}) is missing an object in storage`, { hint: 'the base snapshot was removed and collected meanwhile; build without --base' });
       }

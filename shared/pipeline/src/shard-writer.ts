@@ -48,8 +48,6 @@ export class ShardWriter {
   constructor(
     private readonly store: ObjectStore,
     private readonly shardSize: number,
-    /** Number of the first shard this writer makes (kept base shards come first). */
-    private readonly firstShard: number,
     private readonly encoderSha256: string | undefined,
     private readonly onShard?: (passages: number, shards: number) => Promise<void> | void,
   ) {}
@@ -59,7 +57,7 @@ export class ShardWriter {
     const loc: [number, number, number][] = [];
     for (let i = 0; i < passages.length; i++) {
       const p = passages[i]!;
-      const shard = this.firstShard + this.shards.length;
+      const shard = this.shards.length;
       const row = this.lines.length;
       const run = loc[loc.length - 1];
       if (run && run[0] === shard && run[1] + run[2] === row) run[2]++;
@@ -77,7 +75,7 @@ export class ShardWriter {
 
   async flush(): Promise<void> {
     if (this.lines.length === 0) return;
-    const shard = this.firstShard + this.shards.length;
+    const shard = this.shards.length;
     const body = this.lines.join('');
     const stored = await putContent(this.store, body, 'passages');
     const offsets = new Uint32Array(this.lines.length + 1);
@@ -116,6 +114,6 @@ export class ShardWriter {
     this.shards.push(entry);
     this.lines = [];
     this.reuse = [];
-    await this.onShard?.(this.total, this.firstShard + this.shards.length);
+    await this.onShard?.(this.total, this.shards.length);
   }
 }

@@ -40,7 +40,7 @@ export class SnapshotPool {
           registry: this.o.aliases,
           pollMs: this.o.pollMs,
           logger: this.o.logger,
-          load: (id) => SnapshotRetriever.load(this.o.store, id, this.o.logger),
+          load: (id) => SnapshotRetriever.load(this.o.store, id, { logger: this.o.logger }),
         });
         live.on('switch', (ev: SnapshotSwitchEvent) => {
           this.o.logger.info({ event: 'snapshot.switched', alias: ev.alias, from: ev.from, to: ev.to, ms: ev.latencyMs }, 'alias flip: now serving the new snapshot');

@@ -52,8 +52,7 @@ export class SnapshotRetriever {
     private readonly cacheSize: number,
   ) {}
 
-  static async load(store: ObjectStore, snapshotId: string, opts: LoadOptions | Logger = {}): Promise<SnapshotRetriever> {
-    const o: LoadOptions = 'info' in opts && typeof opts.info === 'function' ? { logger: opts as Logger } : (opts as LoadOptions);
+  static async load(store: ObjectStore, snapshotId: string, o: LoadOptions = {}): Promise<SnapshotRetriever> {
     const manifest = await new SnapshotRegistry(store).read(snapshotId);
     const shards = await mapLimit(manifest.shards, o.concurrency ?? 4, (s) => loadShard(store, manifest, s));
     o.logger?.info({ event: 'snapshot.loaded', snapshotId, shards: shards.length, passages: manifest.passages, lazy: shards.every((s) => !s.passages) }, 'snapshot loaded');
@@ -115,20 +114,15 @@ export class SnapshotRetriever {
   /** The passages of these rows: from memory (old snapshots), the cache, or one range read each. */
   private async passagesOf(hits: MergedHit[]): Promise<Map<string, Passage>> {
     const out = new Map<string, Passage>();
-    const todo: MergedHit[] = [];
+    const todo = new Map<string, MergedHit>();
     for (const h of hits) {
       const key = `${h.shard}:${h.label}`;
-      if (out.has(key)) continue;
-      const s = this.shards[h.shard]!;
-      const p = s.passages?.[h.label] ?? this.cache.get(key);
-      if (p) { out.set(key, p); continue; }
-      out.set(key, undefined as unknown as Passage);
-      todo.push(h);
+      const p = this.shards[h.shard]!.passages?.[h.label] ?? this.cache.get(key);
+      if (p) out.set(key, p);
+      else todo.set(key, h);
     }
-    await mapLimit(todo, 16, async (h) => {
-      const s = this.shards[h.shard]!;
-      const key = `${h.shard}:${h.label}`;
-      const p = await readRow(this.store, s, h.label);
+    await mapLimit([...todo], 16, async ([key, h]) => {
+      const p = await readRow(this.store, this.shards[h.shard]!, h.label);
       out.set(key, p);
       this.cache.set(key, p);
       if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);

@@ -133,7 +133,7 @@ export async function demo(o: DemoOptions): Promise<void> {
   await ensureSnapshot(rt, o.snapshot, source, o.workers, 1000);
   const models = lazyQaModels(gen, config.onnx);
   try {
-    const retriever = await SnapshotRetriever.load(store, o.snapshot, rt.logger);
+    const retriever = await SnapshotRetriever.load(store, o.snapshot, { logger: rt.logger });
     const recs = await answerQuestions(ENWIKI_QUESTIONS.map((q, i) => ({ id: `e${i}`, index: i, question: q })), {
       models: await models.get(), retriever, settings: { target: o.snapshot, mode: 'rag-token', k: 3, beams: 4 }, logger: rt.logger,
     });

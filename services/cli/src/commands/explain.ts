@@ -28,7 +28,7 @@ export async function explain(o: ExplainOptions): Promise<void> {
   const { snapshotId } = await new AliasRegistry({ store: rt.store }).resolveSnapshotRef(o.snapshot);
   const models = lazyQaModels(rt.config.generation, rt.config.onnx);
   try {
-    const [retriever, loaded] = await Promise.all([SnapshotRetriever.load(rt.store, snapshotId, rt.logger), models.get()]);
+    const [retriever, loaded] = await Promise.all([SnapshotRetriever.load(rt.store, snapshotId, { logger: rt.logger }), models.get()]);
     const [record] = await answerQuestions([{ id: 'q', index: 0, question: o.question }], { models: loaded, retriever, settings: { target: o.snapshot, mode, k: o.k, beams: o.beams }, logger: rt.logger });
     if (record!.error) throw new UsageError(`could not answer: ${record!.error}`);
     await writeFile(resolve(o.html), renderExplain(record!));

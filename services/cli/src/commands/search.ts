@@ -14,7 +14,7 @@ export async function search(o: { snapshot: string; query: string; k: number; js
   const snapshotId = await aliases.resolveSnapshotRef(o.snapshot).then((r) => r.snapshotId).finally(() => aliases.close());
   await new SnapshotRegistry(store).read(snapshotId);
   const [retriever, encoder] = await Promise.all([
-    SnapshotRetriever.load(store, snapshotId, logger),
+    SnapshotRetriever.load(store, snapshotId, { logger }),
     loadEncoder({ dir: config.encoder.dir, executionProvider: config.onnx.executionProvider, intraOpThreads: config.onnx.intraOpThreads, batchSize: config.encoder.batchSize }),
   ]);
   try {
