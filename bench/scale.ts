@@ -3,7 +3,7 @@
 // and a published snapshot under --work are reused).
 //
 //   node --import tsx bench/scale.ts --passages 200000 [--encoder models/minilm-static-256] [--workers 2]
-//        [--shard-size 2000] [--index flat] [--queries 1000] [--work DIR]
+//        [--shard-size 2000] [--index auto] [--flat-budget-mb N] [--queries 1000] [--work DIR]
 //
 // The corpus is a DPR TSV of N 100-word passages cut at random offsets from the real enwiki sample's
 // text (every tenth word replaced at random, so passages are distinct), deterministic. Peak RSS of
@@ -25,8 +25,9 @@ const { values: o } = parseArgs({
     encoder: { type: 'string', default: join(repo, 'models/minilm-static-256') },
     workers: { type: 'string', default: '2' },
     'shard-size': { type: 'string', default: '2000' },
-    index: { type: 'string', default: 'flat' },
+    index: { type: 'string', default: 'auto' },
     queries: { type: 'string', default: '1000' },
+    'flat-budget-mb': { type: 'string' },
     work: { type: 'string' },
     dump: { type: 'string', default: join(repo, '../shared/data/wikipedia/enwiki-2016-sample.xml.bz2') },
   },
@@ -90,7 +91,7 @@ if (existsSync(buildFile)) {
 } else {
   log('building');
   const t0 = Date.now();
-  const child = spawn(join(repo, 'rag'), ['snapshot', 'build', '--source', corpus, '--format', 'dpr-tsv', '--snapshot', id, '--encoder', resolve(o.encoder!), '--workers', o.workers!, '--shard-size', o['shard-size']!, '--index', o.index!, '--no-progress', '--json'], {
+  const child = spawn(join(repo, 'rag'), ['snapshot', 'build', '--source', corpus, '--format', 'dpr-tsv', '--snapshot', id, '--encoder', resolve(o.encoder!), '--workers', o.workers!, '--shard-size', o['shard-size']!, '--index', o.index!, ...(o['flat-budget-mb'] ? ['--flat-budget-mb', o['flat-budget-mb']] : []), '--no-progress', '--json'], {
     env: { ...process.env, RAG_STORAGE: storage, RAG_HOME: join(work, 'home'), REDIS_URL: '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

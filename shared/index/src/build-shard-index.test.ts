@@ -133,3 +133,28 @@ test('buildShardIndexAsync gives the same bytes as the sync build and keeps the 
   }
   await assert.rejects(buildShardIndexAsync(base.subarray(0, 5), DIM), UsageError);
 });
+
+test('ivfpq: reproducible bytes across runs and thread counts, a fraction of Flat\'s size, nprobe settable after load', () => {
+  // 4-bit codes train on 3,000 vectors (16 centroids per sub-quantizer); 16 sub-quantizers of 4 dims.
+  const opts = { kind: 'ivfpq', pqM: 16, pqBits: 4, nprobe: 6 };
+  const before = getFaissThreads();
+  let one, many;
+  try {
+    setFaissThreads(1);
+    one = buildShardIndex(base, DIM, opts);
+    setFaissThreads(Math.max(2, before));
+    many = buildShardIndex(base, DIM, opts);
+  } finally {
+    setFaissThreads(before);
+  }
+  assert.equal(one.kind, 'ivfpq');
+  assert.ok(one.bytes.equals(many.bytes), 'ivfpq build depends on the thread count');
+  assert.ok(one.bytes.equals(buildShardIndex(base, DIM, opts).bytes), 'ivfpq build is not reproducible');
+  assert.ok(one.bytes.length < (N * DIM * 4) / 4, `ivfpq ${one.bytes.length} B vs Flat vectors ${N * DIM * 4} B`);
+  const index = ShardIndex.fromBuffer(one.bytes, one.params);
+  assert.equal(index.family, 'ivf');
+  assert.deepEqual(index.getSearchParams(), { nprobe: 6 });
+  const r = index.search(queries, 50, 5);
+  assert.ok(r.labels.every((l) => l >= 0 && l < N));
+  index.release();
+});

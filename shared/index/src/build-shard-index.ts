@@ -41,9 +41,13 @@ function prepare(vectors: Float32Array, dim: number, options: Readonly<Record<st
   const opts = resolveIndexOptions(options);
   const n = checkShape(vectors, dim, 'shard vectors');
   checkFinite(vectors, dim, 'shard vectors');
-  const plan = planIndex(n, opts);
+  const plan = planIndex(n, opts, dim);
   if (plan.fallbackReason) ctx.logger?.warn({ event: 'index.fallback', requested: opts.kind, built: plan.kind, reason: plan.fallbackReason }, 'index kind fallback');
   return { opts, plan, n, native: loadFaissNative() };
+}
+
+function needsTraining(kind: IndexKind): boolean {
+  return kind === 'ivf' || kind === 'ivfpq';
 }
 
 function create(p: Prepared, dim: number): NativeIndex {
@@ -56,7 +60,7 @@ function create(p: Prepared, dim: number): NativeIndex {
 }
 
 function finish(p: Prepared, index: NativeIndex): BuiltShardIndex {
-  if (p.plan.kind === 'ivf') index.ragSetParam('nprobe', p.plan.params.nprobe as number);
+  if (p.plan.kind === 'ivf' || p.plan.kind === 'ivfpq') index.ragSetParam('nprobe', p.plan.params.nprobe as number);
   const bytes = index.ragToBuffer();
   return { bytes, kind: p.plan.kind, params: p.plan.params, vectors: p.n, ...(p.plan.fallbackReason ? { fallbackReason: p.plan.fallbackReason } : {}) };
 }
@@ -87,7 +91,7 @@ export function buildShardIndex(
   try {
     index = create(p, dim);
     if (singleThread) p.native.Index.ragSetThreads(1);
-    if (p.plan.kind === 'ivf') index.ragTrain(vectors);
+    if (needsTraining(p.plan.kind)) index.ragTrain(vectors);
     index.ragAdd(vectors);
     return finish(p, index);
   } catch (err) {
@@ -113,7 +117,7 @@ export async function buildShardIndexAsync(
   try {
     index = create(p, dim);
     const threads = p.plan.kind === 'hnsw' && p.opts.deterministic ? 1 : p.native.Index.ragGetThreads();
-    await index.ragTrainAddAsync(vectors, p.plan.kind === 'ivf', true, threads);
+    await index.ragTrainAddAsync(vectors, needsTraining(p.plan.kind), true, threads);
     return finish(p, index);
   } catch (err) {
     throw wrapFailure(err, p, dim);

@@ -1,3 +1,4 @@
+import { UsageError } from '@rag/core';
 import type { IndexKind, IndexOptions } from './index-options.js';
 
 /** FAISS warns below 39 training points per centroid; we never train with fewer. */
@@ -16,8 +17,32 @@ export interface IndexPlan {
   fallbackReason?: string;
 }
 
-/** Chooses the FAISS index for n vectors: nlist ≈ 4·sqrt(n), clamped so training sees ≥ 39 points per list. */
-export function planIndex(n: number, opts: IndexOptions): IndexPlan {
+/** Sub-quantizers for dim when not given: dim / 8 (8 dims, 1 byte each at 8 bits), or the largest divisor of dim below that. */
+export function defaultPqM(dim: number): number {
+  for (let m = Math.max(1, Math.floor(dim / 8)); m > 1; m--) if (dim % m === 0) return m;
+  return 1;
+}
+
+function flatFallback(requestedKind: IndexKind, fallbackReason: string): IndexPlan {
+  return { kind: 'flat', factory: 'Flat', params: { requestedKind, fallbackReason }, fallbackReason };
+}
+
+/**
+ * nlist ≈ perRoot·sqrt(n) unless given, clamped so training sees ≥ 39 points per list; undefined
+ * when too few for MIN_IVF_NLIST lists.
+ */
+function planNlist(n: number, opts: IndexOptions, perRoot: number): { nlist: number; wanted: number } | undefined {
+  const wanted = opts.nlist ?? Math.max(1, Math.round(perRoot * Math.sqrt(n)));
+  const nlist = Math.min(wanted, Math.floor(n / MIN_POINTS_PER_CENTROID));
+  return nlist < MIN_IVF_NLIST ? undefined : { nlist, wanted };
+}
+
+/**
+ * Chooses the FAISS index for a shard of n vectors of `dim` floats. opts.kind must be concrete
+ * (`auto` is resolved per snapshot first, see resolveAutoKind).
+ */
+export function planIndex(n: number, opts: IndexOptions, dim?: number): IndexPlan {
+  if (opts.kind === 'auto') throw new UsageError('index kind auto must be resolved for the snapshot before a shard is planned');
   if (opts.kind === 'hnsw') {
     return {
       kind: 'hnsw',
@@ -26,15 +51,35 @@ export function planIndex(n: number, opts: IndexOptions): IndexPlan {
     };
   }
   if (opts.kind === 'ivf') {
-    const wanted = opts.nlist ?? Math.max(1, Math.round(4 * Math.sqrt(n)));
-    const nlist = Math.min(wanted, Math.floor(n / MIN_POINTS_PER_CENTROID));
-    if (nlist < MIN_IVF_NLIST) {
-      const fallbackReason = `ivf needs at least ${MIN_POINTS_PER_CENTROID * MIN_IVF_NLIST} vectors (${MIN_POINTS_PER_CENTROID} per list, ${MIN_IVF_NLIST} lists); shard has ${n}`;
-      return { kind: 'flat', factory: 'Flat', params: { requestedKind: 'ivf', fallbackReason }, fallbackReason };
+    const lists = planNlist(n, opts, 4);
+    if (!lists) {
+      return flatFallback('ivf', `ivf needs at least ${MIN_POINTS_PER_CENTROID * MIN_IVF_NLIST} vectors (${MIN_POINTS_PER_CENTROID} per list, ${MIN_IVF_NLIST} lists); shard has ${n}`);
     }
-    const params: Record<string, number | string> = { nlist, nprobe: Math.min(opts.nprobe, nlist) };
-    if (nlist !== wanted) params.requestedNlist = wanted;
-    return { kind: 'ivf', factory: `IVF${nlist},Flat`, params };
+    const params: Record<string, number | string> = { nlist: lists.nlist, nprobe: Math.min(opts.nprobe, lists.nlist) };
+    if (lists.nlist !== lists.wanted) params.requestedNlist = lists.wanted;
+    return { kind: 'ivf', factory: `IVF${lists.nlist},Flat`, params };
+  }
+  if (opts.kind === 'ivfpq') {
+    if (dim === undefined) throw new UsageError('planning an ivfpq index needs the vector dimension');
+    const pqM = opts.pqM ?? defaultPqM(dim);
+    if (dim % pqM !== 0) throw new UsageError(`index option pqM=${pqM} does not divide the ${dim}-d vectors`, { hint: `use a divisor of ${dim}, e.g. ${defaultPqM(dim)}` });
+    // Each sub-quantizer is a k-means of 2^bits centroids: train it on ≥ 39 points per centroid too.
+    const minPq = MIN_POINTS_PER_CENTROID * 2 ** opts.pqBits;
+    // sqrt(n) lists, not 4·sqrt(n): coarse k-means is most of the build time (n·nlist·dim per
+    // iteration) and scanning a few more PQ codes per list is cheap next to the exact re-rank.
+    const lists = planNlist(n, opts, 1);
+    if (!lists || n < minPq) {
+      return flatFallback('ivfpq', `ivfpq needs at least ${Math.max(minPq, MIN_POINTS_PER_CENTROID * MIN_IVF_NLIST)} vectors to train its quantizers; shard has ${n} (use a larger --shard-size, e.g. 50000, for compressed indexes)`);
+    }
+    const params: Record<string, number | string> = {
+      nlist: lists.nlist,
+      nprobe: Math.min(opts.nprobe, lists.nlist),
+      pqM,
+      pqBits: opts.pqBits,
+      rerank: opts.rerank,
+    };
+    if (lists.nlist !== lists.wanted) params.requestedNlist = lists.wanted;
+    return { kind: 'ivfpq', factory: `IVF${lists.nlist},PQ${pqM}x${opts.pqBits}`, params };
   }
   return { kind: 'flat', factory: 'Flat', params: {} };
 }

@@ -12,7 +12,8 @@ export const INGEST_VERSION = 2;
 const ref = z.object({ key: z.string(), sha256: z.string(), bytes: z.number().int() });
 
 export const indexSpecPayload = z.object({
-  kind: z.enum(['flat', 'hnsw', 'ivf']),
+  /** `auto`: Flat or IVF-PQ by the snapshot's size (resolved by the index stage, see resolveAutoKind). */
+  kind: z.enum(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq']),
   params: z.record(z.string(), z.number()).default({}),
 });
 
@@ -119,7 +120,7 @@ export const indexMarkerSchema = z.object({
   sha256: z.string(),
   bytes: z.number().int(),
   vectors: z.number().int(),
-  kind: z.enum(['flat', 'hnsw', 'ivf']),
+  kind: z.enum(['flat', 'hnsw', 'ivf', 'ivfpq']),
   params: z.record(z.string(), z.union([z.number(), z.string()])),
   durationMs: z.number(),
   /** Epoch ms when the stage finished (with durationMs: the stage's span, for wall-clock reports). */

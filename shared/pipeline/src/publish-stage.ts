@@ -2,7 +2,7 @@ import { ShardIntegrityError, type Logger } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, MANIFEST_VERSION, parseManifest, shardEntrySchema, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 import { inputsSha256, requireMarker } from './build-markers.js';
-import { canonicalParams } from './index-stage.js';
+import { indexInputsSha256 } from './index-stage.js';
 import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, type BuildRequest, type IngestMarker } from './job-payloads.schema.js';
 
 export interface PublishDeps {
@@ -34,7 +34,7 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
       throw new ShardIntegrityError(`shard ${shard} was encoded with a different encoder (${sha.slice(0, 12)})`, { hint: 're-run the build; the shard will be re-encoded' });
     }
   };
-  const expectedIndex = inputsSha256Index(req);
+  const expectedIndex = inputsSha256Index(req, ingest.passages);
   for (const s of ingest.shards) {
     if (s.kept) {
       // A shard of the base snapshot, reused as it is (with this build's deleted rows).
@@ -153,8 +153,8 @@ function countKeptRows(ingest: IngestMarker): number {
   return ingest.shards.filter((s) => s.kept).reduce((n, s) => n + s.passages - (s.deleted?.count ?? 0), 0);
 }
 
-function inputsSha256Index(req: BuildRequest): (embeddingsSha: string) => string {
-  return (embeddings) => inputsSha256({ embeddings, kind: req.index.kind, params: canonicalParams(req.index.params) });
+function inputsSha256Index(req: BuildRequest, snapshotPassages: number): (embeddingsSha: string) => string {
+  return (embeddings) => indexInputsSha256(req.index, embeddings, snapshotPassages);
 }
 
 /** Wall-clock span of a stage across its jobs: first start to last finish. */

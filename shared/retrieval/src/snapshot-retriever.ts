@@ -1,7 +1,7 @@
 import { ShardIntegrityError, UsageError, sha256, type Logger } from '@rag/core';
 import { passageHash, type Passage } from '@rag/corpus';
 import type { Encoder } from '@rag/encoder';
-import { ShardIndex, mergeTopK, type MergedHit } from '@rag/index';
+import { ShardIndex, compareHits, mergeTopK, type MergedHit } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotRegistry, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 import { parsePassageShard } from '@rag/pipeline';
@@ -25,6 +25,12 @@ interface LoadedShard {
   passagesKey: string;
   /** Rows that are not part of this snapshot (a shard reused from a base snapshot). */
   deleted: Set<number>;
+  /**
+   * Compressed (IVF-PQ) shards: candidates fetched per result, whose approximate scores are replaced
+   * by exact inner products with the stored fp32 embeddings. 0 for exact indexes.
+   */
+  rerank: number;
+  embeddingsKey: string;
 }
 
 export interface LoadOptions {
@@ -44,6 +50,8 @@ export interface LoadOptions {
  */
 export class SnapshotRetriever {
   private readonly cache = new Map<string, Passage>();
+  /** Embedding rows read for re-ranking, most recent last (same bound as the passage cache). */
+  private readonly vectorCache = new Map<string, Float32Array>();
 
   private constructor(
     readonly manifest: SnapshotManifest,
@@ -83,11 +91,16 @@ export class SnapshotRetriever {
     }
   }
 
-  /** Exact global top-k over all shards for each query vector ([nq, dim] row-major). */
+  /**
+   * Global top-k over all shards for each query vector ([nq, dim] row-major). Exact for Flat shards;
+   * IVF-PQ shards return k·rerank candidates each, the best k·rerank of all shards are re-scored
+   * with their stored fp32 embeddings, so every returned score is the exact inner product.
+   */
   async searchVectors(queries: Float32Array, nq: number, k: number): Promise<RetrievedPassage[][]> {
-    // A shard with deleted rows is asked for k more per deleted row, so k live rows remain.
-    const perShard = this.shards.map((s) => ({ s, r: s.index.search(queries, nq, Math.min(k + s.deleted.size, s.index.ntotal)) }));
-    const merged: MergedHit[][] = [];
+    const rerank = Math.max(1, ...this.shards.map((s) => s.rerank));
+    // A shard with deleted rows is asked for one more per deleted row, so enough live rows remain.
+    const perShard = this.shards.map((s) => ({ s, r: s.index.search(queries, nq, Math.min(k * Math.max(1, s.rerank) + s.deleted.size, s.index.ntotal)) }));
+    let merged: MergedHit[][] = [];
     for (let q = 0; q < nq; q++) {
       const lists = perShard.map(({ s, r }) => {
         const kk = r.scores.length / nq;
@@ -97,13 +110,55 @@ export class SnapshotRetriever {
         const keep = [...labels.keys()].filter((i) => !s.deleted.has(labels[i]!));
         return { shard: s.shard, scores: keep.map((i) => scores[i]!), labels: keep.map((i) => labels[i]!) };
       });
-      merged.push(mergeTopK(lists, k));
+      merged.push(mergeTopK(lists, k * rerank));
     }
+    if (this.shards.some((s) => s.rerank > 0)) merged = await this.rescore(queries, merged, k);
     const passages = await this.passagesOf(merged.flat());
     return merged.map((hits) => hits.map((hit) => {
       const p = passages.get(`${hit.shard}:${hit.label}`)!;
       return { id: p.id, title: p.title, text: p.text, score: hit.score, shard: hit.shard };
     }));
+  }
+
+  /** Replaces the approximate scores of compressed shards' hits by exact ones; the best k per query remain. */
+  private async rescore(queries: Float32Array, merged: MergedHit[][], k: number): Promise<MergedHit[][]> {
+    const dim = this.manifest.dim;
+    const need = merged.flat().filter((h) => this.shards[h.shard]!.rerank > 0);
+    const vectors = await this.vectorsOf(need);
+    return merged.map((hits, q) => {
+      const query = queries.subarray(q * dim, (q + 1) * dim);
+      const exact = hits.map((h) => {
+        const v = this.shards[h.shard]!.rerank > 0 ? vectors.get(`${h.shard}:${h.label}`)! : undefined;
+        return v ? { ...h, score: dot(query, v) } : h;
+      });
+      exact.sort(compareHits);
+      return exact.slice(0, k);
+    });
+  }
+
+  /** Embedding rows of these hits: from the cache or one range read each (dim x 4 bytes). */
+  private async vectorsOf(hits: MergedHit[]): Promise<Map<string, Float32Array>> {
+    const dim = this.manifest.dim;
+    const out = new Map<string, Float32Array>();
+    const todo = new Map<string, MergedHit>();
+    for (const h of hits) {
+      const key = `${h.shard}:${h.label}`;
+      const v = this.vectorCache.get(key);
+      if (v) out.set(key, v);
+      else todo.set(key, h);
+    }
+    await mapLimit([...todo], 32, async ([key, h]) => {
+      const s = this.shards[h.shard]!;
+      const bytes = await this.store.getRange(s.embeddingsKey, h.label * dim * 4, (h.label + 1) * dim * 4);
+      if (bytes.length !== dim * 4) throw new ShardIntegrityError(`embeddings ${s.embeddingsKey} end before row ${h.label}`, { hint: 'the object was altered; rebuild the snapshot' });
+      const v = new Float32Array(dim);
+      for (let i = 0; i < dim; i++) v[i] = bytes.readFloatLE(i * 4);
+      if (!v.every(Number.isFinite)) throw new ShardIntegrityError(`row ${h.label} of ${s.embeddingsKey} is not a finite vector`, { hint: 'the object was altered; rebuild the snapshot' });
+      out.set(key, v);
+      this.vectorCache.set(key, v);
+      if (this.vectorCache.size > this.cacheSize) this.vectorCache.delete(this.vectorCache.keys().next().value!);
+    });
+    return out;
   }
 
   async search(encoder: Encoder, questions: string[], k: number): Promise<RetrievedPassage[][]> {
@@ -144,8 +199,10 @@ async function loadShard(store: ObjectStore, manifest: SnapshotManifest, s: Shar
   const indexBytes = await store.get(s.key);
   if (sha256(indexBytes) !== s.sha256) throw new ShardIntegrityError(`index ${s.key} does not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
   // Each shard's own parameters (v2); v1 manifests had one spec for all shards.
-  const index = ShardIndex.fromBuffer(indexBytes, (s.index ?? manifest.index).params);
+  const spec = s.index ?? manifest.index;
+  const index = ShardIndex.fromBuffer(indexBytes, spec.params);
   const deleted = await readDeleted(store, s);
+  const common = { shard: s.shard, index, passagesKey: s.passagesKey, deleted, embeddingsKey: s.embeddingsKey, rerank: rerankOf(spec) };
   if (index.ntotal !== s.vectors || s.vectors !== s.passages) {
     throw new ShardIntegrityError(`shard ${s.shard}: index has ${index.ntotal} vectors, manifest says ${s.vectors}/${s.passages}`);
   }
@@ -157,13 +214,26 @@ async function loadShard(store: ObjectStore, manifest: SnapshotManifest, s: Shar
     if (offsets.length !== s.passages + 1 || (s.passagesBytes !== undefined && offsets[s.passages] !== s.passagesBytes)) {
       throw new ShardIntegrityError(`offsets ${s.offsets.key} do not fit shard ${s.shard} (${offsets.length - 1} rows, manifest says ${s.passages})`);
     }
-    return { shard: s.shard, index, offsets, passagesKey: s.passagesKey, deleted };
+    return { ...common, offsets };
   }
   const passageBytes = await store.get(s.passagesKey);
   if (sha256(passageBytes) !== s.passagesSha256) throw new ShardIntegrityError(`passages ${s.passagesKey} do not match the manifest sha256`);
   const passages = parsePassageShard(passageBytes, s.passagesKey);
   if (passages.length !== s.passages) throw new ShardIntegrityError(`shard ${s.shard}: ${passages.length} passages, manifest says ${s.passages}`);
-  return { shard: s.shard, index, passages, passagesKey: s.passagesKey, deleted };
+  return { ...common, passages };
+}
+
+/** Candidates per result to re-score for a compressed shard; 0 where the index scores exactly. */
+function rerankOf(spec: { kind: string; params: Record<string, number | string> }): number {
+  if (spec.kind !== 'ivfpq') return 0;
+  const r = spec.params.rerank;
+  return typeof r === 'number' && Number.isInteger(r) && r >= 1 ? r : 1;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
 }
 
 /** One row of a shard by a range read, checked against the passage's own hash. */

@@ -10,7 +10,10 @@ export const MANIFEST_VERSION = 2;
 
 const sha = z.string().regex(/^[0-9a-f]{64}$/);
 
-export const indexKindSchema = z.enum(['flat', 'hnsw', 'ivf']);
+/** What a shard was built as. */
+export const indexKindSchema = z.enum(['flat', 'hnsw', 'ivf', 'ivfpq']);
+/** What a build asked for: a kind, or `auto` (each shard records what it got). */
+export const requestedIndexKindSchema = z.enum(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq']);
 
 /** An object a manifest references, with what a reader verifies. */
 export const objectRefSchema = z.object({
@@ -50,7 +53,7 @@ export const shardEntrySchema = z.object({
 });
 
 export const indexSpecSchema = z.object({
-  kind: indexKindSchema,
+  kind: requestedIndexKindSchema,
   metric: z.literal('ip'),
   params: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
 });

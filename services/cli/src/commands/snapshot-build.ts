@@ -14,11 +14,15 @@ export interface BuildOptions {
   format?: 'wikixml' | 'dpr-tsv' | 'jsonl';
   workers?: number;
   shardSize: number;
-  index: 'flat' | 'hnsw' | 'ivf';
+  /** Default: auto, or the base snapshot's index with --base. */
+  index?: 'auto' | 'flat' | 'hnsw' | 'ivf' | 'ivfpq';
   encoder?: string;
   words: number;
   nprobe?: number;
   nlist?: number;
+  pqM?: number;
+  rerank?: number;
+  flatBudgetMb?: number;
   efSearch?: number;
   hnswM?: number;
   json?: boolean;
@@ -51,6 +55,10 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   if (o.nlist !== undefined) params.nlist = o.nlist;
   if (o.efSearch !== undefined) params.efSearch = o.efSearch;
   if (o.hnswM !== undefined) params.hnswM = o.hnswM;
+  if (o.pqM !== undefined) params.pqM = o.pqM;
+  if (o.rerank !== undefined) params.rerank = o.rerank;
+  if (o.flatBudgetMb !== undefined) params.flatBudgetMiB = o.flatBudgetMb;
+  let index: BuildRequest['index'] = { kind: o.index ?? 'auto', params };
   let base: string | undefined;
   if (o.base !== undefined) {
     const { AliasRegistry } = await import('@rag/registry');
@@ -60,6 +68,11 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     } finally {
       await aliases.close();
     }
+    // A nightly build keeps its base's index unless told otherwise (unchanged shards keep theirs anyway).
+    if (o.index === undefined && Object.keys(params).length === 0) {
+      const b = await registry.read(base);
+      index = { kind: b.index.kind, params: Object.fromEntries(Object.entries(b.index.params).filter((e): e is [string, number] => typeof e[1] === 'number')) };
+    }
   }
   const req: BuildRequest = {
     v: PAYLOAD_VERSION,
@@ -67,7 +80,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     source: { path: source, format },
     shardSize: o.shardSize,
     wordsPerPassage: o.words,
-    index: { kind: o.index, params },
+    index,
     encoderDir,
     ...(base ? { base } : {}),
     requestedAt: new Date().toISOString(),

@@ -35,7 +35,7 @@ export async function snapshotShow(id: string, o: { json?: boolean }): Promise<v
     `snapshot  ${m.id} (${m.status})`,
     `created   ${m.createdAt}`,
     `passages  ${m.passages} in ${m.shards.length} shard(s) of up to ${m.shardSize}`,
-    `vectors   ${m.vectors} x ${m.dim}, index ${m.index.kind} (${m.index.metric})`,
+    `vectors   ${m.vectors} x ${m.dim}, index ${m.index.kind} (${m.index.metric})${shardKinds(m)}`,
     `encoder   ${m.encoder.name} sha256:${m.encoder.sha256.slice(0, 16)}…`,
     `source    ${m.source.path} (${m.source.format}, sha256:${m.source.sha256.slice(0, 16)}…)`,
     `build     ${(m.build.durationMs / 1000).toFixed(1)} s`,
@@ -69,4 +69,12 @@ export async function snapshotPassages(id: string, o: { limit?: number; offset?:
     }
     written++;
   }
+}
+
+/** What the shards were built as when it differs from the request (auto, or fallbacks): ": 40 ivfpq, 1 flat". */
+function shardKinds(m: SnapshotManifest): string {
+  const n = new Map<string, number>();
+  for (const s of m.shards) n.set(s.index?.kind ?? m.index.kind, (n.get(s.index?.kind ?? m.index.kind) ?? 0) + 1);
+  if (n.size === 1 && n.has(m.index.kind)) return '';
+  return ': ' + [...n].map(([k, c]) => `${c} ${k}`).join(', ');
 }
