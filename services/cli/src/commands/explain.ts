@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { UsageError } from '@rag/core';
+import { RagError, UsageError } from '@rag/core';
 import { htmlToPng, renderExplain } from '@rag/eval';
 import { answerQuestions, lazyQaModels } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
@@ -34,12 +34,20 @@ export async function explain(o: ExplainOptions): Promise<void> {
     const [record] = await answerQuestions([{ id: 'q', index: 0, question: o.question }], { models: loaded, retriever, settings: { target: o.snapshot, mode, k: o.k, beams: o.beams }, logger: rt.logger });
     if (record!.error) throw new UsageError(`could not answer: ${record!.error}`);
     const html = o.html ? resolve(o.html) : join(rt.config.home, 'explain.html');
-    const png = o.png === false ? undefined : o.png ? resolve(o.png) : join(rt.config.home, 'explain.png');
+    let png = o.png === false ? undefined : o.png ? resolve(o.png) : join(rt.config.home, 'explain.png');
     await mkdir(dirname(html), { recursive: true });
     await writeFile(html, renderExplain(record!));
     if (png) {
       await mkdir(dirname(png), { recursive: true });
-      await htmlToPng(html, png, { width: 1200, height: 800 });
+      try {
+        await htmlToPng(html, png, { width: 1200, height: 800 });
+      } catch (err) {
+        // The PNG nobody asked for by name is a nicety: without Chromium (the demo's set-up does not install it)
+        // the HTML heatmap is the result. A --png path the user gave is a promise, so that still fails.
+        if (o.png || !(err instanceof RagError && err.code === 'CHROMIUM_MISSING')) throw err;
+        process.stderr.write(`rag: no PNG written: ${err.oneLine()}\n`);
+        png = undefined;
+      }
     }
     if (o.json) {
       process.stdout.write(JSON.stringify(record) + '\n');
