@@ -94,7 +94,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
       onTick: async () => view.update(await readProgress(session.redis, config.redis.prefix, snapshotId)),
       onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no worker is listening on ${config.redis.prefix}; start some with: ./rag worker\n`),
     }));
-    view.update(await readProgress(session.redis, config.redis.prefix, snapshotId));
+    view.finish(await readProgress(session.redis, config.redis.prefix, snapshotId));
   } catch (err) {
     if (session.embedded) (err as { hint?: string }).hint ??= `worker logs: ${session.logDir}`;
     throw err;
