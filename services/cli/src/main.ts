@@ -220,7 +220,7 @@ dev.command('s3')
   .description('run a local S3-API server in the foreground')
   .option('--port <n>', 'port (0 = any free port)', int('--port', 0), 9000)
   .option('--dir <dir>', 'data directory', '.rag/s3')
-  .option('--bucket <name...>', 'buckets to create at start (default: none)')
+  .option('--bucket <name...>', 'buckets to create at start; the first is the one printed for RAG_STORAGE', ['rag'])
   .action(async (o) => (await import('./commands/dev-s3.js')).devS3(o));
 dev.command('next-night')
   .description("write the next night's dump: a copy with a share of articles edited, added and removed (deterministic per seed)")
