@@ -52,6 +52,7 @@ snapshot.command('build')
   .option('--hnsw-m <n>', 'HNSW: neighbours per node (default: 32)', int('--hnsw-m', 2))
   .option('--ef-search <n>', 'HNSW: search breadth (default: 64)', int('--ef-search', 1))
   .option('--base <id|alias>', 'incremental: reuse the unchanged pages, embeddings and shards of this published snapshot (same encoder and index options; default: a full build)')
+  .option('--skip-bad-lines', 'JSONL: skip lines that are not valid records, count and report them (default: the first fails the build, naming its line)')
   .option('--json', 'print the manifest as JSON when published')
   .option('--no-progress', 'no progress bars')
   .action(async (o) => {
