@@ -184,6 +184,10 @@ test('explain and sweep-k write under RAG_HOME unless given a path; without Chro
   assert.ok(!existsSync(join(home, 'explain.png')));
   assert.match(ex.stderr, /no PNG written: no headless Chromium/);
   assert.match(ex.stdout, new RegExp(`heatmap: ${join(home, 'explain.html')}\n`));
+  // The world question encoder scales its vectors by 20: the scores printed are 20 x cosine, and say so.
+  assert.match(ex.stdout, /score: 20 × cosine similarity/);
+  const top = Number(/^\s+1\. \[([\d.-]+)\]/m.exec(ex.stdout)?.[1]);
+  assert.ok(top > 1 && top <= 20, ex.stdout);
   // A PNG asked for by name is not skipped quietly.
   const asked = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0].question, '--k', '2', '--beams', '1', '--png', join(dir.path, 'asked.png')], noChromium);
   assert.equal(asked.code, 1);

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { RagError, UsageError } from '@rag/core';
+import { scoreMeaning } from '@rag/encoder';
 import { htmlToPng, renderExplain } from '@rag/eval';
 import { answerQuestions, lazyQaModels } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
@@ -55,6 +56,7 @@ export async function explain(o: ExplainOptions): Promise<void> {
     }
     const out = (s: string) => process.stdout.write(s + '\n');
     out(`Q: ${o.question}\nA: ${record!.answer}   (${mode}, snapshot ${record!.snapshot}, ${record!.latency_ms} ms)`);
+    out(`  [${scoreMeaning(loaded.questionEncoder)}; |bar|: each answer token's probability of each passage]`);
     record!.docs.forEach((d, j) => {
       const post = record!.doc_posteriors.map((row) => row[j] ?? 0);
       const shade = post.map((p) => ' .:-=+*#%@'[Math.min(9, Math.floor(p * 10))]).join('');
