@@ -1,5 +1,5 @@
 // The README's commands run as written, in order, after `npm run demo` - the first hour of a new user.
-// Every ```bash block of README.md runs (one `bash -e` per block) in a fresh directory laid out like a clone:
+// Every ```bash block of README.md runs (each command in its own bash) in a fresh directory laid out like a clone:
 // ./rag, ../shared/data, and the state the demo leaves in ./.rag. A block preceded by
 // `<!-- readme-test: skip (reason) -->` is not run (the set-up itself, machines of the user's own, the network).
 import { test, after } from 'node:test';
@@ -35,6 +35,27 @@ export function readmeBlocks(markdown: string): ReadmeBlock[] {
   }
   return blocks;
 }
+
+/**
+ * The commands of a block, one per entry: continuation lines joined, comment-only and blank lines dropped. Each
+ * runs on its own, so that a failure anywhere in `a && b` fails the test (bash -e forgives a failing `a`).
+ */
+export function blockCommands(code: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const line of code.split('\n')) {
+    cur += line;
+    if (cur.endsWith('\\')) { cur = cur.slice(0, -1) + ' '; continue; }
+    if (cur.trim() && !cur.trim().startsWith('#')) out.push(cur.trim());
+    cur = '';
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+test('blockCommands joins continued lines and drops comments', () => {
+  assert.deepEqual(blockCommands('# set-up\n./rag a --x 1 \\\n  --y 2   # why\n\n./rag b && ./rag c'), ['./rag a --x 1    --y 2   # why', './rag b && ./rag c']);
+});
 
 test('readmeBlocks finds bash blocks and their skip markers', () => {
   const md = ['# t', '```bash', 'echo a', '```', '', '<!-- readme-test: skip (needs S3) -->', '```bash', 'echo b', 'echo c', '```', '```', 'not shell', '```'].join('\n');
@@ -83,11 +104,13 @@ test('every command block of the README runs as written, in order, after the dem
   assert.ok(existsSync(join(clone, '.rag/demo/world-142/questions.jsonl')), demo.stdout);
 
   for (const b of run) {
-    const started = Date.now();
-    const r = await sh(b.code, clone, 1_200_000);
-    const took = ((Date.now() - started) / 1000).toFixed(0);
-    process.stderr.write(`# README.md:${b.line} ran in ${took} s, exit ${r.code}\n`);
-    assert.equal(r.code, 0, `README.md:${b.line} failed (exit ${r.code}):\n${b.code}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`);
+    for (const cmd of blockCommands(b.code)) {
+      const started = Date.now();
+      const r = await sh(cmd, clone, 1_200_000);
+      const took = ((Date.now() - started) / 1000).toFixed(0);
+      process.stderr.write(`# README.md:${b.line} ${cmd.slice(0, 80)}: ${took} s, exit ${r.code}\n`);
+      assert.equal(r.code, 0, `README.md:${b.line}: failed (exit ${r.code}):\n${cmd}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`);
+    }
   }
   // Nothing was written into the working directory but ./.rag (and the clone's ./rag).
   assert.deepEqual(readdirSync(clone).sort(), ['.rag', 'rag']);
