@@ -4,6 +4,7 @@ import '@rag/core/quiet-warnings';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { startEmbeddedRedis, createRedisConnection, type EmbeddedRedis } from '@rag/queue';
 import { AliasRegistry, type AliasRecord } from '@rag/registry';
@@ -73,6 +74,21 @@ test('bad names, unpublished snapshots and unknown refs fail with one line and a
   assert.match(help.stdout, /^Usage: rag alias set \[options\] <name> <snapshot>/);
   const coordHelp = await runRag(['coordinator', '--help'], env);
   assert.match(coordHelp.stdout, /--port <n>/);
+});
+
+test('with an unreachable REDIS_URL, alias set still flips in storage and says it cannot reach that Redis', async () => {
+  // A loopback port nothing listens on.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const r = await runRag(['alias', 'set', 'unreached', 'world-2016'], { ...env, REDIS_URL: `redis://127.0.0.1:${port}` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`storage only \\(cannot reach Redis at redis://127\\.0\\.0\\.1:${port}\\)`));
+  assert.doesNotMatch(r.stdout, /no REDIS_URL/);
+  assert.match(r.stderr, /warning: .*written to storage only/);
+  const show = await runRag(['alias', 'show', 'unreached', '--json'], env);
+  assert.equal(JSON.parse(show.stdout).snapshot, 'world-2016');
 });
 
 test('with REDIS_URL, alias set announces the flip to subscribers; the coordinator serves it', async () => {

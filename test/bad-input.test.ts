@@ -57,6 +57,29 @@ test('a dump with only redirects is an empty corpus', async () => {
   await expectFailure(src, 'only-redirects', /no passages/);
 });
 
+test('a JSONL corpus with bad lines fails naming the first; --skip-bad-lines builds the rest and reports what it skipped', async () => {
+  const src = join(dir.path, 'some-bad.jsonl');
+  const rec = (i: number) => JSON.stringify({ id: `d${i}`, title: `Doc ${i}`, text: words(120, `w${i}x`) });
+  writeFileSync(src, [rec(1), '{"title": "no text"}', rec(2), 'not json at all', rec(3)].join('\n') + '\n');
+  const fail = await expectFailure(src, 'bad-lines', /some-bad\.jsonl line 2: "text" must be a string \(.*--skip-bad-lines/);
+  assert.equal(fail.stderr.trim().split('\n').length, 1, fail.stderr);
+  const r = await runRag(['snapshot', 'build', '--source', src, '--snapshot', 'bad-lines-skipped', '--skip-bad-lines', '--no-progress', '--workers', '1'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /skipped 2 bad line\(s\) of .*some-bad\.jsonl/);
+  assert.match(r.stderr, /some-bad\.jsonl:2: skipped: "text" must be a string/);
+  assert.match(r.stderr, /some-bad\.jsonl:4: skipped: not valid JSON/);
+  const m = JSON.parse((await runRag(['snapshot', 'show', 'bad-lines-skipped', '--json'], env)).stdout);
+  assert.equal(m.source.badLinesSkipped.count, 2);
+  const titles = (await runRag(['snapshot', 'passages', 'bad-lines-skipped'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l).title);
+  assert.deepEqual([...new Set(titles)], ['Doc 1', 'Doc 2', 'Doc 3']);
+  // Not for other formats: a bad DPR row or XML page means a damaged file.
+  const xmlSrc = join(dir.path, 'fine.xml');
+  writeFileSync(xmlSrc, xml(page(1, 'Fine', words(150, 'alpha'))));
+  const refused = await runRag(['snapshot', 'build', '--source', xmlSrc, '--snapshot', 'xml-skip', '--skip-bad-lines'], env);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /--skip-bad-lines is for JSONL corpora/);
+});
+
 test('unreachable Redis fails fast with the fix', async () => {
   const src = join(dir.path, 'ok.jsonl');
   writeFileSync(src, JSON.stringify({ title: 'T', text: words(50, 'x') }) + '\n');

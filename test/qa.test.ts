@@ -2,7 +2,7 @@
 // storage, generation worker processes, real ONNX models and FAISS shards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { collect, runRag, startRag } from './helpers/run-rag.js';
@@ -161,6 +161,37 @@ test('ab writes an HTML report and a JSON summary with matched and crossed EM; e
   assert.equal(rec.snapshot, 'world-2018');
   assert.equal(rec.docs.length, 3);
   assert.ok(existsSync(html2));
+});
+
+test('explain and sweep-k write under RAG_HOME unless given a path; without Chromium explain keeps the HTML and says why there is no PNG', { timeout: 300_000 }, async () => {
+  const home = env.RAG_HOME;
+  const sw = await runRag(['sweep-k', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--k', '1', '--limit', '2', '--beams', '1', '--workers', '1', '--no-progress'], env);
+  assert.equal(sw.code, 0, sw.stderr);
+  assert.ok(existsSync(join(home, 'sweep-k.html')), sw.stdout);
+  assert.match(sw.stdout, new RegExp(`plot: ${join(home, 'sweep-k.html')}`));
+
+  // A PATH with node and what ./rag needs, but no Chromium.
+  const bin = join(dir.path, 'bin-without-chromium');
+  mkdirSync(bin, { recursive: true });
+  for (const tool of ['node', 'bash', 'dirname']) {
+    const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    symlinkSync(found, join(bin, tool));
+  }
+  const noChromium = { ...env, PATH: bin };
+  const ex = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0].question, '--k', '2', '--beams', '1'], noChromium);
+  assert.equal(ex.code, 0, ex.stderr);
+  assert.ok(existsSync(join(home, 'explain.html')));
+  assert.ok(!existsSync(join(home, 'explain.png')));
+  assert.match(ex.stderr, /no PNG written: no headless Chromium/);
+  assert.match(ex.stdout, new RegExp(`heatmap: ${join(home, 'explain.html')}\n`));
+  // The world question encoder scales its vectors by 20: the scores printed are 20 x cosine, and say so.
+  assert.match(ex.stdout, /score: 20 × cosine similarity/);
+  const top = Number(/^\s+1\. \[([\d.-]+)\]/m.exec(ex.stdout)?.[1]);
+  assert.ok(top > 1 && top <= 20, ex.stdout);
+  // A PNG asked for by name is not skipped quietly.
+  const asked = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0].question, '--k', '2', '--beams', '1', '--png', join(dir.path, 'asked.png')], noChromium);
+  assert.equal(asked.code, 1);
+  assert.match(asked.stderr, /no headless Chromium/);
 });
 
 test('when every local worker dies, the command fails with the log location instead of waiting forever', { timeout: 300_000 }, async () => {

@@ -66,6 +66,13 @@ test('search returns the passage whose text is the query, first', async () => {
   }
   const q = await runRag(['search', '--snapshot', 'topics-v1', '--query', 'Which instrument is played with a bow and rosin?', '--json'], env);
   assert.match(JSON.parse(q.stdout)[0].title, /Violin/);
+  // As text, the output says what the scores are: MiniLM's unit vectors give cosine similarity.
+  const text = await runRag(['search', '--snapshot', 'topics-v1', '--query', 'Which instrument is played with a bow and rosin?', '--k', '2'], env);
+  assert.equal(text.code, 0, text.stderr);
+  const lines = text.stdout.split('\n');
+  assert.match(lines[0]!, /^score: cosine similarity/);
+  const first = Number(/^1\. \[([\d.-]+)\]/.exec(lines[1]!)?.[1]);
+  assert.ok(first > 0 && first <= 1, lines[1]);
 });
 
 test('building over a published snapshot id is refused and changes nothing', async () => {

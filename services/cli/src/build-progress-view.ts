@@ -1,16 +1,29 @@
 import cliProgress from 'cli-progress';
 import type { BuildProgress } from '@rag/pipeline';
 
+/** Redirected output (CI logs, files) gets a line at most this often, besides one per finished stage. */
+export const PROGRESS_LINE_INTERVAL_MS = 30_000;
+
+type Stage = 'ingest' | 'encode+index' | 'indexed';
+
 /**
- * Progress per stage: a bar each for passages, vectors and shards on a terminal; a line
- * every few seconds otherwise (CI logs, redirected stderr).
+ * Progress per stage: a bar each for passages, vectors and shards on a terminal. Redirected, a few
+ * lines: one when ingest and indexing finish, one every 30 s in between, and from `finish` the final
+ * state, so that the last line a log shows is where the build ended.
  */
 export class BuildProgressView {
   private multi?: cliProgress.MultiBar;
   private bars?: { passages: cliProgress.SingleBar; vectors: cliProgress.SingleBar; shards: cliProgress.SingleBar };
-  private lastLine = 0;
+  private lastAt: number;
+  private lastLine = '';
+  private stage: Stage = 'ingest';
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr, private readonly enabled = true) {
+  constructor(
+    private readonly stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr,
+    private readonly enabled = true,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastAt = now();
     if (enabled && stream.isTTY) {
       this.multi = new cliProgress.MultiBar({
         stream,
@@ -37,13 +50,29 @@ export class BuildProgressView {
       this.bars.vectors.update(p.vectors);
       this.bars.shards.setTotal(Math.max(1, p.totalShards || p.shardsIngested));
       this.bars.shards.update(p.shardsIndexed);
-    } else if (Date.now() - this.lastLine > 5000) {
-      this.lastLine = Date.now();
-      this.stream.write(`progress: passages ${p.passages}${p.ingestDone ? ' (ingest done)' : ''}, vectors ${p.vectors}, shards indexed ${p.shardsIndexed}/${p.totalShards || '?'}\n`);
+    } else {
+      const stage: Stage = p.ingestDone && p.shardsIndexed >= p.totalShards ? 'indexed' : p.ingestDone ? 'encode+index' : 'ingest';
+      if (stage !== this.stage || this.now() - this.lastAt >= PROGRESS_LINE_INTERVAL_MS) this.writeLine(p);
+      this.stage = stage;
     }
+  }
+
+  /** The state the build ended in; redirected, printed unless it was the last line already. */
+  finish(p: BuildProgress): void {
+    if (!this.enabled) return;
+    if (this.bars) this.update(p);
+    else this.writeLine(p);
   }
 
   stop(): void {
     this.multi?.stop();
+  }
+
+  private writeLine(p: BuildProgress): void {
+    const line = `progress: passages ${p.passages}${p.ingestDone ? ' (ingest done)' : ''}, vectors ${p.vectors}, shards indexed ${p.shardsIndexed}/${p.totalShards || '?'}`;
+    this.lastAt = this.now();
+    if (line === this.lastLine) return;
+    this.lastLine = line;
+    this.stream.write(line + '\n');
   }
 }

@@ -1,7 +1,11 @@
 // The `./rag` command line: parses flags, calls the libraries, prints results.
 import '@rag/core/quiet-warnings';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { RagError } from '@rag/core';
+import { applyUsageConventions } from './usage-conventions.js';
 
 // Commands load their libraries (ONNX Runtime, FAISS, the AWS SDK) only when they run, so --help is instant.
 const DEFAULT_SHARD_SIZE = 2000;
@@ -22,10 +26,13 @@ function num(name: string) {
   };
 }
 
-const program = new Command('rag')
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** The command tree; exported so that tests can walk every command and option. */
+export const program = new Command('rag')
   .description('Retrieval-Augmented Generation over Wikipedia as a distributed batch pipeline.\n' +
     'Config from env: REDIS_URL (unset = private embedded redis), RAG_STORAGE (dir or s3://bucket/prefix), AWS_*; see docs/configuration.md')
-  .showHelpAfterError()
+  .version(version, '-V, --version', 'print the version')
   .enablePositionalOptions();
 
 const snapshot = program.command('snapshot').description('build and inspect snapshots (passages + sharded FAISS + manifest)');
@@ -37,17 +44,18 @@ snapshot.command('build')
   .addOption(new Option('--format <format>', 'source format (default: detected)').choices(['wikixml', 'dpr-tsv', 'jsonl']))
   .option('--workers <n>', 'local worker processes (embedded default 2; with REDIS_URL default 0: use ./rag worker)', int('--workers', 0))
   .option('--shard-size <n>', 'passages per shard', int('--shard-size', 1), DEFAULT_SHARD_SIZE)
-  .addOption(new Option('--index <kind>', 'per-shard FAISS index: auto = exact Flat while the Flat vectors fit --flat-budget-mb, else IVF-PQ with exact re-rank (with --base: the base\'s index)').choices(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq']))
+  .addOption(new Option('--index <kind>', 'per-shard FAISS index (default: auto = exact Flat while the Flat vectors fit --flat-budget-mb, else IVF-PQ with exact re-rank; with --base: the base\'s index)').choices(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq']))
   .option('--encoder <dir>', 'passage encoder in the Optimum ONNX layout (default: models/all-MiniLM-L6-v2)')
   .option('--words <n>', 'words per passage', int('--words', 1), 100)
   .option('--nlist <n>', 'IVF, IVF-PQ: number of lists (default ~4*sqrt(n) for IVF, ~sqrt(n) for IVF-PQ)', int('--nlist', 1))
-  .option('--nprobe <n>', 'IVF, IVF-PQ: lists probed per query', int('--nprobe', 1))
+  .option('--nprobe <n>', 'IVF, IVF-PQ: lists probed per query (default: 16)', int('--nprobe', 1))
   .option('--pq-m <n>', 'IVF-PQ: bytes per vector (sub-quantizers; must divide the dim; default dim/8)', int('--pq-m', 1))
   .option('--rerank <n>', 'IVF-PQ: approximate candidates per result re-scored exactly from the stored embeddings (default 8)', int('--rerank', 1))
   .option('--flat-budget-mb <n>', 'auto: memory for Flat vectors above which IVF-PQ is built (default 1024)', int('--flat-budget-mb', 1))
-  .option('--hnsw-m <n>', 'HNSW: neighbours per node', int('--hnsw-m', 2))
-  .option('--ef-search <n>', 'HNSW: search breadth', int('--ef-search', 1))
-  .option('--base <id|alias>', 'incremental: reuse the unchanged pages, embeddings and shards of this published snapshot (same encoder and index options)')
+  .option('--hnsw-m <n>', 'HNSW: neighbours per node (default: 32)', int('--hnsw-m', 2))
+  .option('--ef-search <n>', 'HNSW: search breadth (default: 64)', int('--ef-search', 1))
+  .option('--base <id|alias>', 'incremental: reuse the unchanged pages, embeddings and shards of this published snapshot (same encoder and index options; default: a full build)')
+  .option('--skip-bad-lines', 'JSONL: skip lines that are not valid records, count and report them (default: the first fails the build, naming its line)')
   .option('--json', 'print the manifest as JSON when published')
   .option('--no-progress', 'no progress bars')
   .action(async (o) => {
@@ -60,8 +68,8 @@ snapshot.command('build')
 snapshot.command('list').description('list published snapshots').option('--json', 'JSON output').action(async (o) => (await import('./commands/snapshot-read.js')).snapshotList(o));
 snapshot.command('show').description('show a snapshot manifest').argument('<id>').option('--json', 'the manifest as JSON').action(async (id, o) => (await import('./commands/snapshot-read.js')).snapshotShow(id, o));
 snapshot.command('passages').description('print passages as JSONL {id,title,text}').argument('<id>')
-  .option('--limit <n>', 'at most N passages', int('--limit', 0))
-  .option('--offset <m>', 'skip the first M passages', int('--offset', 0))
+  .option('--limit <n>', 'at most N passages (default: all)', int('--limit', 0))
+  .option('--offset <m>', 'skip the first M passages', int('--offset', 0), 0)
   .action(async (id, o) => (await import('./commands/snapshot-read.js')).snapshotPassages(id, o));
 
 snapshot.command('diff').description('pages and passages added, removed and changed from A to B; shards and bytes shared')
@@ -82,7 +90,7 @@ alias.command('set')
   .description('point NAME at a published snapshot; prints the new record (with REDIS_URL, workers hear it at once)')
   .argument('<name>', 'alias name: [a-z0-9][a-z0-9._-]*')
   .argument('<snapshot>', 'published snapshot id')
-  .option('--expect-version <n>', 'flip only if the alias is at this version now (0 = must not exist yet)', int('--expect-version', 0))
+  .option('--expect-version <n>', 'flip only if the alias is at this version now (0 = must not exist yet; default: flip whatever the version)', int('--expect-version', 0))
   .option('--json', 'print the record as JSON')
   .action(async (name, snap, o) => (await import('./commands/alias.js')).aliasSet(name, snap, o));
 alias.command('list').description('list aliases').option('--json', 'JSON array of records').action(async (o) => (await import('./commands/alias.js')).aliasList(o));
@@ -114,7 +122,7 @@ program.command('worker')
   .description('run a long-lived pipeline worker (distributed mode: needs REDIS_URL and RAG_STORAGE)')
   .option('--roles <list>', 'comma-separated: ingest,encode,index,generate', 'ingest,encode,index')
   .option('--concurrency <n>', 'jobs at once per queue', int('--concurrency', 1), 1)
-  .option('--metrics-port <n>', 'serve Prometheus /metrics on this port (0 = any free port)', int('--metrics-port', 0))
+  .option('--metrics-port <n>', 'serve Prometheus /metrics on this port (0 = any free port; default: no metrics server)', int('--metrics-port', 0))
   .action(async (o) => {
     const { main } = await import('@rag/worker/main');
     await main(o);
@@ -137,8 +145,8 @@ world.command('generate')
   .requiredOption('--seed <n>', 'world seed (1-99 training, 100-199 held out)', int('--seed', 0))
   .option('--years <list>', 'comma-separated years', '2016,2018')
   .requiredOption('--out <dir>', 'output directory')
-  .option('--countries <n>', 'number of countries', int('--countries', 1))
-  .option('--questions <n>', 'number of questions', int('--questions', 1))
+  .option('--countries <n>', 'number of countries', int('--countries', 1), 300)
+  .option('--questions <n>', 'number of questions', int('--questions', 1), 1500)
   .option('--json', 'print a JSON summary')
   .action(async (o) => (await import('./commands/world.js')).worldGenerate(o));
 
@@ -147,16 +155,16 @@ const qa = program.command('qa').description('answer question batches with RAG o
 qa.command('run')
   .description('answer a question file; JSONL answers with provenance, EM/F1 when gold exists')
   .requiredOption('--questions <file>', 'NQ-open JSONL, the world\'s questions.jsonl, DPR-style CSV/TSV, or plain text')
-  .option('--snapshot <id|alias>', 'snapshot id or alias (workers follow alias flips between chunks)')
-  .option('--year <y>', 'gold year for the world\'s questions.jsonl')
-  .option('--limit <n>', 'first N valid questions', int('--limit', 1))
+  .option('--snapshot <id|alias>', 'snapshot id or alias (workers follow alias flips between chunks; required unless --mode no-retrieval)')
+  .option('--year <y>', 'gold year for the world\'s questions.jsonl (default: none, so no gold and no EM/F1 for world questions)')
+  .option('--limit <n>', 'first N valid questions (default: all)', int('--limit', 1))
   .addOption(new Option('--mode <mode>', 'decoding').choices(MODES).default('rag-token'))
   .option('--k <n>', 'retrieved passages per question', int('--k', 1), 5)
   .option('--beams <n>', 'beam size', int('--beams', 1), 4)
   .option('--max-length <n>', 'max generated tokens (default: generation_config.json)', int('--max-length', 2))
-  .option('--out <file>', 'write answers as JSONL here (else to stdout)')
+  .option('--out <file>', 'write answers as JSONL here (default: stdout)')
   .option('--workers <n>', 'local generation workers (embedded default 2; with REDIS_URL default 0)', int('--workers', 0))
-  .option('--type <list>', 'only these question types (world: changing, invariant, multi-fact)')
+  .option('--type <list>', 'only these question types (world: changing, invariant, multi-fact; default: all)')
   .option('--fresh', 'start a new run instead of continuing an identical earlier one')
   .option('--json', 'stdout: one summary object {n, answered, failed, em, f1, snapshots}')
   .option('--no-progress', 'no progress bar')
@@ -168,16 +176,16 @@ program.command('ab')
   .requiredOption('--a <id|alias>', 'arm A')
   .requiredOption('--b <id|alias>', 'arm B')
   .requiredOption('--out <file>', 'HTML report path')
-  .option('--year-a <y>', 'gold year for arm A (world questions)')
-  .option('--year-b <y>', 'gold year for arm B (world questions)')
+  .option('--year-a <y>', 'gold year for arm A (world questions; default: none, no gold)')
+  .option('--year-b <y>', 'gold year for arm B (world questions; default: none, no gold)')
   .addOption(new Option('--mode <mode>', 'decoding').choices(MODES).default('rag-token'))
   .option('--k <n>', 'retrieved passages per question', int('--k', 1), 5)
   .option('--beams <n>', 'beam size', int('--beams', 1), 4)
-  .option('--limit <n>', 'first N valid questions', int('--limit', 1))
-  .option('--workers <n>', 'local generation workers', int('--workers', 0))
-  .option('--answers <prefix>', 'also write <prefix>.a.jsonl and <prefix>.b.jsonl')
+  .option('--limit <n>', 'first N valid questions (default: all)', int('--limit', 1))
+  .option('--workers <n>', 'local generation workers (embedded default 2; with REDIS_URL default 0)', int('--workers', 0))
+  .option('--answers <prefix>', 'also write <prefix>.a.jsonl and <prefix>.b.jsonl (default: not written)')
   .option('--changed-only', 'only questions whose gold differs between --year-a and --year-b')
-  .option('--type <list>', 'only these question types (world: changing, invariant, multi-fact); --changed-only --type changing is the paper\'s experiment')
+  .option('--type <list>', 'only these question types (world: changing, invariant, multi-fact; default: all); --changed-only --type changing is the paper\'s experiment')
   .option('--fresh', 'new runs instead of continuing identical earlier ones')
   .option('--json', 'stdout: {a:{snapshot,n,em,f1}, b:{...}, byType?}')
   .option('--no-progress', 'no progress bars')
@@ -188,12 +196,12 @@ program.command('sweep-k')
   .requiredOption('--questions <file>', 'question file')
   .requiredOption('--snapshot <id|alias>', 'snapshot id or alias')
   .option('--k <list>', 'comma-separated K values', '1,2,5,10,20')
-  .option('--year <y>', 'gold year for world questions')
+  .option('--year <y>', 'gold year for world questions (default: none, no gold)')
   .addOption(new Option('--mode <mode>', 'decoding').choices(MODES.filter((m) => m !== 'no-retrieval')).default('rag-token'))
   .option('--beams <n>', 'beam size', int('--beams', 1), 4)
-  .option('--limit <n>', 'first N valid questions', int('--limit', 1))
-  .option('--out <file>', 'HTML plot', 'sweep-k.html')
-  .option('--workers <n>', 'local generation workers', int('--workers', 0))
+  .option('--limit <n>', 'first N valid questions (default: all)', int('--limit', 1))
+  .option('--out <file>', 'HTML plot (default: .rag/sweep-k.html, under RAG_HOME)')
+  .option('--workers <n>', 'local generation workers (embedded default 2; with REDIS_URL default 0)', int('--workers', 0))
   .option('--json', 'JSON rows on stdout')
   .option('--no-progress', 'no progress bars')
   .action(async (o) => (await import('./commands/sweep-k.js')).sweepK(o));
@@ -205,8 +213,8 @@ program.command('explain')
   .addOption(new Option('--mode <mode>', 'decoding').choices(MODES.filter((m) => m !== 'no-retrieval')).default('rag-token'))
   .option('--k <n>', 'retrieved passages', int('--k', 1), 5)
   .option('--beams <n>', 'beam size', int('--beams', 1), 4)
-  .option('--html <file>', 'HTML heatmap path', 'explain.html')
-  .option('--png <file>', 'PNG screenshot path (headless Chromium)', 'explain.png')
+  .option('--html <file>', 'HTML heatmap path (default: .rag/explain.html, under RAG_HOME)')
+  .option('--png <file>', 'PNG screenshot path, headless Chromium (default: .rag/explain.png, under RAG_HOME)')
   .option('--no-png', 'skip the PNG')
   .option('--json', 'print the answer record as JSON')
   .action(async (o) => (await import('./commands/explain.js')).explain(o));
@@ -216,7 +224,7 @@ dev.command('s3')
   .description('run a local S3-API server in the foreground')
   .option('--port <n>', 'port (0 = any free port)', int('--port', 0), 9000)
   .option('--dir <dir>', 'data directory', '.rag/s3')
-  .option('--bucket <name...>', 'buckets to create at start')
+  .option('--bucket <name...>', 'buckets to create at start; the first is the one printed for RAG_STORAGE', ['rag'])
   .action(async (o) => (await import('./commands/dev-s3.js')).devS3(o));
 dev.command('next-night')
   .description("write the next night's dump: a copy with a share of articles edited, added and removed (deterministic per seed)")
@@ -234,9 +242,16 @@ dev.command('next-night')
     else process.stdout.write(`wrote ${o.out}: of ${r.articles} articles ${r.edited} edited (${r.editKinds.word} word, ${r.editKinds.sentence} sentence), ${r.added} added, ${r.removed} removed\n`);
   });
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  const e = RagError.from(err);
-  process.stderr.write(`rag: ${e.oneLine()}\n`);
-  if (process.env.RAG_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
-  process.exit(e.code === 'USAGE' || e.code === 'CONFIG_INVALID' ? 2 : 1);
-});
+applyUsageConventions(program);
+
+// Parse only when run as the CLI, not when a test imports the tree.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  program.parseAsync(process.argv).catch((err: unknown) => {
+    // --help and --version exit 0; a bare command group has printed its help as a reminder: 2.
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    const e = RagError.from(err);
+    process.stderr.write(`rag: ${e.oneLine()}\n`);
+    if (process.env.RAG_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(e.code === 'USAGE' || e.code === 'CONFIG_INVALID' ? 2 : 1);
+  });
+}

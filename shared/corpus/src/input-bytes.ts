@@ -13,6 +13,8 @@ export interface ReadOptions {
   stats?: CorpusReadStats;
   /** Decompressor for .bz2 input, called as `<cmd> -dc` on stdin; default `bzip2` (lbzip2 is a faster drop-in). */
   bzip2Command?: string;
+  /** JSONL: skip lines that are not a valid record (counted in stats.badLines) instead of failing. Default false. */
+  skipBadLines?: boolean;
 }
 
 const REDOWNLOAD_HINT =

@@ -61,3 +61,22 @@ test('bad lines are CorruptInputErrors with their line number', async () => {
     await assert.rejects(collect(readJsonl(path)), corruptAt(3, pattern));
   }
 });
+
+test('skipBadLines skips and counts bad lines with their reasons; the default still fails naming the line and the option', async () => {
+  const good = (n: number) => JSON.stringify({ id: `g${n}`, title: 'ok', text: `good ${n}` });
+  const path = files.write('some-bad.jsonl', [good(1), '{"title": "x"', good(2), '[1]', '', good(3)].join('\n') + '\n');
+  const stats = createReadStats();
+  const docs = await collect(readJsonl(path, { stats, skipBadLines: true }));
+  assert.deepEqual(docs.map((d) => d.pageId), ['g1', 'g2', 'g3']);
+  assert.equal(stats.skippedBadLines, 2);
+  assert.equal(stats.documents, 3);
+  assert.deepEqual(stats.badLines.map((b) => b.line), [2, 4]);
+  assert.match(stats.badLines[0]!.reason, /not valid JSON/);
+  assert.match(stats.badLines[1]!.reason, /expected a JSON object/);
+  await assert.rejects(collect(readJsonl(path)), (e: unknown) => {
+    assert.ok(e instanceof CorruptInputError);
+    assert.match(e.message, /line 2: not valid JSON/);
+    assert.match(e.hint ?? '', /--skip-bad-lines/);
+    return true;
+  });
+});

@@ -25,7 +25,14 @@ export interface CorpusReadStats {
   skippedNonArticle: number;
   /** Pages, records or rows with no text left after cleaning. */
   skippedEmpty: number;
+  /** JSONL lines skipped as invalid (only with skipBadLines; without it the first one fails the read). */
+  skippedBadLines: number;
+  /** The first few of those, for the report. */
+  badLines: { line: number; reason: string }[];
 }
+
+/** How many skipped bad lines keep their line number and reason. */
+export const BAD_LINE_SAMPLES = 10;
 
 export function createReadStats(): CorpusReadStats {
   return {
@@ -36,5 +43,7 @@ export function createReadStats(): CorpusReadStats {
     skippedRedirects: 0,
     skippedNonArticle: 0,
     skippedEmpty: 0,
+    skippedBadLines: 0,
+    badLines: [],
   };
 }

@@ -127,6 +127,11 @@ export class Encoder {
     return this.settings.normalize;
   }
 
+  /** Factor on query vectors (rag_encoder.json queryScale; 1 = none). */
+  get queryScale(): number {
+    return this.settings.queryScale;
+  }
+
   /** Encodes plain texts as they are (no prefixes). */
   async encode(texts: string[]): Promise<Float32Array> {
     return this.encodeTokenized(texts.map((t) => this.tokenizer.encode(t)));

@@ -64,6 +64,8 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
     shardSize: req.shardSize,
     ingestVersion: INGEST_VERSION,
     base: base ? base.manifestSha256 : null,
+    // Only when set, so that the inputs of every build before the option stay the same.
+    ...(req.skipBadLines ? { skipBadLines: true } : {}),
   });
   const existing = await readMarker(store, layout.ingestMarker(), ingestMarkerSchema);
   if (existing) {
@@ -96,6 +98,7 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
       stats,
       format: req.source.format,
       wordsPerPassage: req.wordsPerPassage,
+      skipBadLines: req.skipBadLines ?? false,
       reuse: fastReuse ? (ref) => !seen.has(ref.pageId) && base.pages.get(ref.pageId)?.r === ref.rawSha : undefined,
     });
     for await (const page of pages) {
@@ -164,6 +167,7 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
       wordsPerPassage: req.wordsPerPassage,
       passages: total,
       duplicatesSkipped: duplicates,
+      ...(stats.skippedBadLines ? { badLinesSkipped: { count: stats.skippedBadLines, first: stats.badLines } } : {}),
       shards,
       pages: { key: stored.key, sha256: stored.sha256, bytes: stored.bytes, count: table.count },
       ...(baseSummary ? { base: baseSummary } : {}),

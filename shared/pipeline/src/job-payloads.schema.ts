@@ -28,6 +28,8 @@ export const buildRequestSchema = z.object({
   encoderDir: z.string(),
   /** Incremental build: a published snapshot id (aliases are resolved by the CLI) whose unchanged work is reused. */
   base: z.string().optional(),
+  /** JSONL: skip (and count) lines that are not valid records instead of failing the build. */
+  skipBadLines: z.boolean().optional(),
   requestedAt: z.string(),
 });
 
@@ -63,6 +65,8 @@ export const ingestShardSchema = z.object({
   deleted: ref.extend({ count: z.number().int() }).optional(),
 });
 
+const badLinesSchema = z.object({ count: z.number().int().min(1), first: z.array(z.object({ line: z.number().int(), reason: z.string() })) });
+
 export const ingestMarkerSchema = z.object({
   v: z.literal(PAYLOAD_VERSION),
   /** sha256 of everything the stage read: a re-run with other inputs redoes it (and so every later stage). */
@@ -74,6 +78,8 @@ export const ingestMarkerSchema = z.object({
   /** Passages in the snapshot (rows less deleted rows). */
   passages: z.number().int(),
   duplicatesSkipped: z.number().int(),
+  /** Invalid source lines skipped (--skip-bad-lines), with the first few line numbers and reasons. */
+  badLinesSkipped: badLinesSchema.optional(),
   shards: z.array(ingestShardSchema),
   pages: ref.extend({ count: z.number().int() }),
   base: z.object({

@@ -126,6 +126,7 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
       bytes: ingest.source.bytes,
       format: req.source.format,
       wordsPerPassage: ingest.wordsPerPassage,
+      ...(ingest.badLinesSkipped ? { badLinesSkipped: ingest.badLinesSkipped } : {}),
     },
     pages: ingest.pages,
     ingestVersion: ingest.ingestVersion,

@@ -85,6 +85,8 @@ export const manifestSchema = z.object({
     bytes: z.number().int().min(0),
     format: z.enum(['wikixml', 'dpr-tsv', 'jsonl']),
     wordsPerPassage: z.number().int(),
+    /** Invalid JSONL lines skipped by `--skip-bad-lines`: how many, and the first few with their reasons. */
+    badLinesSkipped: z.object({ count: z.number().int().min(1), first: z.array(z.object({ line: z.number().int(), reason: z.string() })) }).optional(),
   }),
   /** Every page (document) of the snapshot with its passages' hashes and rows: incremental builds and `diff` read it. */
   pages: objectRefSchema.extend({ count: z.number().int().min(0) }).optional(),

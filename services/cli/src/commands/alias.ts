@@ -8,10 +8,11 @@ import { createRuntime, type Runtime } from '../runtime.js';
  * switch at once); if that Redis is unreachable the flip still lands in storage, where workers
  * find it by polling, and a warning says so.
  */
-async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: AliasRegistry; close(): Promise<void> }> {
+async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: AliasRegistry; unreachable: boolean; close(): Promise<void> }> {
   const rt = createRuntime();
   const url = rt.config.redis.url;
   let redis: Redis | undefined;
+  let unreachable = false;
   if (notify && url) {
     // BullMQ comes with @rag/queue: load it only when there is a Redis to talk to.
     const { assertRedisReachable, createRedisConnection } = await import('@rag/queue');
@@ -20,6 +21,7 @@ async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: Al
       redis = createRedisConnection(url);
       redis.on('error', () => {});
     } catch (err) {
+      unreachable = true;
       process.stderr.write(`rag: warning: ${RagError.from(err).message}; the flip is written to storage only and workers see it at their next poll\n`);
     }
   }
@@ -27,6 +29,7 @@ async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: Al
   return {
     rt,
     aliases,
+    unreachable,
     async close() {
       await aliases.close();
       redis?.disconnect();
@@ -40,12 +43,14 @@ function line(r: AliasRecord): string {
 }
 
 export async function aliasSet(name: string, snapshot: string, o: { expectVersion?: number; json?: boolean }): Promise<void> {
-  const { rt, aliases, close } = await openRegistry(true);
+  const { rt, aliases, unreachable, close } = await openRegistry(true);
   try {
     const rec = await aliases.set(name, snapshot, { expectVersion: o.expectVersion });
     if (o.json) process.stdout.write(JSON.stringify(rec, null, 2) + '\n');
     else {
-      const via = aliases.notifies ? `announced on ${redactUrl(rt.config.redis.url!)}` : 'storage only (no REDIS_URL): workers see it at their next poll';
+      const url = rt.config.redis.url;
+      const why = unreachable && url ? `cannot reach Redis at ${redactUrl(url)}` : 'no REDIS_URL';
+      const via = aliases.notifies ? `announced on ${redactUrl(url!)}` : `storage only (${why}): workers see it at their next poll`;
       process.stdout.write(`${line(rec)}\n${via}\n`);
     }
   } finally {

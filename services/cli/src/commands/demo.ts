@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '@rag/core';
 import { REPO_ROOT } from '@rag/config';
 import { compareAb, exactMatch, formatAbTable, renderAbReport } from '@rag/eval';
+import { scoreMeaning } from '@rag/encoder';
 import { answerQuestions, lazyQaModels } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
 import { SnapshotRegistry } from '@rag/snapshot';
@@ -134,8 +135,10 @@ export async function demo(o: DemoOptions): Promise<void> {
   const models = lazyQaModels(gen, config.onnx);
   try {
     const retriever = await SnapshotRetriever.load(store, o.snapshot, { logger: rt.logger });
+    const loaded = await models.get();
+    out(`   [${scoreMeaning(loaded.questionEncoder)}; \`./rag search\` uses the passage encoder: plain cosine]`);
     const recs = await answerQuestions(ENWIKI_QUESTIONS.map((q, i) => ({ id: `e${i}`, index: i, question: q })), {
-      models: await models.get(), retriever, settings: { target: o.snapshot, mode: 'rag-token', k: 3, beams: 4 }, logger: rt.logger,
+      models: loaded, retriever, settings: { target: o.snapshot, mode: 'rag-token', k: 3, beams: 4 }, logger: rt.logger,
     });
     for (const rec of recs) {
       out(`\n   Q: ${rec.question}`);

@@ -1,5 +1,5 @@
 import { UsageError } from '@rag/core';
-import { loadEncoder } from '@rag/encoder';
+import { loadEncoder, scoreMeaning } from '@rag/encoder';
 import { SnapshotRegistry } from '@rag/snapshot';
 import { AliasRegistry } from '@rag/registry';
 import { SnapshotRetriever } from '@rag/retrieval';
@@ -24,6 +24,7 @@ export async function search(o: { snapshot: string; query: string; k: number; js
       process.stdout.write(JSON.stringify(hits.map((h) => ({ id: h.id, title: h.title, text: h.text, score: h.score })), null, 2) + '\n');
       return;
     }
+    process.stdout.write(`${scoreMeaning(encoder)}\n`);
     hits.forEach((h, i) => {
       process.stdout.write(`${i + 1}. [${h.score.toFixed(4)}] ${h.title} (${h.id})\n   ${h.text.slice(0, 200)}${h.text.length > 200 ? '…' : ''}\n`);
     });

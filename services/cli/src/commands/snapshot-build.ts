@@ -29,6 +29,8 @@ export interface BuildOptions {
   progress?: boolean;
   /** Incremental build on this published snapshot or alias. */
   base?: string;
+  /** JSONL: skip and count invalid lines instead of failing on the first. */
+  skipBadLines?: boolean;
 }
 
 export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> {
@@ -38,6 +40,11 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   const source = resolve(o.source);
   if (!existsSync(source)) throw new UsageError(`source ${o.source} does not exist`, { hint: 'pass --source PATH to a .xml/.xml.bz2 dump, a DPR .tsv or a .jsonl file' });
   const format = o.format ?? (await detectFormat(source));
+  if (o.skipBadLines && format !== 'jsonl') {
+    throw new UsageError(`--skip-bad-lines is for JSONL corpora; ${o.source} is ${format}`, {
+      hint: format === 'dpr-tsv' ? 'a bad DPR row means a damaged file: fix the row or download the file again' : 'drop --skip-bad-lines',
+    });
+  }
   const registry = new SnapshotRegistry(store);
   if (await registry.isPublished(snapshotId)) {
     throw new SnapshotExistsError(`snapshot ${snapshotId} is already published in ${store.description}; published snapshots are immutable`, {
@@ -83,6 +90,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     index,
     encoderDir,
     ...(base ? { base } : {}),
+    ...(o.skipBadLines ? { skipBadLines: true } : {}),
     requestedAt: new Date().toISOString(),
   };
   const workers = o.workers ?? (config.redis.url ? 0 : 2);
@@ -107,7 +115,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
       onTick: async () => view.update(await readProgress(session.redis, config.redis.prefix, snapshotId)),
       onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no worker is listening on ${config.redis.prefix}; start some with: ./rag worker\n`),
     }));
-    view.update(await readProgress(session.redis, config.redis.prefix, snapshotId));
+    view.finish(await readProgress(session.redis, config.redis.prefix, snapshotId));
   } catch (err) {
     if (session.embedded) (err as { hint?: string }).hint ??= `worker logs: ${session.logDir}`;
     throw err;
@@ -116,5 +124,12 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     process.removeListener('SIGINT', onSignal);
     await session.close();
   }
-  return registry.read(snapshotId);
+  const manifest = await registry.read(snapshotId);
+  const bad = manifest.source.badLinesSkipped;
+  if (bad) {
+    // Reported as the question readers report theirs: the count, then the first few lines and why.
+    process.stderr.write(`rag: skipped ${bad.count} bad line(s) of ${source} (--skip-bad-lines)\n`);
+    for (const b of bad.first) process.stderr.write(`rag: ${source}:${b.line}: skipped: ${b.reason}\n`);
+  }
+  return manifest;
 }

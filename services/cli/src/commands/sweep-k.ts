@@ -1,5 +1,5 @@
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '@rag/core';
 import { formatSweepTable, renderSweepK } from '@rag/eval';
 import { createRuntime } from '../runtime.js';
@@ -15,7 +15,8 @@ export interface SweepOptions {
   mode: string;
   beams: number;
   limit?: number;
-  out: string;
+  /** Default: sweep-k.html under RAG_HOME (./.rag), so that the working directory stays clean. */
+  out?: string;
   workers?: number;
   json?: boolean;
   progress?: boolean;
@@ -44,7 +45,9 @@ export async function sweepK(o: SweepOptions): Promise<void> {
   } finally {
     await session.close();
   }
-  await writeFile(resolve(o.out), renderSweepK({ snapshot: o.snapshot, rows }));
+  const out = o.out ? resolve(o.out) : join(rt.config.home, 'sweep-k.html');
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, renderSweepK({ snapshot: o.snapshot, rows }));
   if (o.json) process.stdout.write(JSON.stringify({ snapshot: o.snapshot, mode, rows }) + '\n');
-  else process.stdout.write(formatSweepTable(rows) + `\nplot: ${resolve(o.out)}\n`);
+  else process.stdout.write(formatSweepTable(rows) + `\nplot: ${out}\n`);
 }
