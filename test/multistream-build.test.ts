@@ -5,9 +5,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { makeMultistreamDump, makeNextNight } from '@rag/corpus';
+import { startEmbeddedRedis } from '@rag/queue';
 import { S3ObjectStore, startS3DevServer, type S3DevServer } from '@rag/storage';
-import { runRag, ENWIKI, REPO } from './helpers/run-rag.js';
+import { runRag, startRag, collect, ENWIKI, REPO } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const haveDump = existsSync(ENWIKI);
@@ -158,5 +161,43 @@ test('an s3:// source: range jobs read their ranges from the S3 API; a missing o
     assert.match(noBucket.stderr, /bucket "no-such-bucket" does not exist/);
   } finally {
     await s3?.close();
+  }
+});
+
+test('kill -9 of a worker during the range jobs loses nothing (distributed: range jobs default to the ingest workers)', { skip, timeout: 900_000 }, async () => {
+  const redis = await startEmbeddedRedis({ dir: join(dir.path, 'redis') });
+  const env = {
+    REDIS_URL: redis.url, RAG_STORAGE: storeOf('ms-killed'), RAG_HOME: home, RAG_QUEUE_PREFIX: 'mskill',
+    RAG_LOCK_MS: '10000', RAG_STALLED_MS: '1000', RAG_ENCODER: encoder,
+  };
+  const workers = [startRag(['worker'], env), startRag(['worker'], env)];
+  const exits = workers.map((w) => collect(w, 900_000));
+  const probe = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const ingest = new Queue('ingest', { connection: probe, prefix: 'mskill' });
+  try {
+    // Both workers registered, so the CLI's default --ingest-jobs is 2.
+    for (let t = Date.now(); (await ingest.getWorkersCount()) < 2 && Date.now() - t < 60_000;) await new Promise((r) => setTimeout(r, 200));
+    const build = collect(startRag(['snapshot', 'build', '--source', dump, '--snapshot', 'ms-killed', '--shard-size', '500', '--no-progress'], env), 900_000);
+    let active: string[] = [];
+    for (const t = Date.now(); Date.now() - t < 300_000; await new Promise((r) => setTimeout(r, 50))) {
+      active = (await ingest.getActive()).filter((j) => j.name === 'ingest-range').map((j) => j.id!);
+      if (active.length > 0) break;
+    }
+    assert.ok(active.length > 0, 'a range job ran');
+    workers[0]!.kill('SIGKILL');
+    assert.equal((await exits[0]!).signal, 'SIGKILL');
+    const replacement = startRag(['worker'], env);
+    workers.push(replacement);
+    exits.push(collect(replacement, 900_000));
+    const r = await build;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(buildMarker('ms-killed', 'ingest-plan.json').ranges.length, 2);
+    assertSameSnapshot('ms-j1', 'ms-killed');
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(exits);
+    await ingest.close();
+    probe.disconnect();
+    await redis.stop();
   }
 });
