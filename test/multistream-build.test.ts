@@ -150,6 +150,10 @@ test('an s3:// source: range jobs read their ranges from the S3 API; a missing o
     assert.equal(buildMarker('ms-s3', 'ingest-plan.json').boundaries, 'index', 'the index found beside the dump in the bucket');
     assertSameSnapshot('ms-j1', 'ms-s3');
     assert.equal(manifest('ms-s3').source.path, url);
+    // One job streams the whole object.
+    const one = await build('ms-s3-j1', url, 1, [], env);
+    assert.equal(one.code, 0, one.stderr);
+    assertSameSnapshot('ms-j1', 'ms-s3-j1');
 
     const missing = await build('ms-s3-missing', 's3://dumps/enwiki/nope.xml.bz2', 2, [], env);
     assert.notEqual(missing.code, 0);
