@@ -3,7 +3,7 @@
 // storage, the static encoder). Prints one JSON object.
 //
 //   node --import tsx bench/ingest-parallel.ts [--source DUMP] [--copies 10] [--pages-per-stream 100]
-//        [--shard-size 2000] [--encoder DIR] [--work DIR]
+//        [--shard-size 2000] [--encoder DIR] [--work DIR] [--repeat 2]
 //
 // The dump is `./rag dev multistream SOURCE --copies N` (the enwiki sample's real pages repeated
 // under new ids and titles; made once per --work dir). Reported per run: wall time of the ingest
@@ -11,7 +11,9 @@
 // marker, plan and merge included) and of the whole command; for the 2-job run the plan, the range
 // jobs and the merge separately; the ratio 1-job / 2-job ingest wall; and whether the two snapshots'
 // shards are byte-identical (sha256 of every shard's passages object, read back from storage, and
-// the page tables). The machine's load average is recorded: only same-run ratios count.
+// the page tables). The machine's load average is recorded: only same-run ratios count. With
+// --repeat R the two builds run R times each in ABBA order (1,2,2,1,…) so that load drifting during
+// the run weighs on both alike; the ratio of summed ingest times and each pair's ratio are reported.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +31,7 @@ const { values: o } = parseArgs({
     'shard-size': { type: 'string', default: '2000' },
     encoder: { type: 'string', default: join(repo, 'models/minilm-static-256') },
     work: { type: 'string' },
+    repeat: { type: 'string', default: '2' },
   },
 });
 const work = resolve(o.work ?? join(tmpdir(), 'rag-bench-ingest-parallel'));
@@ -64,15 +67,15 @@ interface Run {
   load: number[];
 }
 
-function build(jobs: number): Run {
-  const storage = join(work, `store-j${jobs}`);
+function build(jobs: number, rep: number): Run {
+  const storage = join(work, `store-j${jobs}-${rep}`);
   rmSync(storage, { recursive: true, force: true });
   const id = `ms-j${jobs}`;
   const load = loadavg().map((x) => Math.round(x * 10) / 10);
   log(`building with --ingest-jobs ${jobs} (load ${load.join(' ')})`);
   const r = rag(['snapshot', 'build', '--source', dump, '--snapshot', id, '--workers', '2', '--ingest-jobs', String(jobs),
     '--encoder', resolve(o.encoder!), '--shard-size', o['shard-size']!, '--no-progress', '--json'],
-  { RAG_STORAGE: storage, RAG_HOME: join(work, `home-j${jobs}`) });
+  { RAG_STORAGE: storage, RAG_HOME: join(work, `home-j${jobs}-${rep}`) });
   const m = JSON.parse(r.stdout);
   // The bytes themselves, read back, not only the recorded digests.
   const shardSha256 = m.shards.map((s: { passagesKey: string; passagesSha256: string }) => {
@@ -106,22 +109,35 @@ function build(jobs: number): Run {
       boundaries: plan.boundaries,
     };
   }
+  rmSync(storage, { recursive: true, force: true });
   return run;
 }
 
-const one = build(1);
-const two = build(2);
-const identical = one.shardSha256.length === two.shardSha256.length && one.shardSha256.every((s, i) => s === two.shardSha256[i]) && one.pagesSha256 === two.pagesSha256;
-const summary = (r: Run) => ({ ...r, shardSha256: undefined, firstShardSha256: r.shardSha256[0] });
+const repeat = Math.max(1, Number(o.repeat));
+const ones: Run[] = [];
+const twos: Run[] = [];
+for (let rep = 0; rep < repeat; rep++) {
+  // ABBA: 1,2 then 2,1, so a load that drifts during the run weighs on both alike.
+  if (rep % 2 === 0) { ones.push(build(1, rep)); twos.push(build(2, rep)); } else { twos.push(build(2, rep)); ones.push(build(1, rep)); }
+}
+const ref = ones[0]!;
+const identical = [...ones, ...twos].every((r) => r.shardSha256.length === ref.shardSha256.length && r.shardSha256.every((s, i) => s === ref.shardSha256[i]) && r.pagesSha256 === ref.pagesSha256);
+const summary = (r: Run) => ({ ...r, shardSha256: undefined });
+const sum = (rs: Run[], f: (r: Run) => number) => rs.reduce((n, r) => n + f(r), 0);
+const round2 = (x: number) => Math.round(x * 100) / 100;
 process.stdout.write(JSON.stringify({
   bench: 'ingest-parallel',
   dump: { path: dump, bytes: readFileSync(dump).length, copies: Number(o.copies), pagesPerStream: Number(o['pages-per-stream']) },
   cpu: cpus()[0]?.model,
   cores: cpus().length,
-  oneJob: summary(one),
-  twoJobs: summary(two),
-  ingestSpeedup: Math.round((one.ingestWallMs / two.ingestWallMs) * 100) / 100,
-  commandSpeedup: Math.round((one.commandWallMs / two.commandWallMs) * 100) / 100,
+  passages: ref.passages,
+  shards: ref.shards,
+  firstShardSha256: ref.shardSha256[0],
+  oneJob: ones.map(summary),
+  twoJobs: twos.map(summary),
+  pairRatios: ones.map((r, i) => round2(r.ingestWallMs / twos[i]!.ingestWallMs)),
+  ingestSpeedup: round2(sum(ones, (r) => r.ingestWallMs) / sum(twos, (r) => r.ingestWallMs)),
+  commandSpeedup: round2(sum(ones, (r) => r.commandWallMs) / sum(twos, (r) => r.commandWallMs)),
   shardsIdentical: identical,
   loadAfter: loadavg().map((x) => Math.round(x * 10) / 10),
 }) + '\n');
