@@ -39,7 +39,7 @@ const snapshot = program.command('snapshot').description('build and inspect snap
 
 snapshot.command('build')
   .description('build and publish a snapshot from a dump (exits 0 when published)')
-  .requiredOption('--source <path>', 'MediaWiki XML dump (.xml or .xml.bz2), DPR psgs_w100.tsv, or JSONL {id?,title,text}')
+  .requiredOption('--source <path>', 'MediaWiki XML dump (.xml or .xml.bz2, multistream too), DPR psgs_w100.tsv, or JSONL {id?,title,text}; a local path or s3://bucket/key')
   .requiredOption('--snapshot <id>', 'snapshot id: [a-z0-9][a-z0-9._-]*')
   .addOption(new Option('--format <format>', 'source format (default: detected)').choices(['wikixml', 'dpr-tsv', 'jsonl']))
   .option('--workers <n>', 'local worker processes (embedded default 2; with REDIS_URL default 0: use ./rag worker)', int('--workers', 0))
@@ -56,6 +56,8 @@ snapshot.command('build')
   .option('--ef-search <n>', 'HNSW: search breadth (default: 64)', int('--ef-search', 1))
   .option('--base <id|alias>', 'incremental: reuse the unchanged pages, embeddings and shards of this published snapshot (same encoder and index options; default: a full build)')
   .option('--skip-bad-lines', 'JSONL: skip lines that are not valid records, count and report them (default: the first fails the build, naming its line)')
+  .option('--ingest-jobs <n>', 'multistream .bz2 dumps: split ingest into up to N byte-range jobs (default: the number of workers; 1 = one job)', int('--ingest-jobs', 1))
+  .option('--multistream-index <path>', "Wikipedia's …-multistream-index.txt.bz2 (default: found beside the dump by that name; else stream boundaries are scanned)")
   .option('--json', 'print the manifest as JSON when published')
   .option('--no-progress', 'no progress bars')
   .action(async (o) => {
@@ -226,6 +228,19 @@ dev.command('s3')
   .option('--dir <dir>', 'data directory', '.rag/s3')
   .option('--bucket <name...>', 'buckets to create at start; the first is the one printed for RAG_STORAGE', ['rag'])
   .action(async (o) => (await import('./commands/dev-s3.js')).devS3(o));
+dev.command('multistream')
+  .description("rewrite a MediaWiki XML dump as Wikipedia's pages-articles-multistream layout: a header stream, bzip2 streams of N pages, a trailer, and the …-index.txt.bz2 beside it")
+  .argument('<source>', 'MediaWiki XML dump (.xml or .xml.bz2)')
+  .requiredOption('--out <path>', 'output dump, ending in .xml.bz2 (the index is written beside it)')
+  .option('--pages-per-stream <n>', 'pages per bzip2 stream', int('--pages-per-stream', 1), 100)
+  .option('--copies <n>', 'repeat the pages N times under new ids and titles (a bigger dump of real text)', int('--copies', 1), 1)
+  .option('--json', 'print the report as JSON')
+  .action(async (source, o) => {
+    const { makeMultistreamDump } = await import('@rag/corpus');
+    const r = await makeMultistreamDump(source, o.out, { pagesPerStream: o.pagesPerStream, copies: o.copies });
+    if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    else process.stdout.write(`wrote ${r.out} (${r.bytes} bytes, ${r.pages} pages in ${r.streams} streams) and ${r.index}\n`);
+  });
 dev.command('next-night')
   .description("write the next night's dump: a copy with a share of articles edited, added and removed (deterministic per seed)")
   .requiredOption('--source <path>', 'MediaWiki XML dump (.xml/.xml.bz2) or JSONL corpus')

@@ -4,7 +4,7 @@ import { ConfigError, redactUrl, type Logger } from '@rag/core';
 import type { AppConfig } from '@rag/config';
 import { createObjectStore } from '@rag/storage';
 import { assertRedisReachable, createRedisConnection, ROLES, type Role } from '@rag/queue';
-import { createStageWorkers, EncoderPool } from '@rag/pipeline';
+import { createSourceOpener, createStageWorkers, EncoderPool } from '@rag/pipeline';
 import { createQaWorker, lazyQaModels, SnapshotPool } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
 import { createMetricsRegistry, createQaMetrics, startMetricsServer, trackLiveSnapshot, type MetricsServer, type QaMetrics } from '@rag/metrics';
@@ -56,6 +56,8 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
     // (seconds that dominate a small incremental build). A failure here is the job's to report.
     encoders.get(config.encoder.dir).catch((err) => logger.debug({ event: 'encoder.preload_failed', err: (err as Error).message }, 'encoder preload failed'));
   }
+  // Build sources may be s3:// objects: read with the storage settings and the AWS chain.
+  const sources = createSourceOpener(config.storage);
   const workers = createStageWorkers({
     connection,
     redis,
@@ -66,6 +68,7 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
     store,
     encoders,
     logger,
+    openSource: (path) => sources.open(path),
   });
   // Generation: models load once per process (on the first job), snapshots per reference served.
   const qaModels = lazyQaModels(config.generation, config.onnx);
@@ -105,6 +108,7 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
       await pool?.close();
       await aliases?.close();
       await encoders.releaseAll();
+      await sources.close();
       await qaModels.release();
       await metricsServer?.close();
       connection.disconnect();

@@ -7,8 +7,15 @@ export * from './wiki-xml-reader.js';
 export * from './dpr-tsv-reader.js';
 export * from './jsonl-reader.js';
 export * from './read-corpus.js';
-export { readInputBytes, sniffCompression, assertReadableFile, type ReadOptions } from './input-bytes.js';
+export { readInputBytes, sniffCompression, type ReadOptions } from './input-bytes.js';
 export { readInputText, sniffEncoding } from './decode-text.js';
 // Hashing a source file separately (readers also set stats.sourceSha256 while streaming).
 export { sha256File } from '@rag/core';
 export * from './next-night.js';
+export * from './byte-source.js';
+export { compressionOf } from './input-bytes.js';
+export * from './bzip2-streams.js';
+export * from './multistream-index.js';
+export * from './multistream-plan.js';
+export * from './dump-header.js';
+export * from './make-multistream.js';

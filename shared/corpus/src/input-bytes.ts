@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CorruptInputError, UsageError } from '@rag/core';
 import type { Compression, CorpusReadStats } from './read-stats.js';
+import { assertReadableFile, fileSource, readBytes, type ByteRange, type ByteSource } from './byte-source.js';
 
 /** Options every reader accepts. */
 export interface ReadOptions {
@@ -15,28 +16,19 @@ export interface ReadOptions {
   bzip2Command?: string;
   /** JSONL: skip lines that are not a valid record (counted in stats.badLines) instead of failing. Default false. */
   skipBadLines?: boolean;
+  /** Read from this source instead of the local file `path` (which then only names it in messages). */
+  source?: ByteSource;
+  /**
+   * Only these bytes of the source: a range of whole bzip2 streams of a multistream dump. The
+   * source's sha256 is then not known (stats.sourceSha256 stays unset).
+   */
+  range?: ByteRange;
 }
 
 const REDOWNLOAD_HINT =
   'the file is truncated or damaged: download it again and compare its checksum with the published one';
 
-/** Fails early, with a message a user can act on, when the path is not a readable file. */
-export async function assertReadableFile(path: string): Promise<number> {
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) {
-      throw new UsageError(`Corpus path is not a file: ${path}`, { hint: 'pass the path of a dump, TSV or JSONL file' });
-    }
-    return info.size;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new UsageError(`Corpus file not found: ${path}`, { cause: err, hint: 'check the path (relative paths are resolved from the current directory)' });
-    }
-    throw new UsageError(`Cannot read corpus file ${path}: ${(err as Error).message}`, { cause: err, hint: 'check that the file exists and is readable' });
-  }
-}
+export { assertReadableFile } from './byte-source.js';
 
 /** Compression by magic bytes, never by file name: "BZh" is bzip2, 1f 8b is gzip. */
 export async function sniffCompression(path: string): Promise<Compression> {
@@ -44,12 +36,16 @@ export async function sniffCompression(path: string): Promise<Compression> {
   try {
     const head = Buffer.alloc(3);
     const { bytesRead } = await fh.read(head, 0, 3, 0);
-    if (bytesRead === 3 && head.toString('latin1') === 'BZh') return 'bzip2';
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-    return 'none';
+    return compressionOf(head.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
+}
+
+export function compressionOf(head: Uint8Array): Compression {
+  if (head.length >= 3 && Buffer.from(head.subarray(0, 3)).toString('latin1') === 'BZh') return 'bzip2';
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  return 'none';
 }
 
 /**
@@ -62,8 +58,11 @@ export async function sniffCompression(path: string): Promise<Compression> {
  * archive fails with CorruptInputError even after good pages came out of it.
  */
 export async function* readInputBytes(path: string, opts: ReadOptions = {}): AsyncGenerator<Buffer> {
-  const size = await assertReadableFile(path);
-  const compression = await sniffCompression(path);
+  const range = opts.range;
+  const source = opts.source ?? (range ? fileSource(path) : undefined);
+  const size = source ? await source.size() : await assertReadableFile(path);
+  const at = range?.start ?? 0;
+  const compression = source ? compressionOf(await readBytes(source, { start: at, end: Math.min(size, at + 3) })) : await sniffCompression(path);
   const stats = opts.stats;
   if (stats) {
     stats.sourceSize = size;
@@ -77,12 +76,12 @@ export async function* readInputBytes(path: string, opts: ReadOptions = {}): Asy
       done(null, chunk);
     },
     flush(done) {
-      // Only reached when the whole file went through.
-      if (stats) stats.sourceSha256 = hash.digest('hex');
+      // Only reached when the whole file (or range) went through.
+      if (stats && !range) stats.sourceSha256 = hash.digest('hex');
       done();
     },
   });
-  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  const file = source ? await source.open(range) : createReadStream(path, { highWaterMark: 1 << 20 });
 
   if (compression === 'bzip2') {
     yield* bunzip(path, file, tap, opts.bzip2Command ?? 'bzip2');

@@ -6,7 +6,7 @@ import { readJsonl } from './jsonl-reader.js';
 import type { Passage, ReuseCheck } from './passage.js';
 import { createReadStats } from './read-stats.js';
 import { assertWordsPerPassage, DEFAULT_WORDS_PER_PASSAGE, splitPassages } from './split-passages.js';
-import { readWikiXml } from './wiki-xml-reader.js';
+import { readWikiXml, type XmlFragment } from './wiki-xml-reader.js';
 
 export const CORPUS_FORMATS = ['wikixml', 'dpr-tsv', 'jsonl'] as const;
 export type CorpusFormat = (typeof CORPUS_FORMATS)[number];
@@ -35,9 +35,9 @@ function formatFromExtension(path: string): CorpusFormat | undefined {
  * (an empty file, say). Throws UsageError for a missing file or an unknown
  * format, EmptyCorpusError for an empty file with no telling name.
  */
-export async function detectFormat(path: string, opts: Pick<ReadOptions, 'bzip2Command'> = {}): Promise<CorpusFormat> {
+export async function detectFormat(path: string, opts: Pick<ReadOptions, 'bzip2Command' | 'source'> = {}): Promise<CorpusFormat> {
   let head = '';
-  const text = readInputText(path, { bzip2Command: opts.bzip2Command });
+  const text = readInputText(path, { bzip2Command: opts.bzip2Command, source: opts.source });
   try {
     for await (const chunk of text) {
       head += chunk;
@@ -118,6 +118,10 @@ export interface SourcePage {
 export interface ReadPagesOptions extends ReadPassagesOptions {
   /** Pages this check accepts are neither cleaned nor split (incremental builds). */
   reuse?: ReuseCheck;
+  /** Read a byte range of a multistream dump as a run of pages (wikixml only; see XmlFragment). */
+  fragment?: XmlFragment;
+  /** No EmptyCorpusError when nothing was found (one range of a dump may hold only redirects). */
+  allowEmpty?: boolean;
 }
 
 /**
@@ -153,7 +157,7 @@ export async function* readSourcePages(path: string, opts: ReadPagesOptions = {}
       yield { pageId: doc.pageId, title: doc.title, rawSha: doc.rawSha!, passages };
     }
   }
-  if (count === 0) {
+  if (count === 0 && !opts.allowEmpty) {
     throw new EmptyCorpusError(`Corpus ${path} (${format}) yielded no passages`, {
       hint: 'check that the file holds articles with text and that the format is right',
       details: { path, format, ...stats },

@@ -16,6 +16,17 @@ interface PageState {
   redirect: boolean;
 }
 
+/**
+ * A run of <page> elements cut from a dump (a byte range of a multistream dump): parsed as if the
+ * dump's own header came before it and its root element were closed after it.
+ */
+export interface XmlFragment {
+  /** Text written before the range: the dump's header (up to its first <page>); '' for the first range. */
+  head: string;
+  /** Text written after the range: the root's closing tag; '' for the last range. */
+  tail: string;
+}
+
 /** Old dumps mark redirects only in the text. */
 const REDIRECT_TEXT = /^\s*#redirect\b/i;
 
@@ -30,7 +41,7 @@ const REDIRECT_TEXT = /^\s*#redirect\b/i;
  * a CorruptInputError with line and column. With `reuse`, a page the check
  * accepts is yielded uncleaned (`reused`, empty text).
  */
-export async function* readWikiXml(path: string, opts: ReadOptions & { reuse?: ReuseCheck; sourceHashes?: boolean } = {}): AsyncGenerator<SourceDocument> {
+export async function* readWikiXml(path: string, opts: ReadOptions & { reuse?: ReuseCheck; sourceHashes?: boolean; fragment?: XmlFragment } = {}): AsyncGenerator<SourceDocument> {
   const stats = opts.stats;
   const parser = new SaxesParser({ position: true });
   const ready: SourceDocument[] = [];
@@ -123,6 +134,10 @@ export async function* readWikiXml(path: string, opts: ReadOptions & { reuse?: R
   const text = readInputText(path, opts);
   let sawContent = false;
   try {
+    if (opts.fragment?.head) {
+      parser.write(opts.fragment.head);
+      sawContent = true;
+    }
     for (;;) {
       const r = await text.next();
       if (r.done) break;
@@ -143,6 +158,7 @@ export async function* readWikiXml(path: string, opts: ReadOptions & { reuse?: R
     }
     if (!sawContent) return;
     try {
+      if (opts.fragment?.tail) parser.write(opts.fragment.tail);
       parser.close();
     } catch (err) {
       if (err instanceof RagError) throw err;

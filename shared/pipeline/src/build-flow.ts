@@ -1,7 +1,7 @@
 import { FlowProducer, Queue, type ConnectionOptions, type FlowJob, type JobsOptions } from 'bullmq';
 import { SnapshotLayout } from '@rag/snapshot';
 import type { QueueConfig } from '@rag/config';
-import type { BuildRequest, ShardJob } from './job-payloads.schema.js';
+import type { BuildRequest, IngestRangeJob, ShardJob } from './job-payloads.schema.js';
 import { PAYLOAD_VERSION } from './job-payloads.schema.js';
 
 /**
@@ -9,6 +9,8 @@ import { PAYLOAD_VERSION } from './job-payloads.schema.js';
  *
  *   publish (build.<id>)                      parent, runs last: writes manifest.json
  *   ├── ingest (ingest.<id>)                  streams the source into passage shards, then fans out:
+ *   │   └── ingest-range (ingest.<id>.r00000) multistream dumps only: one per byte range, added by
+ *   │                                         the ingest job, which then waits and merges them
  *   ├── index (index.<id>.s00000)             one per shard, child of publish
  *   │   └── encode (encode.<id>.s00000)       child of its index job
  *   └── …
@@ -20,6 +22,7 @@ import { PAYLOAD_VERSION } from './job-payloads.schema.js';
 export const jobIds = {
   publish: (id: string) => `build.${id}`,
   ingest: (id: string) => `ingest.${id}`,
+  ingestRange: (id: string, k: number) => `ingest.${id}.r${SnapshotLayout.shardName(k)}`,
   encode: (id: string, shard: number) => `encode.${id}.s${SnapshotLayout.shardName(shard)}`,
   index: (id: string, shard: number) => `index.${id}.s${SnapshotLayout.shardName(shard)}`,
 };
@@ -76,6 +79,25 @@ export async function fanOutShards(ctx: FlowContext, req: BuildRequest, shards: 
     });
     // Bounded batches keep each Redis MULTI small for builds with thousands of shards.
     for (let i = 0; i < flows.length; i += 200) await flow.addBulk(flows.slice(i, i + 200));
+  } finally {
+    await flow.close();
+  }
+}
+
+/**
+ * Called by the ingest job of a multistream dump: one `ingest-range` job per byte range, children
+ * of that ingest job (which waits for them, then merges). Ids per range make re-adding a no-op.
+ */
+export async function addIngestRanges(ctx: FlowContext, parent: { id: string; queueQualifiedName: string }, jobs: IngestRangeJob[]): Promise<void> {
+  const flow = new FlowProducer({ connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    const opts = childJobOptions(ctx.queue);
+    await flow.addBulk(jobs.map((data) => ({
+      name: 'ingest-range',
+      queueName: 'ingest',
+      data,
+      opts: { ...opts, jobId: jobIds.ingestRange(data.snapshotId, data.k), parent: { id: parent.id, queue: parent.queueQualifiedName } },
+    })));
   } finally {
     await flow.close();
   }

@@ -22,12 +22,15 @@ export async function readProgress(redis: Redis, prefix: string, snapshotId: str
   const h = await redis.hgetall(progressKey(prefix, snapshotId));
   let vectors = 0;
   let indexed = 0;
+  // Range jobs of a multistream dump count passages read (ingested:<range>) before the merge counts shards.
+  let ranged = 0;
   for (const [k, v] of Object.entries(h)) {
-    if (k.startsWith('encoded:')) vectors += Number(v);
+    if (k.startsWith('ingested:')) ranged += Number(v);
+    else if (k.startsWith('encoded:')) vectors += Number(v);
     else if (k.startsWith('indexed:')) indexed += Number(v);
   }
   return {
-    passages: Number(h.passages ?? 0),
+    passages: Math.max(Number(h.passages ?? 0), ranged),
     shardsIngested: Number(h.shards ?? 0),
     ingestDone: h.ingestDone === '1',
     totalShards: Number(h.totalShards ?? 0),

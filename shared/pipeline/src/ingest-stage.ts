@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises';
-import { EmptyCorpusError, UsageError, sha256File, type Logger } from '@rag/core';
-import { createReadStats, readSourcePages, type Passage } from '@rag/corpus';
+import { EmptyCorpusError, RagError, UsageError, sha256File, type Logger } from '@rag/core';
+import { createReadStats, fileSource, readSourcePages, sha256Source, type ByteSource, type CorpusReadStats, type Passage, type SourcePage } from '@rag/corpus';
 import { findModelFile } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, pageRowLine, putContent, putContentFile, type PageRow } from '@rag/snapshot';
@@ -8,7 +7,7 @@ import { TempLines } from './temp-lines.js';
 import { readMarker, writeMarker, inputsSha256 } from './build-markers.js';
 import { INGEST_VERSION, ingestMarkerSchema, PAYLOAD_VERSION, type BuildRequest, type IngestMarker, type IngestShard } from './job-payloads.schema.js';
 import { loadBase, type BaseSnapshot } from './base-snapshot.js';
-import { ShardWriter, type EmbeddingSource } from './shard-writer.js';
+import { ShardWriter, passageRow, type EmbeddingSource, type PassageRow } from './shard-writer.js';
 import { parsePassageShard } from './passage-shard.js';
 
 export { passageLine } from './shard-writer.js';
@@ -18,6 +17,8 @@ export interface IngestDeps {
   logger: Logger;
   /** Called after each shard is written: passages so far, shards so far. */
   onProgress?: (passages: number, shards: number) => Promise<void> | void;
+  /** Opens a build's source (a local path, or an s3:// URL); default: local paths only. */
+  openSource?: (path: string) => Promise<ByteSource>;
 }
 
 /**
@@ -49,15 +50,79 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
   const { store, logger } = deps;
   const layout = new SnapshotLayout(req.snapshotId);
   const started = Date.now();
-  const info = await stat(req.source.path).catch((err) => {
-    throw new UsageError(`cannot read source ${req.source.path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
-      hint: 'check the path; in distributed mode it must be readable by the ingest worker',
+  const source = await openBuildSource(req.source.path, deps);
+  const size = await sourceSize(source);
+  const base = req.base ? await loadBase(store, req.base) : undefined;
+  const inputsFor = await ingestInputs(req, base);
+  const existing = await readMarker(store, layout.ingestMarker(), ingestMarkerSchema);
+  if (existing) {
+    // Only a resume hashes the source first; a first run hashes it while streaming (one read).
+    if (existing.inputsSha256 === inputsFor(await sha256Source(source))) {
+      logger.info({ event: 'ingest.skipped', snapshotId: req.snapshotId, shards: existing.shards.length }, 'ingest already done for these inputs; resuming');
+      await deps.onProgress?.(existing.passages, existing.shards.length);
+      return existing;
+    }
+  }
+  const stats = createReadStats();
+  const seen = new RecentIds(DEDUP_WINDOW);
+  // Page reuse by source hash is only sound when the base split pages the same way.
+  const fastReuse = base && base.manifest.ingestVersion === INGEST_VERSION && base.manifest.source.wordsPerPassage === req.wordsPerPassage;
+  const pages = readSourcePages(source.name, {
+    source,
+    stats,
+    format: req.source.format,
+    wordsPerPassage: req.wordsPerPassage,
+    skipBadLines: req.skipBadLines ?? false,
+    reuse: fastReuse ? (ref) => !seen.has(ref.pageId) && base.pages.get(ref.pageId)?.r === ref.rawSha : undefined,
+  });
+  return ingestPages(req, asIngestPages(pages), {
+    base,
+    seen,
+    started,
+    size,
+    sourceSha: async () => stats.sourceSha256 ?? (await sha256Source(source)),
+    inputsFor,
+    stats,
+  }, deps);
+}
+
+/** A page as ingest consumes it: its passages already as shard lines; `rows` null when the base's copy is kept. */
+export interface IngestPage {
+  pageId: string;
+  title: string;
+  rawSha: string;
+  rows: PassageRow[] | null;
+}
+
+export async function* asIngestPages(pages: AsyncIterable<SourcePage>): AsyncGenerator<IngestPage> {
+  for await (const p of pages) {
+    yield { pageId: p.pageId, title: p.title, rawSha: p.rawSha, rows: p.passages ? p.passages.map(passageRow) : null };
+  }
+}
+
+/** The source of a build: a local path, or an s3:// URL when the worker was given an opener for it. */
+export async function openBuildSource(path: string, deps: Pick<IngestDeps, 'openSource'>): Promise<ByteSource> {
+  if (deps.openSource) return deps.openSource(path);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    throw new UsageError(`source ${path} is not a local path and this process cannot open URLs`, { hint: 'run the ingest worker with storage configured (./rag worker) or use a local path' });
+  }
+  return fileSource(path);
+}
+
+export async function sourceSize(source: ByteSource): Promise<number> {
+  return source.size().catch((err) => {
+    const e = RagError.from(err);
+    throw new UsageError(`cannot read source ${source.name}: ${e.message}`, {
+      cause: err,
+      hint: e.hint ?? 'check the path; in distributed mode it must be readable by the ingest worker',
     });
   });
-  const base = req.base ? await loadBase(store, req.base) : undefined;
-  const encoderSha = base ? await sha256File(findModelFile(req.encoderDir)) : undefined;
-  if (base) checkBaseCompatible(req, base, encoderSha!);
-  const inputsFor = (sourceSha: string) => inputsSha256({
+}
+
+/** The ingest marker's inputs for a source sha256 (the same whether one job or range jobs ingest it: the output is the same). */
+export async function ingestInputs(req: BuildRequest, base: BaseSnapshot | undefined): Promise<(sourceSha: string) => string> {
+  if (base) checkBaseCompatible(req, base, await sha256File(findModelFile(req.encoderDir)));
+  return (sourceSha: string) => inputsSha256({
     source: sourceSha,
     format: req.source.format,
     words: req.wordsPerPassage,
@@ -67,22 +132,35 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
     // Only when set, so that the inputs of every build before the option stay the same.
     ...(req.skipBadLines ? { skipBadLines: true } : {}),
   });
-  const existing = await readMarker(store, layout.ingestMarker(), ingestMarkerSchema);
-  if (existing) {
-    // Only a resume hashes the source first; a first run hashes it while streaming (one read).
-    if (existing.inputsSha256 === inputsFor(await sha256File(req.source.path))) {
-      logger.info({ event: 'ingest.skipped', snapshotId: req.snapshotId, shards: existing.shards.length }, 'ingest already done for these inputs; resuming');
-      await deps.onProgress?.(existing.passages, existing.shards.length);
-      return existing;
-    }
-  }
-  const stats = createReadStats();
+}
 
+export interface IngestPagesContext {
+  base: BaseSnapshot | undefined;
+  /** Page ids seen lately (shared with a reader's reuse check). */
+  seen: RecentIds;
+  started: number;
+  size: number;
+  /** The source's sha256, asked for once the pages are consumed. */
+  sourceSha: () => Promise<string>;
+  inputsFor: (sourceSha: string) => string;
+  ranges?: IngestMarker['ranges'];
+  /** The reader's counters (JSONL bad lines skipped), when one job read the source. */
+  stats?: CorpusReadStats;
+}
+
+/**
+ * The pages of the source, in order, into shards and a page table; writes the ingest marker. One
+ * job reading the dump and the merge of range jobs' outputs both end here, so their shards are
+ * byte-identical.
+ */
+export async function ingestPages(req: BuildRequest, pages: AsyncIterable<IngestPage>, ctx: IngestPagesContext, deps: IngestDeps): Promise<IngestMarker> {
+  const { store, logger } = deps;
+  const { base, seen } = ctx;
+  const layout = new SnapshotLayout(req.snapshotId);
   const writer = new ShardWriter(store, req.shardSize, base?.manifest.encoder.sha256, deps.onProgress);
   // Page rows go to a local spool file as they are made, not to the heap (they are per page).
   const spool = await TempLines.create('rag-pages-');
   try {
-    const seen = new RecentIds(DEDUP_WINDOW);
     /** Base pages met in the new dump (kept or changed); the others were removed. */
     const basePageSeen = new Set<string>();
     let kept = 0;
@@ -91,38 +169,28 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
     let added = 0;
     /** Rows of base shards that are not part of the new snapshot (pages changed since). */
     const deleted = base ? base.manifest.shards.map((_, i) => new Set<number>(base.deleted[i] ?? [])) : [];
-    // Page reuse by source hash is only sound when the base split pages the same way.
-    const fastReuse = base && base.manifest.ingestVersion === INGEST_VERSION && base.manifest.source.wordsPerPassage === req.wordsPerPassage;
 
-    const pages = readSourcePages(req.source.path, {
-      stats,
-      format: req.source.format,
-      wordsPerPassage: req.wordsPerPassage,
-      skipBadLines: req.skipBadLines ?? false,
-      reuse: fastReuse ? (ref) => !seen.has(ref.pageId) && base.pages.get(ref.pageId)?.r === ref.rawSha : undefined,
-    });
     for await (const page of pages) {
       // A dump that repeats a page keeps its first copy, whole.
       if (seen.has(page.pageId)) { duplicates++; continue; }
       seen.add(page.pageId);
       const old = base?.pages.get(page.pageId);
       if (old) basePageSeen.add(page.pageId);
-      if (old && (page.passages === null || sameHashes(old.h, page.passages))) {
+      if (old && (page.rows === null || sameHashes(old.h, page.rows))) {
         kept++;
         // Base shard numbers are marked until the kept shards get their numbers in this snapshot.
         await spool.write(pageRowLine({ ...old, t: page.title, r: page.rawSha, loc: old.loc.map(([s, f, c]) => [s + BASE_MARK, f, c]) }));
         continue;
       }
-      const passages = page.passages!;
+      const rows = page.rows!;
       if (old) {
         changed++;
         for (const [shard, first, count] of old.loc) for (let r = 0; r < count; r++) deleted[shard]!.add(first + r);
       } else if (base) added++;
-      const loc = await writer.add(passages, old ? sourcesFromOldPage(base!, old, passages) : undefined);
-      await spool.write(pageRowLine({ p: page.pageId, t: page.title, r: page.rawSha, h: passages.map((p) => p.hash), loc }));
+      const loc = await writer.addRows(rows, old ? sourcesFromOldPage(base!, old, rows) : undefined);
+      await spool.write(pageRowLine({ p: page.pageId, t: page.title, r: page.rawSha, h: rows.map((p) => p.hash), loc }));
     }
     await spool.close();
-
     let shards: IngestShard[];
     let baseSummary: IngestMarker['base'];
     let table: TempLines;
@@ -154,24 +222,25 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
     if (total === 0) {
       throw new EmptyCorpusError(`source ${req.source.path} yielded no passages`, { hint: 'check --format and that the file holds articles (namespace 0, not redirects)' });
     }
-    const sourceSha = stats.sourceSha256 ?? (await sha256File(req.source.path));
-    const inputs = inputsFor(sourceSha);
+    const sourceSha = await ctx.sourceSha();
+    const inputs = ctx.inputsFor(sourceSha);
     const stored = await putContentFile(store, table.path, 'pages');
     if (table !== spool) await table.remove();
     const marker: IngestMarker = {
       v: PAYLOAD_VERSION,
       inputsSha256: inputs,
       ingestVersion: INGEST_VERSION,
-      source: { path: req.source.path, sha256: sourceSha, bytes: info.size, format: req.source.format },
+      source: { path: req.source.path, sha256: sourceSha, bytes: ctx.size, format: req.source.format },
       shardSize: req.shardSize,
       wordsPerPassage: req.wordsPerPassage,
       passages: total,
       duplicatesSkipped: duplicates,
-      ...(stats.skippedBadLines ? { badLinesSkipped: { count: stats.skippedBadLines, first: stats.badLines } } : {}),
+      ...(ctx.stats?.skippedBadLines ? { badLinesSkipped: { count: ctx.stats.skippedBadLines, first: ctx.stats.badLines } } : {}),
       shards,
       pages: { key: stored.key, sha256: stored.sha256, bytes: stored.bytes, count: table.count },
       ...(baseSummary ? { base: baseSummary } : {}),
-      durationMs: Date.now() - started,
+      ...(ctx.ranges ? { ranges: ctx.ranges } : {}),
+      durationMs: Date.now() - ctx.started,
       finishedAt: Date.now(),
     };
     await writeMarker(store, layout.ingestMarker(), marker);
@@ -182,12 +251,12 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
   }
 }
 
-function sameHashes(old: string[], passages: Passage[]): boolean {
+function sameHashes(old: string[], passages: { hash: string }[]): boolean {
   return old.length === passages.length && passages.every((p, i) => p.hash === old[i]);
 }
 
 /** Rows of a changed page that did not change (same passage hash) borrow the base's embedding. */
-function sourcesFromOldPage(base: BaseSnapshot, old: PageRow, passages: Passage[]): (EmbeddingSource | undefined)[] {
+function sourcesFromOldPage(base: BaseSnapshot, old: PageRow, passages: { hash: string }[]): (EmbeddingSource | undefined)[] {
   const byHash = new Map<string, EmbeddingSource>();
   let i = 0;
   for (const [shard, first, count] of old.loc) {
@@ -306,7 +375,7 @@ async function finishIncremental(
  * Page ids seen lately, bounded: dumps repeat a page (if ever) close to its first copy. Two
  * generations of limit/2 ids each (deleting a Set's oldest entries one by one is quadratic in V8).
  */
-class RecentIds {
+export class RecentIds {
   private current = new Set<string>();
   private previous = new Set<string>();
   constructor(private readonly limit: number) {}

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * Stage boundaries as data: every job payload is small, versioned and carries storage keys
  * (derivable from snapshotId + shard through SnapshotLayout), never blobs.
  */
-export const PAYLOAD_VERSION = 2;
+export const PAYLOAD_VERSION = 3;
 
 /** Version of the ingest rules (cleaning, splitting, dedup): pages of a base snapshot are reused by source hash only under the same rules. */
 export const INGEST_VERSION = 2;
@@ -30,7 +30,27 @@ export const buildRequestSchema = z.object({
   base: z.string().optional(),
   /** JSONL: skip (and count) lines that are not valid records instead of failing the build. */
   skipBadLines: z.boolean().optional(),
+  /**
+   * Ingest jobs for one source: a multistream .bz2 dump is split into up to `jobs` byte ranges
+   * at stream boundaries (from `multistreamIndex` when given), one job each. Absent: one job.
+   */
+  ingest: z.object({ jobs: z.number().int().min(1), multistreamIndex: z.string().optional() }).optional(),
   requestedAt: z.string(),
+});
+
+/** One byte range of a multistream dump: range k of n, bytes [start, end), ingested by its own job. */
+export const ingestRangeJobSchema = z.object({
+  v: z.literal(PAYLOAD_VERSION),
+  snapshotId: z.string(),
+  k: z.number().int().min(0),
+  n: z.number().int().min(1),
+  start: z.number().int().min(0),
+  end: z.number().int().min(0),
+  source: z.object({ path: z.string(), format: z.literal('wikixml') }),
+  /** sha256 of the whole source, as the plan read it: range markers count only for this source. */
+  sourceSha256: z.string(),
+  wordsPerPassage: z.number().int().min(1),
+  base: z.string().optional(),
 });
 
 export const shardJobSchema = z.object({
@@ -42,6 +62,7 @@ export const shardJobSchema = z.object({
 });
 
 export type BuildRequest = z.infer<typeof buildRequestSchema>;
+export type IngestRangeJob = z.infer<typeof ingestRangeJobSchema>;
 export type ShardJob = z.infer<typeof shardJobSchema>;
 export type IndexSpecPayload = z.infer<typeof indexSpecPayload>;
 
@@ -93,9 +114,37 @@ export const ingestMarkerSchema = z.object({
     shardsCompacted: z.number().int(),
     passagesKept: z.number().int(),
   }).optional(),
+  /** Ingested by range jobs (multistream dumps): how many, and where their split points came from. */
+  ranges: z.object({ count: z.number().int(), boundaries: z.string() }).optional(),
   durationMs: z.number(),
   /** Epoch ms when the stage finished (with durationMs: the stage's span, for wall-clock reports). */
   finishedAt: z.number().optional(),
+});
+
+/** The split of a multistream dump into range jobs, written before they are queued. */
+export const ingestPlanMarkerSchema = z.object({
+  v: z.literal(PAYLOAD_VERSION),
+  sourceSha256: z.string(),
+  size: z.number().int(),
+  boundaries: z.enum(['index', 'scan', 'none']),
+  ranges: z.array(z.object({ start: z.number().int(), end: z.number().int() })),
+  /** Epoch ms when planning began: the ingest stage's span starts here. */
+  startedAt: z.number(),
+});
+
+/** What one range job made: its pages and passages, in dump order, as one content object. */
+export const ingestRangeMarkerSchema = z.object({
+  v: z.literal(PAYLOAD_VERSION),
+  inputsSha256: z.string(),
+  k: z.number().int(),
+  start: z.number().int(),
+  end: z.number().int(),
+  pages: z.number().int(),
+  passages: z.number().int(),
+  /** Page records, each followed by its passage lines (see ingest-range-stage.ts). */
+  output: ref,
+  durationMs: z.number(),
+  finishedAt: z.number(),
 });
 
 export const encodeMarkerSchema = z.object({
@@ -134,6 +183,8 @@ export const indexMarkerSchema = z.object({
 });
 
 export type IngestMarker = z.infer<typeof ingestMarkerSchema>;
+export type IngestPlanMarker = z.infer<typeof ingestPlanMarkerSchema>;
+export type IngestRangeMarker = z.infer<typeof ingestRangeMarkerSchema>;
 export type IngestShard = z.infer<typeof ingestShardSchema>;
 export type EncodeMarker = z.infer<typeof encodeMarkerSchema>;
 export type IndexMarker = z.infer<typeof indexMarkerSchema>;

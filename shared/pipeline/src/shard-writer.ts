@@ -33,6 +33,17 @@ export function passageLine(p: Passage): string {
   return JSON.stringify({ id: p.id, title: p.title, text: p.text, hash: p.hash }) + '\n';
 }
 
+/** A passage as a shard row: its line (passageLine) with the id and hash ingest needs beside it. */
+export interface PassageRow {
+  id: string;
+  hash: string;
+  line: string;
+}
+
+export function passageRow(p: Passage): PassageRow {
+  return { id: p.id, hash: p.hash, line: passageLine(p) };
+}
+
 /**
  * Cuts a stream of passages into shards of `shardSize` rows, each written as a content-addressed
  * JSONL object (with its reuse plan when rows can borrow embeddings). Holds one shard in memory.
@@ -54,9 +65,14 @@ export class ShardWriter {
 
   /** Appends passages; returns their location as [shard, first row, count] runs. */
   async add(passages: Passage[], sources?: (EmbeddingSource | undefined)[]): Promise<[number, number, number][]> {
+    return this.addRows(passages.map(passageRow), sources);
+  }
+
+  /** Appends rows already serialised (a range job's output is merged without parsing its passages). */
+  async addRows(rows: PassageRow[], sources?: (EmbeddingSource | undefined)[]): Promise<[number, number, number][]> {
     const loc: [number, number, number][] = [];
-    for (let i = 0; i < passages.length; i++) {
-      const p = passages[i]!;
+    for (let i = 0; i < rows.length; i++) {
+      const p = rows[i]!;
       const shard = this.shards.length;
       const row = this.lines.length;
       const run = loc[loc.length - 1];
@@ -64,7 +80,7 @@ export class ShardWriter {
       else loc.push([shard, row, 1]);
       if (row === 0) this.first = p.id;
       this.last = p.id;
-      this.lines.push(passageLine(p));
+      this.lines.push(p.line);
       const src = sources?.[i];
       if (src) this.reuse.push([row, src]);
       this.total++;

@@ -1,15 +1,18 @@
-import type { Job, ConnectionOptions, Worker } from 'bullmq';
+import { WaitingChildrenError, type Job, type ConnectionOptions, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@rag/core';
 import type { QueueConfig } from '@rag/config';
+import type { ByteSource } from '@rag/corpus';
 import type { ObjectStore } from '@rag/storage';
 import { createQueueWorker, queuesForRoles, type Role, type Stage } from '@rag/queue';
-import { buildRequestSchema, shardJobSchema } from './job-payloads.schema.js';
+import { buildRequestSchema, ingestRangeJobSchema, shardJobSchema, type IngestMarker } from './job-payloads.schema.js';
 import { runIngest } from './ingest-stage.js';
+import { runIngestRange } from './ingest-range-stage.js';
+import { planIngest, runIngestMerge } from './ingest-merge.js';
 import { runEncode } from './encode-stage.js';
 import { runIndex } from './index-stage.js';
 import { runPublish } from './publish-stage.js';
-import { fanOutShards } from './build-flow.js';
+import { addIngestRanges, fanOutShards } from './build-flow.js';
 import { progressKey } from './build-progress.js';
 import type { EncoderPool } from './encoder-pool.js';
 
@@ -25,24 +28,56 @@ export interface StageWorkersOptions {
   store: ObjectStore;
   encoders: EncoderPool;
   logger: Logger;
+  /** Opens build sources (local paths, s3:// URLs); default: local paths only. */
+  openSource?: (path: string) => Promise<ByteSource>;
 }
 
 /** The build pipeline's workers for the given roles, in this process. */
 export function createStageWorkers(o: StageWorkersOptions): Worker[] {
   const ctx = { connection: o.connection, prefix: o.prefix, queue: o.queue };
-  const processors: Record<Stage, (job: Job) => Promise<unknown>> = {
-    ingest: async (job) => {
+  const processors: Record<Stage, (job: Job, token?: string) => Promise<unknown>> = {
+    ingest: async (job, token) => {
+      if (job.name === 'ingest-range') {
+        const rj = ingestRangeJobSchema.parse(job.data);
+        const log = o.logger.child({ queue: 'ingest', jobId: job.id, snapshotId: rj.snapshotId, range: rj.k });
+        const m = await runIngestRange(rj, {
+          store: o.store,
+          logger: log,
+          openSource: o.openSource,
+          onProgress: async (passages) => {
+            await o.redis.hset(progressKey(o.prefix, rj.snapshotId), `ingested:${rj.k}`, passages);
+          },
+        });
+        return { range: rj.k, pages: m.pages, passages: m.passages };
+      }
       const req = buildRequestSchema.parse(job.data);
       const key = progressKey(o.prefix, req.snapshotId);
       const log = o.logger.child({ queue: 'ingest', jobId: job.id, snapshotId: req.snapshotId });
-      const marker = await runIngest(req, {
+      const deps = {
         store: o.store,
         logger: log,
-        onProgress: async (passages, shards) => {
+        openSource: o.openSource,
+        onProgress: async (passages: number, shards: number) => {
           await o.redis.hset(key, { passages, shards });
           await job.updateProgress({ passages, shards });
         },
-      });
+      };
+      // A multistream dump runs in two steps: plan and queue range jobs, wait for them (the job
+      // goes to waiting-children and comes back), then merge. A job that already has range
+      // children (a retry, or the second step) goes straight to waiting or merging.
+      const c = await job.getDependenciesCount();
+      const children = (c.processed ?? 0) + (c.unprocessed ?? 0) + (c.failed ?? 0) + (c.ignored ?? 0);
+      let marker: IngestMarker | undefined;
+      if (children === 0) {
+        const step = await planIngest(req, deps);
+        if (step.kind === 'single') marker = await runIngest(req, deps);
+        else if (step.kind === 'done') marker = step.marker;
+        else await addIngestRanges(ctx, { id: job.id!, queueQualifiedName: job.queueQualifiedName }, step.jobs);
+      }
+      if (!marker) {
+        if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
+        marker = await runIngestMerge(req, deps);
+      }
       // Shards reused from a base snapshot need no encode or index job.
       const toBuild = marker.shards.filter((s) => !s.kept).map((s) => s.shard);
       await fanOutShards(ctx, req, toBuild);

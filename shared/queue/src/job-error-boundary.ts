@@ -7,6 +7,8 @@ import { RagError } from '@rag/core';
  * so that the CLI can show the reason of the failed child job.
  */
 export function toQueueError(err: unknown): Error {
+  // BullMQ's own control flow (a job moving to waiting-children or delayed) passes through as it is.
+  if (err instanceof Error && BULLMQ_CONTROL.has(err.name)) return err;
   const rag = RagError.from(err);
   const text = `[${rag.code}] ${rag.oneLine()}`;
   if (!rag.retryable && rag.code !== 'INTERNAL') return new UnrecoverableError(text);
@@ -14,6 +16,8 @@ export function toQueueError(err: unknown): Error {
   e.stack = rag.stack;
   return e;
 }
+
+const BULLMQ_CONTROL = new Set(['WaitingChildrenError', 'DelayedError', 'WaitingError', 'RateLimitError']);
 
 /** Runs a processor body, translating thrown errors at the boundary. */
 export async function withErrorBoundary<T>(fn: () => Promise<T>): Promise<T> {

@@ -16,8 +16,8 @@ export interface QueueWorkerOptions {
  * not retried), lock and stalled-job recovery from config, and logged failures — background
  * loops never throw into the void.
  */
-export function createQueueWorker(name: string, process: (job: Job) => Promise<unknown>, o: QueueWorkerOptions): Worker {
-  const w = new Worker(name, (job) => withErrorBoundary(() => process(job)), {
+export function createQueueWorker(name: string, process: (job: Job, token?: string) => Promise<unknown>, o: QueueWorkerOptions): Worker {
+  const w = new Worker(name, (job, token) => withErrorBoundary(() => process(job, token)), {
     connection: o.connection,
     prefix: o.prefix,
     concurrency: o.concurrency,

@@ -10,7 +10,7 @@ import type { ObjectStore } from '@rag/storage';
  */
 export const OBJECTS_PREFIX = 'objects/';
 
-export type ContentKind = 'passages' | 'embeddings' | 'index' | 'pages' | 'deleted' | 'reuse' | 'offsets';
+export type ContentKind = 'passages' | 'embeddings' | 'index' | 'pages' | 'deleted' | 'reuse' | 'offsets' | 'range';
 
 const EXT: Record<ContentKind, string> = {
   passages: 'jsonl',
@@ -20,6 +20,8 @@ const EXT: Record<ContentKind, string> = {
   deleted: 'deleted.json',
   reuse: 'reuse.json',
   offsets: 'offsets.u32',
+  /** A range job's pages and passages (multistream ingest), read once by the ingest merge. */
+  range: 'range.jsonl',
 };
 
 /** Below gc's smallest sensible grace period (see snapshot-gc.ts). */

@@ -21,6 +21,9 @@ export class SnapshotLayout {
   /** Build-time markers: a stage's output is done once its marker exists (resume skips it). */
   get buildPrefix(): string { return `${this.root}/_build/`; }
   ingestMarker(): string { return `${this.root}/_build/ingest.json`; }
+  /** A multistream dump's split into range jobs, and what each range job made. */
+  ingestPlanMarker(): string { return `${this.root}/_build/ingest-plan.json`; }
+  ingestRangeMarker(k: number): string { return `${this.root}/_build/ingest-range-${SnapshotLayout.shardName(k)}.json`; }
   encodeMarker(shard: number): string { return `${this.root}/_build/encode-${SnapshotLayout.shardName(shard)}.json`; }
   indexMarker(shard: number): string { return `${this.root}/_build/index-${SnapshotLayout.shardName(shard)}.json`; }
 }

@@ -219,6 +219,20 @@ export class S3ObjectStore implements ObjectStore {
     return this.readAll(body, key);
   }
 
+  /** Bytes [start, end) of an object as a stream (a ranged GET; nothing is buffered). */
+  async getRangeStream(key: string, start: number, end: number): Promise<Readable> {
+    assertRange(start, end);
+    if (end === start) return Readable.from([]);
+    const Key = this.fullKey(key);
+    try {
+      const res = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` }));
+      if (!res.Body) throw new StorageError(`S3 returned no body for ${key} in ${this.description}`);
+      return res.Body as Readable;
+    } catch (err) {
+      throw this.fail(err, 'get', key);
+    }
+  }
+
   async getToFile(key: string, path: string): Promise<void> {
     const dest = resolve(path);
     const body = await this.getBody(key);

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { SnapshotExistsError, UsageError, assertSnapshotId, ModelLoadError } from '@rag/core';
 import { detectFormat } from '@rag/corpus';
 import { SnapshotRegistry, type SnapshotManifest } from '@rag/snapshot';
-import { clearFinishedBuild, clearProgress, enqueueBuild, readProgress, waitForBuild, PAYLOAD_VERSION, type BuildRequest } from '@rag/pipeline';
+import { clearFinishedBuild, clearProgress, createSourceOpener, enqueueBuild, readProgress, waitForBuild, PAYLOAD_VERSION, type BuildRequest } from '@rag/pipeline';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession, raceWorkers } from '../queue-session.js';
 import { BuildProgressView } from '../build-progress-view.js';
@@ -31,15 +31,31 @@ export interface BuildOptions {
   base?: string;
   /** JSONL: skip and count invalid lines instead of failing on the first. */
   skipBadLines?: boolean;
+  /** Ingest jobs for a multistream .bz2 dump (default: the number of workers). */
+  ingestJobs?: number;
+  /** Wikipedia's multistream index file (default: …-index.txt.bz2 beside the dump, if there). */
+  multistreamIndex?: string;
 }
 
 export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> {
   const rt = createRuntime({ encoder: o.encoder });
   const { config, logger, store } = rt;
   const snapshotId = assertSnapshotId(o.snapshot);
-  const source = resolve(o.source);
-  if (!existsSync(source)) throw new UsageError(`source ${o.source} does not exist`, { hint: 'pass --source PATH to a .xml/.xml.bz2 dump, a DPR .tsv or a .jsonl file' });
-  const format = o.format ?? (await detectFormat(source));
+  const remote = o.source.startsWith('s3://');
+  const source = remote ? o.source : resolve(o.source);
+  if (!remote && !existsSync(source)) throw new UsageError(`source ${o.source} does not exist`, { hint: 'pass --source PATH to a .xml/.xml.bz2 dump, a DPR .tsv or a .jsonl file, or s3://bucket/key' });
+  const multistreamIndex = o.multistreamIndex === undefined || o.multistreamIndex.startsWith('s3://') ? o.multistreamIndex : resolve(o.multistreamIndex);
+  let format = o.format;
+  const sources = createSourceOpener(config.storage);
+  try {
+    // An s3:// source is checked here (one clear error for a missing bucket or object) and read by the workers.
+    const src = await sources.open(source);
+    await src.size();
+    format ??= await detectFormat(source, { source: src });
+    if (multistreamIndex) await (await sources.open(multistreamIndex)).size();
+  } finally {
+    await sources.close();
+  }
   if (o.skipBadLines && format !== 'jsonl') {
     throw new UsageError(`--skip-bad-lines is for JSONL corpora; ${o.source} is ${format}`, {
       hint: format === 'dpr-tsv' ? 'a bad DPR row means a damaged file: fix the row or download the file again' : 'drop --skip-bad-lines',
@@ -96,6 +112,9 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   const workers = o.workers ?? (config.redis.url ? 0 : 2);
   if (!config.redis.url && workers < 1) throw new UsageError('--workers must be at least 1 in embedded mode (no REDIS_URL)');
   const session = await openQueueSession(config, logger, { workers });
+  // Range jobs for a multistream dump: as many as there are ingest workers, unless told.
+  const ingestJobs = o.ingestJobs ?? (workers > 0 ? workers : await countIngestWorkers(session.connection, config.redis.prefix));
+  if (format === 'wikixml') req.ingest = { jobs: ingestJobs, ...(multistreamIndex ? { multistreamIndex } : {}) };
   const view = new BuildProgressView(process.stderr, o.progress !== false);
   const ctx = { connection: session.connection, prefix: config.redis.prefix, queue: config.queue };
   const onSignal = () => { view.stop(); void session.close().then(() => process.exit(130)); };
@@ -132,4 +151,17 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     for (const b of bad.first) process.stderr.write(`rag: ${source}:${b.line}: skipped: ${b.reason}\n`);
   }
   return manifest;
+}
+
+/** Workers listening on the ingest queue now (distributed mode); at least 1. */
+async function countIngestWorkers(connection: import('ioredis').Redis, prefix: string): Promise<number> {
+  const { Queue } = await import('bullmq');
+  const q = new Queue('ingest', { connection, prefix });
+  try {
+    return Math.max(1, await q.getWorkersCount());
+  } catch {
+    return 1;
+  } finally {
+    await q.close();
+  }
 }
