@@ -2,6 +2,9 @@
 import '@rag/core/quiet-warnings';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RagError } from '@rag/core';
+import { installInterruptHandlers, interruptedBy } from './interrupt.js';
+
+installInterruptHandlers();
 
 // Commands load their libraries (ONNX Runtime, FAISS, the AWS SDK) only when they run, so --help is instant.
 const DEFAULT_SHARD_SIZE = 2000;
@@ -114,7 +117,9 @@ program.command('worker')
   .option('--metrics-port <n>', 'serve Prometheus /metrics on this port (0 = any free port)', int('--metrics-port', 0))
   .action(async (o) => {
     const { main } = await import('@rag/worker/main');
-    await main(o);
+    const { onInterrupt, setInterruptNote } = await import('./interrupt.js');
+    setInterruptNote('the worker finished or released its active jobs; unfinished ones are retried');
+    await main(o, { onStop: (stop) => { onInterrupt(stop); } });
   });
 
 program.command('demo')
@@ -232,6 +237,8 @@ dev.command('next-night')
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  // After Ctrl-C/SIGTERM, failures are the stop's own doing (closed connections); the interrupt handler reports and exits.
+  if (interruptedBy()) return;
   const e = RagError.from(err);
   process.stderr.write(`rag: ${e.oneLine()}\n`);
   if (process.env.RAG_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);

@@ -10,3 +10,4 @@ export * from './build-progress.js';
 export * from './encoder-pool.js';
 export * from './stage-workers.js';
 export * from './wait-for-build.js';
+export * from './allowed-paths.js';

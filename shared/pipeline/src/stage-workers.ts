@@ -12,6 +12,7 @@ import { runPublish } from './publish-stage.js';
 import { fanOutShards } from './build-flow.js';
 import { progressKey } from './build-progress.js';
 import type { EncoderPool } from './encoder-pool.js';
+import { assertAllowedPath, type AllowedRoots } from './allowed-paths.js';
 
 export interface StageWorkersOptions {
   connection: ConnectionOptions;
@@ -25,6 +26,8 @@ export interface StageWorkersOptions {
   store: ObjectStore;
   encoders: EncoderPool;
   logger: Logger;
+  /** Files and model directories named by jobs must lie under these (checked before anything is read). */
+  roots: AllowedRoots;
 }
 
 /** The build pipeline's workers for the given roles, in this process. */
@@ -33,6 +36,8 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
   const processors: Record<Stage, (job: Job) => Promise<unknown>> = {
     ingest: async (job) => {
       const req = buildRequestSchema.parse(job.data);
+      assertAllowedPath(req.source.path, o.roots.sources, 'source');
+      assertAllowedPath(req.encoderDir, o.roots.models, 'model directory');
       const key = progressKey(o.prefix, req.snapshotId);
       const log = o.logger.child({ queue: 'ingest', jobId: job.id, snapshotId: req.snapshotId });
       const marker = await runIngest(req, {
@@ -51,6 +56,7 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
     },
     encode: async (job) => {
       const sj = shardJobSchema.parse(job.data);
+      assertAllowedPath(sj.encoderDir, o.roots.models, 'model directory');
       const log = o.logger.child({ queue: 'encode', jobId: job.id, snapshotId: sj.snapshotId, shardId: sj.shard });
       const encoder = await o.encoders.get(sj.encoderDir);
       const key = progressKey(o.prefix, sj.snapshotId);

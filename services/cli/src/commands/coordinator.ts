@@ -3,6 +3,7 @@ import { redactUrl } from '@rag/core';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
 import { runCoordinator } from '@rag/coordinator';
 import { createRuntime } from '../runtime.js';
+import { onInterrupt, setInterruptNote } from '../interrupt.js';
 
 /**
  * `./rag coordinator`: the dashboard and metrics of a deployment. Without REDIS_URL it starts a
@@ -33,15 +34,11 @@ export async function coordinator(o: { port?: number; host?: string }): Promise<
     embedded ? `  redis      ${url} (private; point workers and CLIs at it with REDIS_URL=${url})` : `  redis      ${redactUrl(url)}`,
   ];
   process.stdout.write(out.join('\n') + '\n');
-  await new Promise<void>((done) => {
-    const stop = () => {
-      void (async () => {
-        await c.close();
-        await embedded?.stop();
-        done();
-      })();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  // Runs until interrupted; the interrupt handler closes the server, then the private Redis.
+  setInterruptNote('the coordinator keeps no state of its own');
+  onInterrupt(async () => {
+    await c.close();
+    await embedded?.stop();
+  }, () => embedded?.kill());
+  await new Promise<never>(() => {});
 }

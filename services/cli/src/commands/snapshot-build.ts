@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SnapshotExistsError, UsageError, assertSnapshotId, ModelLoadError } from '@rag/core';
 import { detectFormat } from '@rag/corpus';
 import { SnapshotRegistry, type SnapshotManifest } from '@rag/snapshot';
@@ -7,6 +7,7 @@ import { clearFinishedBuild, clearProgress, enqueueBuild, readProgress, waitForB
 import { createRuntime } from '../runtime.js';
 import { openQueueSession, raceWorkers } from '../queue-session.js';
 import { BuildProgressView } from '../build-progress-view.js';
+import { onInterrupt } from '../interrupt.js';
 
 export interface BuildOptions {
   source: string;
@@ -74,11 +75,10 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   };
   const workers = o.workers ?? (config.redis.url ? 0 : 2);
   if (!config.redis.url && workers < 1) throw new UsageError('--workers must be at least 1 in embedded mode (no REDIS_URL)');
-  const session = await openQueueSession(config, logger, { workers });
+  const session = await openQueueSession(config, logger, { workers, sourceRoots: [dirname(source)] });
   const view = new BuildProgressView(process.stderr, o.progress !== false);
   const ctx = { connection: session.connection, prefix: config.redis.prefix, queue: config.queue };
-  const onSignal = () => { view.stop(); void session.close().then(() => process.exit(130)); };
-  process.once('SIGINT', onSignal);
+  const unregister = onInterrupt(() => view.stop());
   try {
     const previous = await clearFinishedBuild(ctx, snapshotId);
     if (previous && previous !== 'failed' && previous !== 'completed') {
@@ -100,7 +100,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     throw err;
   } finally {
     view.stop();
-    process.removeListener('SIGINT', onSignal);
+    unregister();
     await session.close();
   }
   return registry.read(snapshotId);
