@@ -1,0 +1,102 @@
+// Stopping a command stops what it started: SIGTERM (kill, timeout), a terminal's Ctrl-C (SIGINT to
+// the process group) and kill -9 of the CLI, each mid-build, with real workers and a real private
+// redis-server. Nothing may survive 10 s, the CLI says so in one line, and a re-run resumes.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { runRag, startRag, collect, type RagResult } from './helpers/run-rag.js';
+import { tempDir } from './helpers/temp-dir.js';
+import { writeTopicCorpus } from './helpers/corpus-fixtures.js';
+import { cmdline, descendants, waitGone } from './helpers/process-tree.js';
+
+const dir = tempDir('interrupt');
+after(() => dir.cleanup());
+const source = join(dir.path, 'corpus.jsonl');
+// ~1,200 passages in shards of 40: long enough to stop mid-encode on a busy 2-core machine.
+writeTopicCorpus(source, 300);
+
+function envFor(name: string) {
+  return { RAG_STORAGE: join(dir.path, name, 'storage'), RAG_HOME: join(dir.path, name, 'home'), RAG_SOURCE_ROOTS: dir.path };
+}
+const buildArgs = (id: string) => ['snapshot', 'build', '--source', source, '--snapshot', id, '--workers', '2', '--shard-size', '40', '--no-progress'];
+
+/** Encode markers written so far, by file name, with their bytes (a resumed build must not rewrite them). */
+function encodeMarkers(storage: string, id: string): Map<string, string> {
+  const d = join(storage, 'snapshots', id, '_build');
+  const out = new Map<string, string>();
+  if (!existsSync(d)) return out;
+  for (const f of readdirSync(d)) if (f.startsWith('encode-') && f.endsWith('.json')) out.set(f, readFileSync(join(d, f), 'utf8'));
+  return out;
+}
+
+/** Starts the build and returns once some (not all) shards are encoded, with every process it started. */
+async function startMidBuild(name: string, detached = false): Promise<{ child: ChildProcess; done: Promise<RagResult>; started: number[]; env: ReturnType<typeof envFor> }> {
+  const env = envFor(name);
+  const child = startRag(buildArgs(name), env, { detached });
+  const done = collect(child, 600_000);
+  const deadline = Date.now() + 300_000;
+  while (encodeMarkers(env.RAG_STORAGE, name).size < 1) {
+    assert.ok(Date.now() < deadline, 'no shard was encoded within 5 minutes');
+    assert.equal(child.exitCode, null, 'the build ended before it could be interrupted');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const started = descendants(child.pid!);
+  // Two workers, the redis-server watchdog and redis-server itself.
+  assert.ok(started.length >= 4, `processes started: ${started.map(cmdline).join('; ')}`);
+  assert.ok(started.some((p) => cmdline(p).includes('redis-server')), 'a private redis-server runs');
+  return { child, done, started, env };
+}
+
+function killAll(pids: number[]) {
+  for (const p of pids) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+}
+
+async function expectStoppedAndResumable(name: string, signal: 'SIGTERM' | 'SIGINT', asTerminal: boolean) {
+  const { child, done, started, env } = await startMidBuild(name, asTerminal);
+  try {
+    const before = encodeMarkers(env.RAG_STORAGE, name);
+    const t0 = Date.now();
+    // A terminal's Ctrl-C goes to the whole foreground process group.
+    process.kill(asTerminal ? -child.pid! : child.pid!, signal);
+    const r = await done;
+    const left = await waitGone(started, Math.max(0, 10_000 - (Date.now() - t0)));
+    assert.deepEqual(left.map(cmdline), [], `still running 10 s after ${signal}`);
+    assert.equal(r.code, signal === 'SIGTERM' ? 143 : 130, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+    assert.match(lines[0]!, new RegExp(`interrupted by ${signal}.*run the same command again to resume`));
+    assert.doesNotMatch(r.stderr, /ECONNREFUSED|at .*\.ts:\d+/);
+    assert.ok(!existsSync(join(env.RAG_STORAGE, 'snapshots', name, 'manifest.json')), 'nothing published');
+
+    const again = await runRag(buildArgs(name), env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, new RegExp(`published ${name}: (\\d+) passages, \\1 vectors`));
+    // Resumed: the shards encoded before the stop were not encoded again.
+    const afterRun = encodeMarkers(env.RAG_STORAGE, name);
+    for (const [f, text] of before) assert.equal(afterRun.get(f), text, `${f} was rewritten instead of resumed`);
+  } finally {
+    killAll(started);
+  }
+}
+
+test('SIGTERM mid-build stops every process it started within 10 s; a re-run resumes', { timeout: 900_000 }, async () => {
+  await expectStoppedAndResumable('sigterm', 'SIGTERM', false);
+});
+
+test('Ctrl-C (SIGINT to the process group) mid-build: same, exit 130', { timeout: 900_000 }, async () => {
+  await expectStoppedAndResumable('sigint', 'SIGINT', true);
+});
+
+test('kill -9 of the CLI mid-build leaves no worker and no redis-server behind', { timeout: 900_000 }, async () => {
+  const { child, done, started } = await startMidBuild('kill9');
+  try {
+    child.kill('SIGKILL');
+    await done;
+    const left = await waitGone(started, 10_000);
+    assert.deepEqual(left.map(cmdline), [], 'orphans 10 s after kill -9 of the CLI');
+  } finally {
+    killAll(started);
+  }
+});
