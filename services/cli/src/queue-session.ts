@@ -4,10 +4,11 @@ import { availableParallelism } from 'node:os';
 import { delimiter, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { WorkersExitedError, redactUrl, type Logger } from '@rag/core';
+import { QueueUnavailableError, WorkersExitedError, redactUrl, type Logger } from '@rag/core';
 import type { AppConfig } from '@rag/config';
 import { assertRedisReachable, createRedisConnection, startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
 import { onInterrupt } from './interrupt.js';
+import { watchRedis } from './redis-watch.js';
 
 const WORKER_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../worker/src/main.ts');
 
@@ -22,8 +23,8 @@ export interface QueueSession {
   logDir: string;
   /**
    * Rejects when every local worker process has exited while the session is open (a crash at
-   * start-up, an OOM kill): waiting on the queue would otherwise hang forever. Never settles
-   * without local workers.
+   * start-up, an OOM kill), or when the private redis-server has: waiting on the queue would
+   * otherwise hang forever. Never settles in distributed mode without local workers.
    */
   failed: Promise<never>;
   close(): Promise<void>;
@@ -78,18 +79,27 @@ export async function openQueueSession(config: AppConfig, logger: Logger, opts: 
         }
       });
     }
+    void embedded?.exited.then((code) => {
+      if (closing) return;
+      reject(new QueueUnavailableError(`the private redis-server this command started exited (code ${code}); its queue state is gone`, {
+        retryable: false,
+        hint: 'finished work is kept in storage: run the same command again to resume',
+      }));
+    });
   });
   failed.catch(() => {}); // observed by callers that race it; never an unhandled rejection
   const connection = createRedisConnection(url);
   const redis = createRedisConnection(url);
   connection.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
   redis.on('error', () => {});
+  const unwatch = embedded ? () => {} : watchRedis(redis, { url });
   logger.debug({ event: 'queue.session', redis: redactUrl(url), workers: workers.length }, 'queue session open');
   let closed: Promise<void> | undefined;
   // Order matters: this process's connections first (nothing here then trips over a vanishing
   // Redis), then the workers (they may still release their jobs), then the private Redis.
   const close = () => (closed ??= (async () => {
     closing = true;
+    unwatch();
     connection.disconnect();
     redis.disconnect();
     await Promise.all(workers.map((w) => stopChild(w, config.queue.shutdownMs)));
@@ -173,7 +183,7 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 
 /** Waits for `work` unless every local worker dies first (then fails with the logs' location). */
 export function raceWorkers<T>(session: QueueSession, work: Promise<T>): Promise<T> {
-  if (!session.workers.length) return work;
+  if (!session.workers.length && !session.embedded) return work;
   work.catch(() => {}); // if the workers lost the race, the abandoned wait may fail later, unobserved
   return Promise.race([work, session.failed]);
 }

@@ -12,6 +12,8 @@ export interface EmbeddedRedis {
   stop(): Promise<void>;
   /** SIGKILL, now (redis-server and its watchdog). */
   kill(): void;
+  /** Settles with the exit code when redis-server has exited, for whatever reason (stop() included). */
+  exited: Promise<number | null>;
 }
 
 /**
@@ -76,6 +78,10 @@ export async function startEmbeddedRedis(opts: { bin?: string; dir: string; star
     });
     if (started === 'port-taken') continue;
     const url = `redis://127.0.0.1:${port}`;
+    const exited = new Promise<number | null>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+      else child.once('exit', (code) => resolve(code));
+    });
     let stopped: Promise<void> | undefined;
     const stop = () => (stopped ??= new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -85,7 +91,7 @@ export async function startEmbeddedRedis(opts: { bin?: string; dir: string; star
       setTimeout(() => { kill(); resolve(); }, 3000).unref();
     }));
     process.once('exit', kill);
-    return { url, port, pid: child.pid!, stop, kill };
+    return { url, port, pid: child.pid!, stop, kill, exited };
   }
   throw new RagError('EMBEDDED_REDIS', 'could not start a private redis-server after 5 attempts (ports kept being taken)');
 }

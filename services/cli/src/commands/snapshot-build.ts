@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { SnapshotExistsError, UsageError, assertSnapshotId, ModelLoadError } from '@rag/core';
 import { detectFormat } from '@rag/corpus';
 import { SnapshotRegistry, type SnapshotManifest } from '@rag/snapshot';
+import { assertStorageWritable } from '@rag/storage';
 import { clearFinishedBuild, clearProgress, enqueueBuild, readProgress, waitForBuild, PAYLOAD_VERSION, type BuildRequest } from '@rag/pipeline';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession, raceWorkers } from '../queue-session.js';
@@ -35,6 +36,8 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   const source = resolve(o.source);
   if (!existsSync(source)) throw new UsageError(`source ${o.source} does not exist`, { hint: 'pass --source PATH to a .xml/.xml.bz2 dump, a DPR .tsv or a .jsonl file' });
   const format = o.format ?? (await detectFormat(source));
+  // Before any worker starts: unusable storage fails here, in one line, not in jobs.
+  await assertStorageWritable(store);
   const registry = new SnapshotRegistry(store);
   if (await registry.isPublished(snapshotId)) {
     throw new SnapshotExistsError(`snapshot ${snapshotId} is already published in ${store.description}; published snapshots are immutable`, {
