@@ -11,3 +11,6 @@ export * from './encoder-pool.js';
 export * from './stage-workers.js';
 export * from './wait-for-build.js';
 export * from './allowed-paths.js';
+export * from './build-lease.js';
+export * from './build-request-diff.js';
+export * from './claim-build.js';
