@@ -27,7 +27,7 @@ export async function coordinator(o: { port?: number; host?: string }): Promise<
   }
   const out = [
     `coordinator on ${c.url}`,
-    `  dashboard  ${c.url}/queues`,
+    `  dashboard  ${c.url}/queues (${c.readOnly ? 'read-only; set RAG_ADMIN_TOKEN to allow retry/clean/add' : 'changes need the RAG_ADMIN_TOKEN'})`,
     `  metrics    ${c.url}/metrics`,
     `  api        ${c.url}/api/aliases  ${c.url}/api/snapshots  ${c.url}/api/queues`,
     `  storage    ${c.aliases.store.description}`,
