@@ -52,7 +52,13 @@ export async function freePort(): Promise<number> {
  * Starts a private redis-server on an ephemeral loopback port, configured for BullMQ
  * (noeviction, no persistence). Used when REDIS_URL is unset, and by tests.
  */
-export async function startEmbeddedRedis(opts: { bin?: string; dir: string; startTimeoutMs?: number }): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(opts: {
+  bin?: string;
+  dir: string;
+  startTimeoutMs?: number;
+  /** Require this password (set after start-up, so it never appears on a command line); the url carries it. */
+  password?: string;
+}): Promise<EmbeddedRedis> {
   const bin = opts.bin ?? 'redis-server';
   mkdirSync(opts.dir, { recursive: true });
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -77,7 +83,20 @@ export async function startEmbeddedRedis(opts: { bin?: string; dir: string; star
       throw err;
     });
     if (started === 'port-taken') continue;
-    const url = `redis://127.0.0.1:${port}`;
+    if (opts.password !== undefined) {
+      const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      admin.on('error', () => {});
+      try {
+        await admin.connect();
+        await admin.config('SET', 'requirepass', opts.password);
+      } catch (err) {
+        kill();
+        throw err;
+      } finally {
+        admin.disconnect();
+      }
+    }
+    const url = opts.password !== undefined ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
     const exited = new Promise<number | null>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
       else child.once('exit', (code) => resolve(code));
