@@ -3,13 +3,14 @@
 // redis-server. Nothing may survive 10 s, the CLI says so in one line, and a re-run resumes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { runRag, startRag, collect, type RagResult } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { writeTopicCorpus } from './helpers/corpus-fixtures.js';
 import { cmdline, descendants, waitGone } from './helpers/process-tree.js';
+import { TINY_GENERATOR } from './helpers/world-snapshots.js';
 
 const dir = tempDir('interrupt');
 after(() => dir.cleanup());
@@ -96,6 +97,55 @@ test('kill -9 of the CLI mid-build leaves no worker and no redis-server behind',
     await done;
     const left = await waitGone(started, 10_000);
     assert.deepEqual(left.map(cmdline), [], 'orphans 10 s after kill -9 of the CLI');
+  } finally {
+    killAll(started);
+  }
+});
+
+test('SIGTERM mid qa run: workers and Redis gone within 10 s, one line; the re-run resumes the finished chunks', { timeout: 600_000 }, async () => {
+  const questions = join(dir.path, 'questions.txt');
+  writeFileSync(questions, Array.from({ length: 600 }, (_, i) => `what is the name of item number ${i} in the list?`).join('\n') + '\n');
+  const env = { ...envFor('qa'), RAG_GENERATOR: TINY_GENERATOR, RAG_QA_CHUNK: '4' };
+  const args = ['qa', 'run', '--questions', questions, '--mode', 'no-retrieval', '--max-length', '8', '--workers', '2', '--no-progress', '--json'];
+  const child = startRag(args, env);
+  const done = collect(child, 600_000);
+  const results = () => {
+    const runs = join(env.RAG_STORAGE, 'qa-runs');
+    if (!existsSync(runs)) return new Map<string, string>();
+    const out = new Map<string, string>();
+    for (const run of readdirSync(runs)) {
+      const d = join(runs, run, 'results');
+      if (existsSync(d)) for (const f of readdirSync(d)) out.set(`${run}/${f}`, readFileSync(join(d, f), 'utf8'));
+    }
+    return out;
+  };
+  let started: number[] = [];
+  try {
+    const deadline = Date.now() + 300_000;
+    while (results().size < 1) {
+      assert.ok(Date.now() < deadline, 'no chunk was answered within 5 minutes');
+      assert.equal(child.exitCode, null, 'the run ended before it could be interrupted');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    started = descendants(child.pid!);
+    const before = results();
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const r = await done;
+    assert.deepEqual((await waitGone(started, Math.max(0, 10_000 - (Date.now() - t0)))).map(cmdline), []);
+    assert.equal(r.code, 143, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^rag: interrupted by SIGTERM.*run the same command again to resume/);
+    assert.ok(before.size < 150, `interrupted mid-run (${before.size}/150 chunks)`);
+
+    const again = await runRag(args, env);
+    assert.equal(again.code, 0, again.stderr);
+    const summary = JSON.parse(again.stdout);
+    assert.equal(summary.n, 600);
+    assert.equal(summary.run.resumed, true);
+    const afterRun = results();
+    assert.equal(afterRun.size, 150);
+    for (const [k, text] of before) assert.equal(afterRun.get(k), text, `${k} was answered again instead of resumed`);
   } finally {
     killAll(started);
   }
