@@ -150,3 +150,30 @@ test('SIGTERM mid qa run: workers and Redis gone within 10 s, one line; the re-r
     killAll(started);
   }
 });
+
+test('a distributed worker mid-job whose Redis is gone still stops on SIGTERM within 10 s', { timeout: 300_000 }, async () => {
+  const { startEmbeddedRedis } = await import('@rag/queue');
+  const redis = await startEmbeddedRedis({ dir: join(dir.path, 'worker-redis') });
+  const env = { ...envFor('worker-sigterm'), REDIS_URL: redis.url, RAG_QUEUE_PREFIX: 'wsig' };
+  const worker = startRag(['worker'], env);
+  const exited = collect(worker, 300_000);
+  const cli = startRag(buildArgs('worker-sigterm').filter((a) => a !== '--workers' && a !== '2'), env);
+  const cliDone = collect(cli, 300_000);
+  try {
+    const deadline = Date.now() + 240_000;
+    while (encodeMarkers(env.RAG_STORAGE, 'worker-sigterm').size < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(encodeMarkers(env.RAG_STORAGE, 'worker-sigterm').size >= 1, 'the worker got to encoding');
+    redis.kill();
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    worker.kill('SIGTERM');
+    const r = await exited;
+    assert.ok(Date.now() - t0 < 10_000, `stopped after ${Date.now() - t0} ms`);
+    assert.equal(r.code, 143, r.stderr.slice(-2000));
+  } finally {
+    worker.kill('SIGKILL');
+    cli.kill('SIGKILL');
+    await cliDone;
+    await redis.stop();
+  }
+});

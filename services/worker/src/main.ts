@@ -39,11 +39,15 @@ export async function main(argv: { roles?: string; concurrency?: number; metrics
   const stop = (reason: string, graceMs: number): Promise<void> => {
     closing ??= (async () => {
       logger.info({ event: 'worker.stopping', reason, graceMs }, 'finishing active jobs, then exiting');
-      const timer = setTimeout(() => {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), graceMs); });
+      const closed = running.close().then(() => 'closed' as const, (err) => {
+        logger.warn({ event: 'worker.close-failed', err: RagError.from(err).oneLine() }, 'close failed');
+        return 'closed' as const;
+      });
+      if ((await Promise.race([closed, timedOut])) === 'timeout') {
         logger.warn({ event: 'worker.stop-forced', reason, graceMs }, 'active jobs did not finish in time; exiting (they will be retried)');
-        process.exit(1);
-      }, graceMs);
-      await running.close().catch((err) => logger.warn({ event: 'worker.close-failed', err: RagError.from(err).oneLine() }, 'close failed'));
+      }
       clearTimeout(timer);
     })();
     return closing;
