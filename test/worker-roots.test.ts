@@ -47,7 +47,7 @@ test('a worker refuses job sources and encoder directories outside RAG_SOURCE_RO
   } finally {
     worker.kill('SIGTERM');
     const r = await exited;
-    assert.equal(r.code, 143, 'the worker stops on SIGTERM, with the usual exit code');
+    assert.equal(r.code, 0, 'the worker stops cleanly on SIGTERM');
     connection.disconnect();
     await redis.stop();
   }

@@ -20,6 +20,8 @@ const cleanups = new Set<Cleanup>();
 const hardStops = new Set<() => void>();
 let interrupted: StopSignal | undefined;
 let note = 'finished work is kept; run the same command again to resume';
+/** Servers (coordinator, worker, dev s3) end by a signal as their normal way: 0 after an orderly stop. */
+let serverStop = false;
 
 /** Runs `fn` if the command is interrupted; returns a function that unregisters it. */
 export function onInterrupt(fn: Cleanup, hardStop?: () => void): () => void {
@@ -31,9 +33,13 @@ export function onInterrupt(fn: Cleanup, hardStop?: () => void): () => void {
   };
 }
 
-/** The rest of the interrupted line, for commands where "resume" means nothing (servers). */
-export function setInterruptNote(text: string): void {
+/**
+ * For long-running servers, where a signal is the normal way to stop and "resume" means nothing: the
+ * rest of the line, and exit code 0 after an orderly stop (128 + signal if it had to be cut short).
+ */
+export function setServerStop(text: string): void {
   note = text;
+  serverStop = true;
 }
 
 /** The signal that interrupted this command, if one did: errors after it are consequences, not news. */
@@ -74,5 +80,5 @@ async function handle(signal: StopSignal, stream: NodeJS.WritableStream): Promis
   }, INTERRUPT_DEADLINE_MS);
   await Promise.allSettled(pending);
   clearTimeout(deadline);
-  process.exit(code);
+  process.exit(serverStop ? 0 : code);
 }

@@ -117,8 +117,8 @@ program.command('worker')
   .option('--metrics-port <n>', 'serve Prometheus /metrics on this port (0 = any free port)', int('--metrics-port', 0))
   .action(async (o) => {
     const { main } = await import('@rag/worker/main');
-    const { onInterrupt, setInterruptNote } = await import('./interrupt.js');
-    setInterruptNote('the worker finished or released its active jobs; unfinished ones are retried');
+    const { onInterrupt, setServerStop } = await import('./interrupt.js');
+    setServerStop('the worker finished or released its active jobs; unfinished ones are retried');
     await main(o, { onStop: (stop) => { onInterrupt(stop); } });
   });
 

@@ -3,7 +3,7 @@ import { redactUrl } from '@rag/core';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
 import { runCoordinator } from '@rag/coordinator';
 import { createRuntime } from '../runtime.js';
-import { onInterrupt, setInterruptNote } from '../interrupt.js';
+import { onInterrupt, setServerStop } from '../interrupt.js';
 
 /**
  * `./rag coordinator`: the dashboard and metrics of a deployment. Without REDIS_URL it starts a
@@ -35,7 +35,7 @@ export async function coordinator(o: { port?: number; host?: string }): Promise<
   ];
   process.stdout.write(out.join('\n') + '\n');
   // Runs until interrupted; the interrupt handler closes the server, then the private Redis.
-  setInterruptNote('the coordinator keeps no state of its own');
+  setServerStop('the coordinator keeps no state of its own');
   onInterrupt(async () => {
     await c.close();
     await embedded?.stop();
