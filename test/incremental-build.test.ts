@@ -75,7 +75,7 @@ test('kill -9 of a worker mid-incremental build still publishes the same snapsho
   const night3 = join(dir.path, 'night-3.xml.bz2');
   await ok(['dev', 'next-night', '--source', night2, '--out', night3, '--seed', '5', '--edit', '0.3']);
   const redis = await startEmbeddedRedis({ dir: join(dir.path, 'redis') });
-  const denv = { ...env, REDIS_URL: redis.url, RAG_QUEUE_PREFIX: 'inckill', RAG_LOCK_MS: '10000', RAG_STALLED_MS: '1000' };
+  const denv = { ...env, REDIS_URL: redis.url, RAG_QUEUE_PREFIX: 'inckill', RAG_LOCK_MS: '10000', RAG_STALLED_MS: '1000', RAG_SOURCE_ROOTS: dir.path };
   const workers = [startRag(['worker'], denv), startRag(['worker'], denv)];
   const exits = workers.map((w) => collect(w, 900_000));
   const probe = new Redis(redis.url);

@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startEmbeddedRedis } from '@rag/queue';
 import { readProgress } from '@rag/pipeline';
@@ -19,6 +19,8 @@ test('kill -9 of a worker mid-build loses nothing', { skip: !existsSync(ENWIKI) 
     REDIS_URL: redis.url,
     RAG_STORAGE: join(dir.path, 'storage'),
     RAG_HOME: join(dir.path, 'home'),
+    // Distributed workers read sources only under their roots (the dump lies outside the repo).
+    RAG_SOURCE_ROOTS: dirname(ENWIKI),
     RAG_QUEUE_PREFIX: 'killtest',
     // A dead worker's job is taken over after the lock expires: keep that short in the test, but
     // above the few seconds a FAISS shard build can hold a loaded machine's event loop (4 s stalled

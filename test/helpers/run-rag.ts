@@ -19,13 +19,14 @@ export function runRag(args: string[], env: Record<string, string | undefined>, 
   return collect(child, opts.timeoutMs ?? 600_000);
 }
 
-export function startRag(args: string[], env: Record<string, string | undefined>): ChildProcess {
+/** `detached`: own process group, as a shell starts a foreground job (a terminal's Ctrl-C is kill(-pid, SIGINT)). */
+export function startRag(args: string[], env: Record<string, string | undefined>, opts: { detached?: boolean } = {}): ChildProcess {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('RAG_') && k !== 'REDIS_URL' && !k.startsWith('AWS_')) base[k] = v;
   }
   for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
-  return spawn(RAG, args, { env: base, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(RAG, args, { env: base, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
 }
 
 export function collect(child: ChildProcess, timeoutMs: number): Promise<RagResult> {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { RagError } from '@rag/core';
 import { applyUsageConventions } from './usage-conventions.js';
+import { installInterruptHandlers, interruptedBy } from './interrupt.js';
 
 // Commands load their libraries (ONNX Runtime, FAISS, the AWS SDK) only when they run, so --help is instant.
 const DEFAULT_SHARD_SIZE = 2000;
@@ -127,7 +128,9 @@ program.command('worker')
   .option('--metrics-port <n>', 'serve Prometheus /metrics on this port (0 = any free port; default: no metrics server)', int('--metrics-port', 0))
   .action(async (o) => {
     const { main } = await import('@rag/worker/main');
-    await main(o);
+    const { onInterrupt, setServerStop } = await import('./interrupt.js');
+    setServerStop('the worker finished or released its active jobs; unfinished ones are retried');
+    await main(o, { onStop: (stop) => { onInterrupt(stop); } });
   });
 
 program.command('demo')
@@ -261,7 +264,10 @@ applyUsageConventions(program);
 
 // Parse only when run as the CLI, not when a test imports the tree.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  installInterruptHandlers();
   program.parseAsync(process.argv).catch((err: unknown) => {
+    // After Ctrl-C/SIGTERM, failures are the stop's own doing (closed connections); the interrupt handler reports and exits.
+    if (interruptedBy()) return;
     // --help and --version exit 0; a bare command group has printed its help as a reminder: 2.
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     const e = RagError.from(err);

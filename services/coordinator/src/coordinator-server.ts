@@ -12,6 +12,7 @@ import type { SnapshotManifest } from '@rag/snapshot';
 import type { ObjectStore } from '@rag/storage';
 import { registerCoordinatorMetrics } from './coordinator-metrics.js';
 import { discoverQueues } from './queue-discovery.js';
+import { requireAdminForWrites } from './admin-auth.js';
 
 export interface CoordinatorOptions {
   store: ObjectStore;
@@ -28,6 +29,8 @@ export interface CoordinatorOptions {
   snapshotCacheMs?: number;
   /** How often Redis is scanned for new queues. @defaultValue 30000 */
   queueRescanMs?: number;
+  /** RAG_ADMIN_TOKEN: required by every mutating request; unset = the dashboard is read-only. @defaultValue unset */
+  adminToken?: string;
 }
 
 export interface Coordinator {
@@ -36,6 +39,8 @@ export interface Coordinator {
   aliases: AliasRegistry;
   /** Queues shown on the dashboard and in /metrics. */
   queueNames(): string[];
+  /** True unless started with an admin token. */
+  readOnly: boolean;
   close(): Promise<void>;
 }
 
@@ -85,7 +90,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
       queues.set(name, new Queue(name, { connection: o.redis, prefix: o.prefix }));
       added = true;
     }
-    if (added) board.replaceQueues([...queues.values()].map((q) => new BullMQAdapter(q)));
+    // Read-only adapters hide Bull Board's buttons and make its own handlers refuse changes too.
+    if (added) board.replaceQueues([...queues.values()].map((q) => new BullMQAdapter(q, { readOnlyMode: !o.adminToken })));
   };
   await refreshQueues();
   const rescan = setInterval(() => {
@@ -106,6 +112,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(requireAdminForWrites(o.adminToken));
   const json = (fn: (req: Request) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) => {
     fn(req).then((body) => res.json(body), next);
   };
@@ -139,13 +146,14 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   const server: Server = createServer(app);
   const port = await listen(server, o.port, host);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log.info({ event: 'coordinator.listening', url, storage: o.store.description, queues: [...queues.keys()], aliasesCached: synced }, 'coordinator up');
+  log.info({ event: 'coordinator.listening', url, storage: o.store.description, queues: [...queues.keys()], aliasesCached: synced, readOnly: !o.adminToken }, 'coordinator up');
 
   return {
     url,
     port,
     aliases,
     queueNames: () => [...queues.keys()],
+    readOnly: !o.adminToken,
     async close() {
       clearInterval(rescan);
       await subscription.close();

@@ -134,4 +134,52 @@ describe('coordinator', () => {
     assert.equal((await get('/healthz')).status, 200);
     assert.match(await (await get('/')).text(), /href="queues"/);
   });
+
+  it('binds loopback by default and is read-only without an admin token: every mutating route is refused', async () => {
+    assert.match(coordinator.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(coordinator.readOnly, true);
+    const attempts: Array<[string, string, unknown?]> = [
+      ['POST', '/queues/api/queues/qa/add', { name: 'evil', data: { source: { path: '/etc/passwd' } } }],
+      ['PUT', '/queues/api/queues/qa/empty'],
+      ['PUT', '/queues/api/queues/qa/pause'],
+      ['PUT', '/queues/api/queues/qa/clean/waiting'],
+      ['DELETE', '/queues/api/queues/qa/obliterate'],
+      ['PATCH', '/api/aliases/prod', { snapshot: 'snap-a' }],
+    ];
+    for (const [method, path, body] of attempts) {
+      const res = await fetch(`${coordinator.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+      assert.equal(res.status, 403, `${method} ${path}`);
+      const err = (await res.json()) as { error: string; hint: string };
+      assert.equal(err.error, 'READ_ONLY');
+      assert.match(err.hint, /RAG_ADMIN_TOKEN/);
+    }
+    const api = (await (await get('/queues/api/queues')).json()) as { queues: Array<{ name: string; counts: Record<string, number>; readOnlyMode: boolean }> };
+    const qa = api.queues.find((q) => q.name === 'qa')!;
+    assert.equal(qa.counts.waiting, 3, 'nothing was added or emptied');
+    assert.equal(qa.readOnlyMode, true, 'the dashboard hides its buttons');
+    assert.equal(await queues[0]!.isPaused(), false);
+  });
+
+  it('with RAG_ADMIN_TOKEN, mutating routes need the token (bearer or basic auth) and then work', async () => {
+    const token = 'admin-token-for-the-coordinator-test';
+    const admin = await startCoordinator({ store, redis, prefix: PREFIX, port: 0, adminToken: token, logger: createLogger({ service: 'test', level: 'silent' }) });
+    try {
+      assert.equal(admin.readOnly, false);
+      const pause = (headers: Record<string, string>) => fetch(`${admin.url}/queues/api/queues/custom-queue/pause`, { method: 'PUT', headers });
+      const none = await pause({});
+      assert.equal(none.status, 401);
+      assert.match(none.headers.get('www-authenticate') ?? '', /^Basic /);
+      assert.equal((await pause({ authorization: 'Bearer wrong-token-of-the-same-length!!' })).status, 401);
+      assert.equal(await queues[1]!.isPaused(), false, 'refused requests changed nothing');
+      assert.equal((await pause({ authorization: `Bearer ${token}` })).status, 200);
+      assert.equal(await queues[1]!.isPaused(), true);
+      const basic = `Basic ${Buffer.from(`admin:${token}`).toString('base64')}`;
+      assert.equal((await fetch(`${admin.url}/queues/api/queues/custom-queue/resume`, { method: 'PUT', headers: { authorization: basic } })).status, 200);
+      assert.equal(await queues[1]!.isPaused(), false);
+      // Reads stay open.
+      assert.equal((await fetch(`${admin.url}/api/queues`)).status, 200);
+    } finally {
+      await admin.close();
+    }
+  });
 });

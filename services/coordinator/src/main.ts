@@ -35,6 +35,7 @@ export async function runCoordinator(config: AppConfig, logger: Logger, opts: Ru
       prefix: config.redis.prefix,
       port: opts.port ?? config.monitoring.coordinatorPort,
       host: opts.host ?? config.monitoring.host,
+      adminToken: config.monitoring.adminToken,
       logger,
     });
     return {

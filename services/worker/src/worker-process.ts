@@ -18,6 +18,10 @@ export interface WorkerProcessOptions {
   onSwitch?: ConstructorParameters<typeof SnapshotPool>[0]['onSwitch'];
   /** Serve Prometheus metrics on this port (0 = any free port). */
   metricsPort?: number;
+  /** Directories build sources named by jobs must lie under. */
+  sourceRoots: readonly string[];
+  /** Directories encoder directories named by jobs must lie under. */
+  modelRoots: readonly string[];
 }
 
 export interface RunningWorker {
@@ -69,6 +73,7 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
     encoders,
     logger,
     openSource: (path) => sources.open(path),
+    roots: { sources: opts.sourceRoots, models: opts.modelRoots },
   });
   // Generation: models load once per process (on the first job), snapshots per reference served.
   const qaModels = lazyQaModels(config.generation, config.onnx);

@@ -75,6 +75,19 @@ export const queueSchema = z.object({
   stalledMs: z.number().int().min(500).default(15000),
   /** RAG_MAX_STALLED: times a job may stall (its worker died) before it fails. @defaultValue 3 */
   maxStalled: z.number().int().min(0).default(3),
+  /** RAG_SHUTDOWN_MS: on SIGTERM/SIGINT a worker lets active jobs finish this long, then exits anyway (they are retried). @defaultValue 5000 */
+  shutdownMs: z.number().int().min(0).max(600_000).default(5000),
+});
+
+/**
+ * Where workers may read from. Job payloads come from Redis: whoever can write there must not be
+ * able to make a worker read any file it can open (and copy it into object storage).
+ */
+export const pathsSchema = z.object({
+  /** RAG_SOURCE_ROOTS: directories (':'-separated) under which build sources may lie. @defaultValue the working directory */
+  sourceRoots: z.array(z.string().min(1)).min(1),
+  /** RAG_MODEL_ROOTS: directories (':'-separated) under which encoder directories named by jobs may lie. @defaultValue "<repo>/models" plus the configured encoder, question encoder and generator directories */
+  modelRoots: z.array(z.string().min(1)).min(1),
 });
 
 /** Monitoring: the coordinator's dashboard and every process's Prometheus endpoint. */
@@ -85,6 +98,8 @@ export const monitoringSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   /** RAG_METRICS_PORT: if set, workers serve Prometheus /metrics on this port (0 = any free port). @defaultValue unset (off) */
   metricsPort: z.number().int().min(0).max(65535).optional(),
+  /** RAG_ADMIN_TOKEN: enables the dashboard's mutating routes (retry, clean, add jobs) for requests that present it; unset = read-only. Never logged. @defaultValue unset */
+  adminToken: z.string().min(16, 'RAG_ADMIN_TOKEN must be at least 16 characters').optional(),
 });
 
 export const logSchema = z.object({
@@ -102,6 +117,7 @@ export const appConfigSchema = z.object({
   generation: generationSchema,
   monitoring: monitoringSchema,
   log: logSchema,
+  paths: pathsSchema,
   /** RAG_HOME: working directory for embedded Redis and scratch files. @defaultValue "<cwd>/.rag" */
   home: z.string().min(1),
 });
@@ -113,4 +129,5 @@ export type OnnxConfig = z.infer<typeof onnxSchema>;
 export type EncoderConfig = z.infer<typeof encoderSchema>;
 export type GenerationConfig = z.infer<typeof generationSchema>;
 export type MonitoringConfig = z.infer<typeof monitoringSchema>;
+export type PathsConfig = z.infer<typeof pathsSchema>;
 export type AppConfig = z.infer<typeof appConfigSchema>;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { resolve, join, dirname } from 'node:path';
+import { delimiter, resolve, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@rag/core';
 import { appConfigSchema, type AppConfig } from './config.schema.js';
@@ -22,6 +22,12 @@ function bool(env: Env, key: string): boolean | undefined {
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
   return undefined;
+}
+
+/** A ':'-separated list of directories (as PATH), made absolute; undefined when unset or empty. */
+function pathList(v: string | undefined): string[] | undefined {
+  const dirs = (v ?? '').split(delimiter).filter(Boolean).map((d) => resolve(d));
+  return dirs.length ? dirs : undefined;
 }
 
 /**
@@ -53,6 +59,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<{ storage:
       lockMs: int(env, 'RAG_LOCK_MS'),
       stalledMs: int(env, 'RAG_STALLED_MS'),
       maxStalled: int(env, 'RAG_MAX_STALLED'),
+      shutdownMs: int(env, 'RAG_SHUTDOWN_MS'),
     },
     storage: {
       url: overrides.storage ?? (env.RAG_STORAGE || join(home, 'storage')),
@@ -80,9 +87,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<{ storage:
       coordinatorPort: int(env, 'RAG_COORDINATOR_PORT'),
       host: env.RAG_HTTP_HOST || undefined,
       metricsPort: int(env, 'RAG_METRICS_PORT'),
+      adminToken: env.RAG_ADMIN_TOKEN || undefined,
     },
     log: { level: env.RAG_LOG_LEVEL || undefined },
+    paths: {} as { sourceRoots?: string[]; modelRoots?: string[] },
     home,
+  };
+  raw.paths = {
+    sourceRoots: pathList(env.RAG_SOURCE_ROOTS) ?? [process.cwd()],
+    modelRoots: pathList(env.RAG_MODEL_ROOTS)
+      ?? [...new Set([join(REPO_ROOT, 'models'), raw.encoder.dir, raw.generation.questionEncoderDir, raw.generation.generatorDir])],
   };
   const parsed = appConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -111,3 +111,17 @@ export class WorkersExitedError extends RagError {
     super('WORKERS_EXITED', message, { ...opts, retryable: false });
   }
 }
+
+/** A job named a file or directory outside the roots this worker is configured to read (RAG_SOURCE_ROOTS, RAG_MODEL_ROOTS). */
+export class PathNotAllowedError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('PATH_NOT_ALLOWED', message, { ...opts, retryable: false });
+  }
+}
+
+/** Another build of the same snapshot id is running (other arguments, or another deployment's lease). */
+export class BuildConflictError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('BUILD_CONFLICT', message, { ...opts, retryable: false });
+  }
+}

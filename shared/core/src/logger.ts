@@ -7,6 +7,7 @@ const REDACT = [
   'password', '*.password', 'secret', '*.secret', 'secretAccessKey', '*.secretAccessKey',
   'accessKeyId', '*.accessKeyId', 'sessionToken', '*.sessionToken', 'credentials', '*.credentials',
   'authorization', '*.authorization', 'redisUrl', '*.redisUrl', 'url', '*.url',
+  'adminToken', '*.adminToken', 'token', '*.token', 'headers.authorization', 'req.headers.authorization',
 ];
 
 export interface CreateLoggerOptions {

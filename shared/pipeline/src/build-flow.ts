@@ -2,7 +2,7 @@ import { FlowProducer, Queue, type ConnectionOptions, type FlowJob, type JobsOpt
 import { SnapshotLayout } from '@rag/snapshot';
 import type { QueueConfig } from '@rag/config';
 import type { BuildRequest, IngestRangeJob, ShardJob } from './job-payloads.schema.js';
-import { PAYLOAD_VERSION } from './job-payloads.schema.js';
+import { PAYLOAD_VERSION, buildRequestSchema } from './job-payloads.schema.js';
 
 /**
  * The build as a BullMQ flow:
@@ -118,6 +118,18 @@ export async function clearFinishedBuild(ctx: FlowContext, snapshotId: string): 
       await removeTree(ctx, job.id!, 'publish');
     }
     return state;
+  } finally {
+    await q.close();
+  }
+}
+
+/** The request of the build job of this id in the queue, if there is one (to tell attaching from a conflict). */
+export async function queuedBuildRequest(ctx: FlowContext, snapshotId: string): Promise<BuildRequest | null> {
+  const q = new Queue('publish', { connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    const job = await q.getJob(jobIds.publish(snapshotId));
+    const parsed = buildRequestSchema.safeParse(job?.data);
+    return parsed.success ? parsed.data : null;
   } finally {
     await q.close();
   }

@@ -13,3 +13,7 @@ export * from './encoder-pool.js';
 export * from './stage-workers.js';
 export * from './wait-for-build.js';
 export * from './source-opener.js';
+export * from './allowed-paths.js';
+export * from './build-lease.js';
+export * from './build-request-diff.js';
+export * from './claim-build.js';

@@ -15,6 +15,7 @@ import { runPublish } from './publish-stage.js';
 import { addIngestRanges, fanOutShards } from './build-flow.js';
 import { progressKey } from './build-progress.js';
 import type { EncoderPool } from './encoder-pool.js';
+import { assertAllowedPath, type AllowedRoots } from './allowed-paths.js';
 
 export interface StageWorkersOptions {
   connection: ConnectionOptions;
@@ -30,6 +31,8 @@ export interface StageWorkersOptions {
   logger: Logger;
   /** Opens build sources (local paths, s3:// URLs); default: local paths only. */
   openSource?: (path: string) => Promise<ByteSource>;
+  /** Files and model directories named by jobs must lie under these (checked before anything is read). */
+  roots: AllowedRoots;
 }
 
 /** The build pipeline's workers for the given roles, in this process. */
@@ -39,6 +42,7 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
     ingest: async (job, token) => {
       if (job.name === 'ingest-range') {
         const rj = ingestRangeJobSchema.parse(job.data);
+        assertAllowedPath(rj.source.path, o.roots.sources, 'source');
         const log = o.logger.child({ queue: 'ingest', jobId: job.id, snapshotId: rj.snapshotId, range: rj.k });
         const m = await runIngestRange(rj, {
           store: o.store,
@@ -51,6 +55,9 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
         return { range: rj.k, pages: m.pages, passages: m.passages };
       }
       const req = buildRequestSchema.parse(job.data);
+      assertAllowedPath(req.source.path, o.roots.sources, 'source');
+      if (req.ingest?.multistreamIndex) assertAllowedPath(req.ingest.multistreamIndex, o.roots.sources, 'source');
+      assertAllowedPath(req.encoderDir, o.roots.models, 'model directory');
       const key = progressKey(o.prefix, req.snapshotId);
       const log = o.logger.child({ queue: 'ingest', jobId: job.id, snapshotId: req.snapshotId });
       const deps = {
@@ -86,6 +93,7 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
     },
     encode: async (job) => {
       const sj = shardJobSchema.parse(job.data);
+      assertAllowedPath(sj.encoderDir, o.roots.models, 'model directory');
       const log = o.logger.child({ queue: 'encode', jobId: job.id, snapshotId: sj.snapshotId, shardId: sj.shard });
       const encoder = await o.encoders.get(sj.encoderDir);
       const key = progressKey(o.prefix, sj.snapshotId);

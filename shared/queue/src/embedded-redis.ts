@@ -7,8 +7,33 @@ import { Redis } from 'ioredis';
 export interface EmbeddedRedis {
   url: string;
   port: number;
+  /** pid of redis-server's watchdog (the process group leader); for tests that check nothing is left behind. */
+  pid: number;
   stop(): Promise<void>;
+  /** SIGKILL, now (redis-server and its watchdog). */
+  kill(): void;
+  /** Settles with the exit code when redis-server has exited, for whatever reason (stop() included). */
+  exited: Promise<number | null>;
 }
+
+/**
+ * Runs redis-server under a bash watchdog whose stdin is a pipe from this process: when this
+ * process dies, even by kill -9, the pipe closes, `read` sees EOF within a second and the watchdog
+ * stops redis-server. A private Redis never outlives the command that started it. The watchdog
+ * exits with redis-server's status, so start-up failures read as before.
+ */
+const WATCHDOG = `"$@" &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null' TERM INT HUP
+while kill -0 "$pid" 2>/dev/null; do
+  read -r -t 1 _
+  rc=$?
+  if [ "$rc" -gt 0 ] && [ "$rc" -le 128 ]; then kill -TERM "$pid" 2>/dev/null; break; fi
+done
+wait "$pid"
+code=$?
+while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+exit "$code"`;
 
 /** A free loopback TCP port (bind to 0, read it, release it). */
 export async function freePort(): Promise<number> {
@@ -27,31 +52,65 @@ export async function freePort(): Promise<number> {
  * Starts a private redis-server on an ephemeral loopback port, configured for BullMQ
  * (noeviction, no persistence). Used when REDIS_URL is unset, and by tests.
  */
-export async function startEmbeddedRedis(opts: { bin?: string; dir: string; startTimeoutMs?: number }): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(opts: {
+  bin?: string;
+  dir: string;
+  startTimeoutMs?: number;
+  /** Require this password (set after start-up, so it never appears on a command line); the url carries it. */
+  password?: string;
+}): Promise<EmbeddedRedis> {
   const bin = opts.bin ?? 'redis-server';
   mkdirSync(opts.dir, { recursive: true });
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const child = spawn(bin, [
+    // Its own process group: a terminal's Ctrl-C goes to the CLI, which stops Redis last, after its
+    // workers (Redis dying first made every worker and the CLI print ECONNREFUSED).
+    const child = spawn('bash', ['-c', WATCHDOG, 'redis-watchdog', bin,
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--maxmemory-policy', 'noeviction', '--dir', opts.dir, '--protected-mode', 'yes',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const started = await waitForStart(child, port, bin, opts.startTimeoutMs ?? 10000);
-    if (started === 'port-taken') continue;
-    const url = `redis://127.0.0.1:${port}`;
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      if (child.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 3000).unref();
-      });
+    ], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    child.stdin!.on('error', () => {});
+    const kill = () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     };
-    process.once('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
-    return { url, port, stop };
+    const started = await waitForStart(child, port, bin, opts.startTimeoutMs ?? 10000).catch((err) => {
+      kill();
+      throw err;
+    });
+    if (started === 'port-taken') continue;
+    if (opts.password !== undefined) {
+      const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      admin.on('error', () => {});
+      try {
+        await admin.connect();
+        await admin.config('SET', 'requirepass', opts.password);
+      } catch (err) {
+        kill();
+        throw err;
+      } finally {
+        admin.disconnect();
+      }
+    }
+    const url = opts.password !== undefined ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
+    const exited = new Promise<number | null>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+      else child.once('exit', (code) => resolve(code));
+    });
+    let stopped: Promise<void> | undefined;
+    const stop = () => (stopped ??= new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.stdin!.end();
+      child.kill('SIGTERM');
+      setTimeout(() => { kill(); resolve(); }, 3000).unref();
+    }));
+    process.once('exit', kill);
+    return { url, port, pid: child.pid!, stop, kill, exited };
   }
   throw new RagError('EMBEDDED_REDIS', 'could not start a private redis-server after 5 attempts (ports kept being taken)');
 }
@@ -73,6 +132,11 @@ async function waitForStart(child: ChildProcess, port: number, bin: string, time
     while (Date.now() < deadline) {
       if (child.exitCode !== null) {
         if (/Address already in use/i.test(output)) return 'port-taken' as const;
+        if (child.exitCode === 127) {
+          throw new RagError('EMBEDDED_REDIS', `cannot start ${bin}: not installed`, {
+            hint: 'install it (Debian: apt-get install redis-server) or set REDIS_URL to an existing Redis',
+          });
+        }
         throw new RagError('EMBEDDED_REDIS', `redis-server exited with code ${child.exitCode}: ${output.trim().split('\n').slice(-2).join(' ')}`);
       }
       const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
@@ -87,7 +151,6 @@ async function waitForStart(child: ChildProcess, port: number, bin: string, time
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    child.kill('SIGKILL');
     throw new RagError('EMBEDDED_REDIS', `redis-server did not answer within ${timeoutMs} ms`);
   })();
   return Promise.race([poll, spawnError]);

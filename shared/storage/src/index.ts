@@ -6,3 +6,4 @@ export * from './s3-store.js';
 export * from './create-object-store.js';
 export * from './s3-dev-server.js';
 export * from './s3-source.js';
+export * from './storage-probe.js';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,5 +80,12 @@ describe('LocalObjectStore specifics', () => {
     await mkdir(join(root, 'ro'), { mode: 0o500 });
     const store = new LocalObjectStore(join(root, 'ro'));
     await assert.rejects(store.put('x', 'y'), (e: unknown) => e instanceof StorageError && e.hint !== undefined);
+  });
+
+  it('a root where mkdir fails although the parent exists (/proc) fails instead of hanging', { skip: !existsSync('/proc/self') && 'no /proc' }, async () => {
+    // Node's recursive mkdir never settles there; the build waited forever.
+    const store = new LocalObjectStore('/proc/rag-no-such-dir');
+    await assert.rejects(store.put('a/b/c', 'v'), (e: unknown) => e instanceof StorageError && /\/proc\/rag-no-such-dir/.test(e.message) && /RAG_STORAGE=/.test(e.hint ?? ''));
+    await assert.rejects(store.putIfAbsent('a/b', 'v'), StorageError);
   });
 });

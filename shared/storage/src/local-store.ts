@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ObjectNotFoundError, StorageError, UsageError, sha256 } from '@rag/core';
 import { TEMP_MARKER, assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
 import type { ObjectInfo, ObjectStore, PutResult } from './object-store.js';
+import { makeDirs } from './make-dirs.js';
 
 function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
@@ -22,7 +23,7 @@ function errCode(err: unknown): string | undefined {
 /** Creates the parent directories and the file; retries if a concurrent delete pruned the directory in between. */
 async function openCreating(path: string) {
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dirname(path), { recursive: true });
+    await makeDirs(dirname(path));
     try {
       return await open(path, 'wx');
     } catch (err) {
@@ -72,7 +73,16 @@ export class LocalObjectStore implements ObjectStore {
       });
     }
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      return new StorageError(`cannot ${op} ${key} in ${this.description}: ${code}`, { cause: err, hint: `check permissions of ${this.root}` });
+      return new StorageError(`cannot ${op} ${key} in ${this.description}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (${code})`, {
+        cause: err,
+        hint: `check that RAG_STORAGE=${this.root} is writable by this process (user ${process.getuid?.() ?? '?'}), or point RAG_STORAGE elsewhere`,
+      });
+    }
+    if (code === 'ENOENT' && op !== 'get') {
+      return new StorageError(`cannot ${op} ${key} in ${this.description}: ${(err as Error).message}`, {
+        cause: err,
+        hint: `RAG_STORAGE=${this.root} must be a directory this process can create directories and files in`,
+      });
     }
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       return new StorageError(`cannot ${op} ${key} in ${this.description}: disk full`, { cause: err, hint: 'free space or point RAG_STORAGE elsewhere' });
@@ -197,7 +207,7 @@ export class LocalObjectStore implements ObjectStore {
   async getToFile(key: string, path: string): Promise<void> {
     const src = this.pathOf(key);
     const dest = resolve(path);
-    await mkdir(dirname(dest), { recursive: true });
+    await makeDirs(dirname(dest));
     const tmp = tempPathFor(dest);
     try {
       await copyFile(src, tmp);

@@ -3,6 +3,7 @@ import { redactUrl } from '@rag/core';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
 import { runCoordinator } from '@rag/coordinator';
 import { createRuntime } from '../runtime.js';
+import { onInterrupt, setServerStop } from '../interrupt.js';
 
 /**
  * `./rag coordinator`: the dashboard and metrics of a deployment. Without REDIS_URL it starts a
@@ -26,22 +27,18 @@ export async function coordinator(o: { port?: number; host?: string }): Promise<
   }
   const out = [
     `coordinator on ${c.url}`,
-    `  dashboard  ${c.url}/queues`,
+    `  dashboard  ${c.url}/queues (${c.readOnly ? 'read-only; set RAG_ADMIN_TOKEN to allow retry/clean/add' : 'changes need the RAG_ADMIN_TOKEN'})`,
     `  metrics    ${c.url}/metrics`,
     `  api        ${c.url}/api/aliases  ${c.url}/api/snapshots  ${c.url}/api/queues`,
     `  storage    ${c.aliases.store.description}`,
     embedded ? `  redis      ${url} (private; point workers and CLIs at it with REDIS_URL=${url})` : `  redis      ${redactUrl(url)}`,
   ];
   process.stdout.write(out.join('\n') + '\n');
-  await new Promise<void>((done) => {
-    const stop = () => {
-      void (async () => {
-        await c.close();
-        await embedded?.stop();
-        done();
-      })();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  // Runs until interrupted; the interrupt handler closes the server, then the private Redis.
+  setServerStop('the coordinator keeps no state of its own');
+  onInterrupt(async () => {
+    await c.close();
+    await embedded?.stop();
+  }, () => embedded?.kill());
+  await new Promise<never>(() => {});
 }

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { UsageError } from '@rag/core';
 import type { QaRecord } from '@rag/eval';
+import { assertStorageWritable } from '@rag/storage';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession } from '../queue-session.js';
 import { parseMode, parseTypes, runQa } from '../qa-runner.js';
@@ -43,6 +44,8 @@ export async function qaRun(o: QaRunCliOptions): Promise<void> {
   const mode = parseMode(o.mode);
   if (mode !== 'no-retrieval' && !o.snapshot) throw new UsageError('--snapshot ID|ALIAS is required', { hint: 'or use --mode no-retrieval' });
   const rt = createRuntime();
+  // Answers are stored as they come: unusable storage fails here, before workers start.
+  await assertStorageWritable(rt.store);
   const session = await openQueueSession(rt.config, rt.logger, { workers: generationWorkers(rt, o.workers), roles: 'generate' });
   try {
     const r = await runQa(rt, session, {

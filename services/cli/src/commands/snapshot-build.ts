@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { SnapshotExistsError, UsageError, assertSnapshotId, ModelLoadError } from '@rag/core';
+import { dirname, join, resolve } from 'node:path';
+import { BuildConflictError, SnapshotExistsError, UsageError, assertSnapshotId, ModelLoadError } from '@rag/core';
 import { detectFormat } from '@rag/corpus';
 import { SnapshotRegistry, type SnapshotManifest } from '@rag/snapshot';
-import { clearFinishedBuild, clearProgress, createSourceOpener, enqueueBuild, readProgress, waitForBuild, PAYLOAD_VERSION, type BuildRequest } from '@rag/pipeline';
+import { assertStorageWritable } from '@rag/storage';
+import { claimBuild, clearFinishedBuild, clearProgress, createSourceOpener, describeHolder, diffBuildRequests, enqueueBuild, queuedBuildRequest, readProgress, waitForBuild, PAYLOAD_VERSION, type BuildRequest } from '@rag/pipeline';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession, raceWorkers } from '../queue-session.js';
 import { BuildProgressView } from '../build-progress-view.js';
+import { onInterrupt } from '../interrupt.js';
 
 export interface BuildOptions {
   source: string;
@@ -61,6 +63,8 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
       hint: format === 'dpr-tsv' ? 'a bad DPR row means a damaged file: fix the row or download the file again' : 'drop --skip-bad-lines',
     });
   }
+  // Before any worker starts: unusable storage fails here, in one line, not in jobs.
+  await assertStorageWritable(store);
   const registry = new SnapshotRegistry(store);
   if (await registry.isPublished(snapshotId)) {
     throw new SnapshotExistsError(`snapshot ${snapshotId} is already published in ${store.description}; published snapshots are immutable`, {
@@ -111,37 +115,70 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   };
   const workers = o.workers ?? (config.redis.url ? 0 : 2);
   if (!config.redis.url && workers < 1) throw new UsageError('--workers must be at least 1 in embedded mode (no REDIS_URL)');
-  const session = await openQueueSession(config, logger, { workers });
+  // One build per id per storage, whatever Redis each CLI uses (two embedded CLIs share only storage).
+  let lostLease: (err: Error) => void = () => {};
+  const leaseLost = new Promise<never>((_, reject) => { lostLease = reject; });
+  leaseLost.catch(() => {});
+  const claim = await claimBuild(store, req, {
+    logger,
+    onWaiting: (holder, expiresInMs) => process.stderr.write(`rag: snapshot ${snapshotId} is being built by ${describeHolder(holder)} with the same arguments; waiting for it (if that process is gone, its lease expires in ${Math.ceil(expiresInMs / 1000)} s and this command takes over)\n`),
+    onLost: (by) => lostLease(new BuildConflictError(`the build lease of ${snapshotId} was taken over${by ? ` by ${describeHolder(by)}` : ''}: this command stalled longer than the lease lasts`, {
+      hint: 'finished work is kept; let the other build finish, or run the same command again',
+    })),
+  });
+  if ('published' in claim) return registry.read(snapshotId);
+  const { lease } = claim;
+  let session;
+  try {
+    session = await openQueueSession(config, logger, { workers, sourceRoots: remote ? [] : [dirname(source)] });
+  } catch (err) {
+    await lease.release();
+    throw err;
+  }
   // Range jobs for a multistream dump: as many as there are ingest workers, unless told.
   const ingestJobs = o.ingestJobs ?? (workers > 0 ? workers : await countIngestWorkers(session.connection, config.redis.prefix));
   if (format === 'wikixml') req.ingest = { jobs: ingestJobs, ...(multistreamIndex ? { multistreamIndex } : {}) };
   const view = new BuildProgressView(process.stderr, o.progress !== false);
   const ctx = { connection: session.connection, prefix: config.redis.prefix, queue: config.queue };
-  const onSignal = () => { view.stop(); void session.close().then(() => process.exit(130)); };
-  process.once('SIGINT', onSignal);
+  // Stopped by a signal: the workers stop first, then the lease is given up (nobody may start while they write).
+  const stopping = session;
+  const unregister = onInterrupt(async () => {
+    view.stop();
+    await stopping.close();
+    await lease.release();
+  });
   try {
     const previous = await clearFinishedBuild(ctx, snapshotId);
     if (previous && previous !== 'failed' && previous !== 'completed') {
-      logger.warn({ event: 'build.attach', snapshotId, state: previous }, 'a build of this snapshot is already running; waiting for it');
+      // Same Redis, build already queued: attach only if it is this very build.
+      const running = await queuedBuildRequest(ctx, snapshotId);
+      const diffs = running ? diffBuildRequests(running, req) : [];
+      if (diffs.length) {
+        throw new BuildConflictError(`a build of ${snapshotId} with other arguments is ${previous} on this queue: ${diffs.join('; ')}`, {
+          hint: 'wait for it to finish (./rag snapshot build with its arguments waits for it), or build under another id',
+        });
+      }
+      process.stderr.write(`rag: a build of ${snapshotId} with the same arguments is already ${previous} on this queue; waiting for it\n`);
     } else {
       await clearProgress(session.redis, config.redis.prefix, snapshotId);
       await enqueueBuild(ctx, req);
     }
-    await raceWorkers(session, waitForBuild({
+    await Promise.race([leaseLost, raceWorkers(session, waitForBuild({
       connection: session.connection,
       prefix: config.redis.prefix,
       snapshotId,
       onTick: async () => view.update(await readProgress(session.redis, config.redis.prefix, snapshotId)),
       onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no worker is listening on ${config.redis.prefix}; start some with: ./rag worker\n`),
-    }));
+    }))]);
     view.finish(await readProgress(session.redis, config.redis.prefix, snapshotId));
   } catch (err) {
     if (session.embedded) (err as { hint?: string }).hint ??= `worker logs: ${session.logDir}`;
     throw err;
   } finally {
     view.stop();
-    process.removeListener('SIGINT', onSignal);
+    unregister();
     await session.close();
+    await lease.release();
   }
   const manifest = await registry.read(snapshotId);
   const bad = manifest.source.badLinesSkipped;
