@@ -76,6 +76,7 @@ export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions)
   try {
     await raceWorkers(session, waitForQaRun(ctx, manifest, {
       onTick: (chunks) => view.update(Math.min(manifest.questions, chunks * manifest.chunkSize)),
+      onStorage: (err) => process.stderr.write(err ? `rag: cannot read storage (${err}); waiting for it to come back\n` : 'rag: storage readable again\n'),
       onRequeue: (n) => process.stderr.write(`rag: ${n} chunk(s) of run ${manifest.runId} were no longer in Redis (restarted without its data?); queued them again\n`),
       onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no generate worker is listening on ${rt.config.redis.prefix}; start some with: ./rag worker --roles generate\n`),
     }));

@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QaRunFailedError, UsageError, sha256, type Logger } from '@rag/core';
+import { QaRunFailedError, RagError, UsageError, sha256, type Logger } from '@rag/core';
 import type { QueueConfig } from '@rag/config';
 import type { ObjectStore } from '@rag/storage';
 import { QA_QUEUE } from '@rag/queue';
@@ -127,6 +127,8 @@ export interface WaitQaOptions {
   pollMs?: number;
   /** How often the queue is checked for failed and lost chunks. @defaultValue 2000 */
   checkMs?: number;
+  /** Called with the error when storage cannot be listed (the wait goes on), and with undefined once it can again. */
+  onStorage?: (error: string | undefined) => void;
   /** Called with the number of chunks queued again because Redis no longer knew them. */
   onRequeue?: (chunks: number) => void;
   onTick?: (chunksDone: number) => void;
@@ -147,10 +149,26 @@ export async function waitForQaRun(ctx: QaRunContext, manifest: QaRunManifest, o
   const checkMs = o.checkMs ?? 2000;
   let warned = false;
   let lastCheck = Date.now();
+  let storageError: string | undefined;
   try {
     for (;;) {
       if (o.signal?.aborted) throw new QaRunFailedError('interrupted', { hint: 'run the same command again to continue' });
-      const done = await finishedQaChunks(ctx.store, manifest);
+      let done: Set<number>;
+      try {
+        done = await finishedQaChunks(ctx.store, manifest);
+        if (storageError) o.onStorage?.(undefined);
+        storageError = undefined;
+      } catch (err) {
+        // Storage down (an S3 outage): the workers' retries ride it out; keep waiting, say so once.
+        const msg = RagError.from(err).oneLine();
+        if (msg !== storageError) {
+          ctx.logger.warn({ event: 'qa.storage-unreadable', runId: manifest.runId, err: msg }, 'cannot list finished chunks; waiting');
+          o.onStorage?.(msg);
+        }
+        storageError = msg;
+        await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+        continue;
+      }
       o.onTick?.(done.size);
       if (done.size >= manifest.chunks) return;
       if (Date.now() - lastCheck > checkMs) {
