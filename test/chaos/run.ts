@@ -26,6 +26,9 @@ const STATIC = join(REPO, 'models', 'minilm-static-256');
 const NQ = join(REPO, '../shared/data/nq-open/NQ-open.dev.jsonl');
 const CHUNK = 8;
 const QUESTIONS = 240;
+/** Builds use the enwiki sample (4.4k passages) cut into many shards, so faults land mid-build. */
+const ENWIKI = join(REPO, '../shared/data/wikipedia/enwiki-2016-sample.xml.bz2');
+const BUILD_SHARD = 300;
 const SHARD = 150;
 const S3_DOWN_MS = 30_000;
 const COMMAND_TIMEOUT_MS = 240_000;
@@ -46,6 +49,8 @@ interface Row {
   lost: number;
   duplicated: number;
   mixed: number;
+  /** The fault began while the command was still running (else the row proves nothing). */
+  midRun: boolean;
   recoverS: number | null;
   totalS: number;
   rssFirstMb?: number;
@@ -81,14 +86,17 @@ function baseEnv(prefix: string, redisUrl: string): Record<string, string> {
   };
 }
 
-/** Files under the s3rver directory of a key prefix: grows with every object written (progress). */
-function objectCount(keyPrefix: string): number {
+/** Files under the s3rver directory of a key prefix (only under a `results/` folder when asked): grows with every object written (progress). */
+function objectCount(keyPrefix: string, resultsOnly: boolean): number {
   const dir = join(s3dir, 'rag', 'chaos', keyPrefix);
   let n = 0;
   const walk = (d: string) => {
     let entries;
     try { entries = readdirSync(d, { withFileTypes: true }); } catch { return; }
-    for (const e of entries) e.isDirectory() ? walk(join(d, e.name)) : n++;
+    for (const e of entries) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (!resultsOnly || d.includes(`${'/'}results`)) n++;
+    }
   };
   walk(dir);
   return n;
@@ -138,6 +146,7 @@ async function inject(fault: Fault, c: Ctx, out: Partial<Row>): Promise<number> 
   const start = c.progress();
   const t0 = Date.now();
   while (c.progress() < start + 3 && c.running() && Date.now() - t0 < 120_000) await sleep(100);
+  out.midRun = c.running();
   switch (fault) {
     case 'kill -9 worker x3':
       for (let i = 0; i < 3 && c.running(); i++) {
@@ -158,33 +167,48 @@ async function inject(fault: Fault, c: Ctx, out: Partial<Row>): Promise<number> 
       await sleep(S3_DOWN_MS);
       await startS3();
       break;
-    case '20 alias flips': {
-      const conn = createRedisConnection(c.redis.url);
-      conn.on('error', () => {});
-      const store = s3store();
-      const aliases = new AliasRegistry({ store, redis: conn, prefix: c.env.RAG_QUEUE_PREFIX });
-      try {
-        for (let i = 1; i <= 20; i++) {
-          await aliases.set('prod', i % 2 ? 'world-2018' : 'world-2016');
-          await sleep(1000);
-          if (i === 1) {
-            await sleep(2000);
-            out.rssFirstMb = Math.max(...c.workers.live().map((p) => rssMb(p.pid)));
-          }
-        }
-        // Back where it started, as the other scenarios see it; then let the old snapshot drain.
-        await aliases.set('prod', 'world-2016');
-        await sleep(4000);
-        out.rssAfterMb = Math.max(...c.workers.live().map((p) => rssMb(p.pid)));
-      } finally {
-        await aliases.close();
-        conn.disconnect();
-        await store.close();
-      }
+    case '20 alias flips':
+      await flipAlias(c, 20, 1000);
       break;
-    }
   }
   return Date.now();
+}
+
+/**
+ * Flips prod between world-2016 and the larger enwiki build (4.4k passages) `n` times, then back to
+ * world-2016; calls `after(i)` after flip i. A worker that kept every snapshot it stopped serving
+ * would grow by the larger one's FAISS memory on every other flip.
+ */
+async function flipAlias(c: Ctx, n: number, gapMs: number, after?: (i: number) => Promise<void>): Promise<void> {
+  const conn = createRedisConnection(c.redis.url);
+  conn.on('error', () => {});
+  const store = s3store();
+  const aliases = new AliasRegistry({ store, redis: conn, prefix: c.env.RAG_QUEUE_PREFIX });
+  try {
+    for (let i = 1; i <= n; i++) {
+      await aliases.set('prod', i % 2 ? 'enwiki-ref' : 'world-2016');
+      await sleep(gapMs);
+      await after?.(i);
+    }
+    await aliases.set('prod', 'world-2016');
+  } finally {
+    await aliases.close();
+    conn.disconnect();
+    await store.close();
+  }
+}
+
+/**
+ * Generation-worker RSS over 20 flips, measured once the run is over (answering questions grows
+ * ONNX Runtime's arenas and would hide what the flips do): after flip 1 and after flip 21, both
+ * serving enwiki-ref, once the old snapshot has drained.
+ */
+async function flipRss(c: Ctx, row: Row): Promise<void> {
+  const rss = () => Math.max(...c.workers.live().map((p) => rssMb(p.pid)));
+  await flipAlias(c, 21, 1000, async (i) => {
+    if (i === 1) { await sleep(3000); row.rssFirstMb = rss(); }
+    if (i === 21) { await sleep(3000); row.rssAfterMb = rss(); }
+  });
 }
 
 function s3store(): S3ObjectStore {
@@ -197,12 +221,13 @@ async function scenario(phase: 'build' | 'qa', fault: Fault, args: string[], key
   const env = baseEnv(`chaos${phase}${n}`, redis.url);
   const workers = new Workers(roles, env);
   workers.start(2);
-  const row: Row = { phase, fault, completed: false, reruns: 0, lost: 0, duplicated: 0, mixed: 0, recoverS: null, totalS: 0 };
+  const row: Row = { phase, fault, completed: false, reruns: 0, lost: 0, duplicated: 0, mixed: 0, midRun: false, recoverS: null, totalS: 0 };
   const t0 = Date.now();
   try {
     let running = true;
     const cmd = collect(startRag(args, env), COMMAND_TIMEOUT_MS).finally(() => { running = false; });
-    const ctx: Ctx = { redis, workers, env, progress: () => objectCount(keyPrefix), running: () => running };
+    // QA progress is answered chunks, not the question chunks the command writes before queueing them.
+    const ctx: Ctx = { redis, workers, env, progress: () => objectCount(keyPrefix, phase === 'qa'), running: () => running };
     const faultEnd = await inject(fault, ctx, row);
     // Time to recover: from the end of the fault to the next object written (or the end, if none was left).
     const base = ctx.progress();
@@ -212,6 +237,7 @@ async function scenario(phase: 'build' | 'qa', fault: Fault, args: string[], key
     })();
     let result = await cmd;
     row.recoverS = round(((await recovered) - faultEnd) / 1000);
+    if (fault === '20 alias flips' && phase === 'qa' && result.code === 0) await flipRss(ctx, row);
     if (result.code !== 0) {
       log(`${phase} / ${fault}: the command failed (${lastLine(result.stderr)}); running the same command again`);
       row.reruns++;
@@ -276,7 +302,10 @@ async function setup(): Promise<{ source: string; reference: string[] }> {
   }
   const a = await collect(startRag(['alias', 'set', 'prod', 'world-2016'], env), 60_000);
   if (a.code !== 0) throw new Error(a.stderr);
-  return { source: join(world, '2018', 'world.xml.bz2'), reference: await passageIds('world-2018') };
+  const ref = await collect(startRag(['snapshot', 'build', '--source', ENWIKI, '--snapshot', 'enwiki-ref', '--workers', '2', '--shard-size', String(BUILD_SHARD), '--no-progress'], env), 600_000);
+  if (ref.code !== 0) throw new Error(ref.stderr);
+  log(`built the fault-free reference: ${ref.stdout.trim()}`);
+  return { source: ENWIKI, reference: await passageIds('enwiki-ref') };
 }
 
 async function main(): Promise<void> {
@@ -293,7 +322,7 @@ async function main(): Promise<void> {
       let row: Row;
       if (phase === 'build') {
         const id = `chaos-${n}`;
-        const r = await scenario('build', fault, ['snapshot', 'build', '--source', source, '--snapshot', id, '--workers', '0', '--shard-size', String(SHARD), '--no-progress'], '', 'ingest,encode,index', n);
+        const r = await scenario('build', fault, ['snapshot', 'build', '--source', source, '--snapshot', id, '--workers', '0', '--shard-size', String(BUILD_SHARD), '--no-progress'], '', 'ingest,encode,index', n);
         row = r.row;
         if (row.completed) {
           const ids = await passageIds(id);
@@ -331,14 +360,14 @@ async function main(): Promise<void> {
 
 function markdown(rows: Row[], totalS: number): string {
   const lines = [
-    '| phase | fault | completed | re-runs | lost | duplicated | mixed-snapshot chunks | recover (s) | total (s) | worker RSS after 1st / 20th flip (MB) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| phase | fault | fault mid-run | completed | re-runs | lost | duplicated | mixed-snapshot chunks | recover (s) | total (s) | generate-worker RSS after flip 1 / flip 21, idle (MB) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const rss = r.rssFirstMb !== undefined && r.rssAfterMb !== undefined && r.phase === 'qa'
       ? `${r.rssFirstMb.toFixed(0)} / ${r.rssAfterMb.toFixed(0)} (${r.rssAfterMb >= r.rssFirstMb ? '+' : ''}${(((r.rssAfterMb - r.rssFirstMb) / r.rssFirstMb) * 100).toFixed(1)}%)`
       : '-';
-    lines.push(`| ${r.phase} | ${r.fault} | ${r.completed ? 'yes' : 'no'} | ${r.reruns} | ${r.lost} | ${r.duplicated} | ${r.mixed} | ${r.recoverS ?? '-'} | ${r.totalS} | ${rss} |`);
+    lines.push(`| ${r.phase} | ${r.fault} | ${r.midRun ? 'yes' : 'no'} | ${r.completed ? 'yes' : 'no'} | ${r.reruns} | ${r.lost} | ${r.duplicated} | ${r.mixed} | ${r.recoverS ?? '-'} | ${r.totalS} | ${rss} |`);
   }
   lines.push('', `Suite wall time: ${totalS} s.`);
   return lines.join('\n') + '\n';
