@@ -133,6 +133,7 @@ export class LiveSnapshot<T> extends EventEmitter {
       return;
     }
     const alias = this.alias!;
+    let hinted = false;
     // Subscribe before reading, so that a flip between the read and the subscription is not lost.
     this.subscription = await this.registry.subscribe((rec) => this.hint(rec), { onReconnect: () => void this.poll() });
     try {
@@ -140,6 +141,8 @@ export class LiveSnapshot<T> extends EventEmitter {
       const t0 = Date.now();
       const value = await this.load(rec.snapshot);
       this.install({ snapshot: rec.snapshot, version: rec.version, value, leases: 0, retired: false });
+      // A hint read storage while we loaded: that read may be older or newer than ours; read once more below.
+      hinted = this.target !== undefined;
       this.target ??= rec;
       this.logger?.info({ event: 'snapshot.loaded', alias, snapshot: rec.snapshot, version: rec.version, loadMs: Date.now() - t0 }, 'serving snapshot');
     } catch (err) {
@@ -149,6 +152,7 @@ export class LiveSnapshot<T> extends EventEmitter {
     }
     if (this.stopped) return;
     this.kick();
+    if (hinted) void this.poll();
     if (this.pollMs > 0) {
       this.timer = setInterval(() => void this.poll(), this.pollMs);
       this.timer.unref();
