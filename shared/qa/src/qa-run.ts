@@ -127,7 +127,7 @@ export interface WaitQaOptions {
   pollMs?: number;
   /** How often the queue is checked for failed and lost chunks. @defaultValue 2000 */
   checkMs?: number;
-  /** Called with the error when storage cannot be listed (the wait goes on), and with undefined once it can again. */
+  /** Called with the error when storage cannot be listed (the wait goes on; again every 30 s), and with undefined once it can again. */
   onStorage?: (error: string | undefined) => void;
   /** Called with the number of chunks queued again because Redis no longer knew them. */
   onRequeue?: (chunks: number) => void;
@@ -150,6 +150,7 @@ export async function waitForQaRun(ctx: QaRunContext, manifest: QaRunManifest, o
   let warned = false;
   let lastCheck = Date.now();
   let storageError: string | undefined;
+  let storageReported = 0;
   try {
     for (;;) {
       if (o.signal?.aborted) throw new QaRunFailedError('interrupted', { hint: 'run the same command again to continue' });
@@ -159,9 +160,11 @@ export async function waitForQaRun(ctx: QaRunContext, manifest: QaRunManifest, o
         if (storageError) o.onStorage?.(undefined);
         storageError = undefined;
       } catch (err) {
-        // Storage down (an S3 outage): the workers' retries ride it out; keep waiting, say so once.
+        // Storage down (an S3 outage): the workers' retries ride it out; keep waiting and say so.
         const msg = RagError.from(err).oneLine();
-        if (msg !== storageError) {
+        // Once per distinct problem, and again every 30 s: a waiting command is never silent for long.
+        if (msg !== storageError || Date.now() - storageReported > 30_000) {
+          storageReported = Date.now();
           ctx.logger.warn({ event: 'qa.storage-unreadable', runId: manifest.runId, err: msg }, 'cannot list finished chunks; waiting');
           o.onStorage?.(msg);
         }
