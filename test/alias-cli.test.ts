@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { startEmbeddedRedis, createRedisConnection, type EmbeddedRedis } from '@rag/queue';
-import { AliasRegistry, type AliasRecord } from '@rag/registry';
+import { AliasRegistry, aliasCacheKey, type AliasRecord } from '@rag/registry';
 import { publishManifestOnly } from '@rag/registry/testing';
 import { LocalObjectStore, S3ObjectStore, startS3DevServer, type S3DevServer } from '@rag/storage';
 import { collect, runRag, startRag } from './helpers/run-rag.js';
@@ -104,7 +104,7 @@ test('with REDIS_URL, alias set announces the flip to subscribers; the coordinat
     const deadline = Date.now() + 3000;
     while (heard.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
     assert.deepEqual(heard, [rec]);
-    assert.deepEqual(JSON.parse((await conn.hget('rag:aliases', 'staging'))!), rec);
+    assert.deepEqual(JSON.parse((await conn.hget(aliasCacheKey('rag', listener.deployment), 'staging'))!), rec);
 
     const child = startRag(['coordinator', '--port', '0'], renv);
     const done = collect(child, 30_000);
@@ -145,6 +145,39 @@ test('alias set and list against an S3-API server', async () => {
     assert.match(bad.stderr, /not published in s3:\/\/rag\/deploy/);
     const list = await runRag(['alias', 'list', '--json'], s3env);
     assert.deepEqual(JSON.parse(list.stdout).map((a: AliasRecord) => [a.name, a.snapshot, a.version]), [['prod', 'enwiki-2018', 1]]);
+  } finally {
+    await s3?.close();
+  }
+});
+
+/** Two `alias set --expect-version` processes started together, no REDIS_URL (so no lock): one wins. */
+async function raceTwoWriters(env: Record<string, string>, expect: number): Promise<void> {
+  const [a, b] = await Promise.all([
+    collect(startRag(['alias', 'set', 'race', 'world-2016', '--expect-version', String(expect)], env), 60_000),
+    collect(startRag(['alias', 'set', 'race', 'world-2018', '--expect-version', String(expect)], env), 60_000),
+  ]);
+  const codes = [a.code, b.code].sort();
+  assert.deepEqual(codes, [0, 1], `exactly one winner: ${a.stderr} | ${b.stderr}`);
+  const loser = a.code === 0 ? b : a;
+  assert.match(loser.stderr, new RegExp(`alias race is at version ${expect + 1}, not ${expect}`));
+  assert.equal(loser.stderr.trim().split('\n').length <= 2, true, loser.stderr);
+}
+
+test('two processes racing alias set --expect-version: exactly one winner and one conflict error (local and S3)', async () => {
+  for (let v = 0; v < 3; v++) await raceTwoWriters(env, v);
+  const hist = await runRag(['alias', 'show', 'race', '--history', '--json'], env);
+  assert.deepEqual(JSON.parse(hist.stdout).map((h: AliasRecord) => h.version), [1, 2, 3]);
+  let s3: S3DevServer | undefined;
+  try {
+    s3 = await startS3DevServer({ port: 0, dir: join(dir.path, 's3race'), buckets: ['rag'] });
+    const store = new S3ObjectStore({ bucket: 'rag', prefix: 'race', endpoint: s3.endpoint, region: 'us-east-1', credentials: s3.credentials, multipartMb: 5 });
+    for (const id of ['world-2016', 'world-2018']) await publishManifestOnly(store, id);
+    await store.close();
+    const s3env = {
+      RAG_HOME: join(dir.path, 'home'), RAG_STORAGE: 's3://rag/race', AWS_ENDPOINT_URL: s3.endpoint,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: 'us-east-1',
+    };
+    for (let v = 0; v < 2; v++) await raceTwoWriters(s3env, v);
   } finally {
     await s3?.close();
   }

@@ -2,7 +2,7 @@
 // questions is being answered, and kill -9 of a worker mid-run. Real redis-server, real workers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
@@ -10,6 +10,7 @@ import { AliasRegistry } from '@rag/registry';
 import { LocalObjectStore } from '@rag/storage';
 import { collect, REPO, runRag, startRag } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { startRedisServer } from './helpers/redis-server.js';
 import { buildWorld, jsonl, TINY_GENERATOR } from './helpers/world-snapshots.js';
 
 const NQ = join(REPO, '../shared/data/nq-open/NQ-open.dev.jsonl');
@@ -169,5 +170,64 @@ test('kill -9 of a generation worker mid-run loses no answer', { skip, timeout: 
     for (const w of workers.procs) w.kill('SIGTERM');
     await Promise.all(workers.exits);
     probe.disconnect();
+  }
+});
+
+/** Results objects of QA runs under storage, per run id (storage is what says a chunk is done). */
+function resultsPerRun(): Map<string, number> {
+  const root = join(env.RAG_STORAGE!, 'qa-runs');
+  const out = new Map<string, number>();
+  if (!existsSync(root)) return out;
+  for (const run of readdirSync(root)) {
+    const res = join(root, run, 'results');
+    out.set(run, existsSync(res) ? readdirSync(res).length : 0);
+  }
+  return out;
+}
+
+test('Redis killed and restarted empty mid-run: the same qa run command queues the lost chunks again and completes', { skip, timeout: 900_000 }, async () => {
+  const N = 120;
+  const own = await startRedisServer({ dir: join(dir.path, 'redis-lost'), aof: false });
+  const renv = { ...env, REDIS_URL: own.url };
+  const procs = Array.from({ length: 2 }, () => startRag(['worker', '--roles', 'generate'], renv));
+  const exits = procs.map((p) => collect(p, 900_000));
+  try {
+    const before = resultsPerRun();
+    const out = join(dir.path, 'lost.jsonl');
+    const run = collect(startRag(['qa', 'run', '--questions', NQ, '--snapshot', 'world-2018', '--limit', String(N), '--k', '3', '--beams', '2', '--workers', '0', '--fresh', '--out', out, '--json', '--no-progress'], renv), 900_000);
+    const progress = () => Math.max(0, ...[...resultsPerRun()].filter(([id]) => !before.has(id)).map(([, n]) => n));
+    const deadline = Date.now() + 300_000;
+    while (progress() < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.ok(progress() < N / CHUNK, 'Redis lost mid-run');
+    await own.kill();
+    await new Promise((res) => setTimeout(res, 1000));
+    await own.restart({ keepData: false });
+    const done = await run;
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stderr, /no longer in Redis .*queued them again/);
+    const recs = jsonl(readFileSync(out, 'utf8'));
+    assert.equal(recs.length, N);
+    assert.equal(new Set(recs.map((x) => x.id)).size, N, 'no duplicate or lost answers');
+    assert.equal(JSON.parse(done.stdout).failed, 0);
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(exits);
+    await own.stop();
+  }
+});
+
+test('a generation worker with other models refuses the run\'s chunks with a clear error', { skip, timeout: 300_000 }, async () => {
+  const other = join(dir.path, 'other-generator');
+  cpSync(TINY_GENERATOR, other, { recursive: true });
+  writeFileSync(join(other, 'retrained.txt'), 'these weights differ\n');
+  const w = startRag(['worker', '--roles', 'generate'], { ...env, RAG_GENERATOR: other });
+  const exit = collect(w, 300_000);
+  try {
+    const r = await runRag(['qa', 'run', '--questions', NQ, '--snapshot', 'world-2018', '--limit', '16', '--k', '3', '--beams', '2', '--workers', '0', '--fresh', '--no-progress'], env, { timeoutMs: 240_000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /MODEL_MISMATCH.*this worker's models \(fingerprint \w+\) are not the ones run \w+ was queued for/);
+  } finally {
+    w.kill('SIGTERM');
+    await exit;
   }
 });

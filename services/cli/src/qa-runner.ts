@@ -1,6 +1,6 @@
 import { UsageError, sha256File } from '@rag/core';
 import { normalizeAnswer, readQuestions, summarize, type QaRecord, type QaSummary } from '@rag/eval';
-import { modelFingerprint, prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
+import { modelFingerprint, qaModelDirs, prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
 import type { Runtime } from './runtime.js';
 import { raceWorkers, type QueueSession } from './queue-session.js';
@@ -67,7 +67,7 @@ export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions)
   const { invalid } = loaded;
   const set = !o.set && o.types ? limitSet(selectTypes(loaded.set, o.types), o.limit) : loaded.set;
   const settings = { target: o.target, mode: o.mode, k: o.k, beams: o.beams, ...(o.maxLength ? { maxLength: o.maxLength } : {}), ...(o.year ? { year: o.year } : {}) };
-  const models = await modelFingerprint(o.mode === 'no-retrieval' ? [rt.config.generation.generatorDir] : [rt.config.generation.generatorDir, rt.config.generation.questionEncoderDir]);
+  const models = await modelFingerprint(qaModelDirs(rt.config.generation, o.mode));
   const { manifest, resumed } = await prepareQaRun(rt.store, set, settings, rt.config.generation.chunkSize, { fresh: o.fresh, models });
   const ctx = { connection: session.connection, redis: session.redis, prefix: rt.config.redis.prefix, queue: rt.config.queue, store: rt.store, logger: rt.logger };
   const { pending } = await enqueueQaRun(ctx, manifest);
@@ -76,6 +76,8 @@ export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions)
   try {
     await raceWorkers(session, waitForQaRun(ctx, manifest, {
       onTick: (chunks) => view.update(Math.min(manifest.questions, chunks * manifest.chunkSize)),
+      onStorage: (err) => process.stderr.write(err ? `rag: cannot read storage (${err}); waiting for it to come back\n` : 'rag: storage readable again\n'),
+      onRequeue: (n) => process.stderr.write(`rag: ${n} chunk(s) of run ${manifest.runId} were no longer in Redis (restarted without its data?); queued them again\n`),
       onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no generate worker is listening on ${rt.config.redis.prefix}; start some with: ./rag worker --roles generate\n`),
     }));
   } finally {

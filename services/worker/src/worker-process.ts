@@ -5,7 +5,7 @@ import type { AppConfig } from '@rag/config';
 import { createObjectStore } from '@rag/storage';
 import { assertRedisReachable, createRedisConnection, ROLES, type Role } from '@rag/queue';
 import { createSourceOpener, createStageWorkers, EncoderPool } from '@rag/pipeline';
-import { createQaWorker, lazyQaModels, SnapshotPool } from '@rag/qa';
+import { createQaWorker, lazyQaModels, SnapshotPool, workerModelFingerprints } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
 import { createMetricsRegistry, createQaMetrics, startMetricsServer, trackLiveSnapshot, type MetricsServer, type QaMetrics } from '@rag/metrics';
 import { setFaissThreads } from '@rag/index';
@@ -101,7 +101,7 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
     });
     workers.push(createQaWorker({
       connection, redis, prefix: config.redis.prefix, queue: config.queue, concurrency: opts.concurrency,
-      store, models: () => qaModels.get(), snapshots: pool, logger, onChunk,
+      store, models: () => qaModels.get(), fingerprint: workerModelFingerprints(config.generation), snapshots: pool, logger, onChunk,
     }));
   }
   logger.info({ event: 'worker.started', roles: opts.roles, concurrency: opts.concurrency, redis: redactUrl(url), storage: store.description }, 'worker started');

@@ -27,7 +27,11 @@ export async function waitForBuild(o: WaitOptions): Promise<unknown> {
     for (;;) {
       if (o.signal?.aborted) throw new BuildFailedError('interrupted');
       const job = await q('publish').getJob(jobIds.publish(o.snapshotId));
-      if (!job) throw new BuildFailedError(`build job for ${o.snapshotId} disappeared from the queue`);
+      if (!job) {
+        throw new BuildFailedError(`build job for ${o.snapshotId} disappeared from the queue`, {
+          hint: 'Redis lost its jobs (restarted without its data?); run the same command again: finished stages are kept in storage and skipped',
+        });
+      }
       const state = await job.getState();
       if (state === 'completed') return job.returnvalue;
       if (state === 'failed') {

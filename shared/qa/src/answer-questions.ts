@@ -1,4 +1,4 @@
-import type { Logger } from '@rag/core';
+import { RagError, type Logger } from '@rag/core';
 import type { Encoder } from '@rag/encoder';
 import type { Generator } from '@rag/generator';
 import { ragGenerate, type RagDoc } from '@rag/rag';
@@ -23,10 +23,20 @@ export interface AnswerContext {
 }
 
 /**
+ * Whether a question's error is its final answer: only deterministic input errors (the question
+ * itself cannot be answered). Anything else (out of memory, an ONNX Runtime session error, a
+ * storage hiccup reading passages) may pass on the next try, so it must not be stored.
+ */
+export function isFinalQuestionError(err: unknown): boolean {
+  return err instanceof RagError && !err.retryable && (err.code === 'USAGE' || err.code === 'CORRUPT_INPUT');
+}
+
+/**
  * Answers one chunk against ONE loaded snapshot (the caller pins it for the whole chunk, so a
  * chunk never mixes snapshots). Questions are retrieved as a batch, then generated one at a
- * time so each answer's latency is its own. A question that fails is recorded with its error;
- * the others still run.
+ * time so each answer's latency is its own. A question that fails with a deterministic input
+ * error is recorded with its error and the others still run; any other error is thrown, so the
+ * chunk is retried instead of keeping a transient failure as that question's answer.
  */
 export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContext): Promise<QaRecord[]> {
   const { settings, models } = ctx;
@@ -81,6 +91,10 @@ export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContex
         ...(q.answers ? { em: exactMatch(answer, q.answers), f1: round(f1Score(answer, q.answers)) } : {}),
       } as QaRecord);
     } catch (err) {
+      if (!isFinalQuestionError(err)) {
+        ctx.logger?.warn({ event: 'qa.question.transient', id: q.id, err: (err as Error).message }, 'question failed with a transient error; the chunk will be retried');
+        throw err;
+      }
       ctx.logger?.warn({ event: 'qa.question.failed', id: q.id, err: (err as Error).message }, 'question failed');
       out.push({ ...base, answer: '', tokens: [], doc_posteriors: [], latency_ms: round(performance.now() - started, 1), error: (err as Error).message } as QaRecord);
     }

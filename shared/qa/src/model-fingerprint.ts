@@ -1,6 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { sha256, sha256File } from '@rag/core';
+import type { GenerationConfig } from '@rag/config';
+import type { QaMode } from './qa-job.schema.js';
 
 /**
  * A content hash of the model directories that answer a run (generator, question encoder).
@@ -30,4 +32,28 @@ async function listFiles(dir: string): Promise<string[]> {
     else if (e.isFile()) out.push(path);
   }
   return out;
+}
+
+/** The model directories that answer a run in this mode: the generator, plus the question encoder when retrieving. */
+export function qaModelDirs(gen: Pick<GenerationConfig, 'generatorDir' | 'questionEncoderDir'>, mode: QaMode): string[] {
+  return mode === 'no-retrieval' ? [gen.generatorDir] : [gen.generatorDir, gen.questionEncoderDir];
+}
+
+/**
+ * A generation worker's own fingerprints, computed once per mode (hashing the model files takes
+ * a moment): a chunk job queued for other models is refused, never answered with these.
+ */
+export function workerModelFingerprints(gen: Pick<GenerationConfig, 'generatorDir' | 'questionEncoderDir'>): (mode: QaMode) => Promise<string> {
+  const cache = new Map<string, Promise<string>>();
+  return (mode) => {
+    const dirs = qaModelDirs(gen, mode);
+    const key = dirs.join('\0');
+    let fp = cache.get(key);
+    if (!fp) {
+      fp = modelFingerprint(dirs);
+      fp.catch(() => cache.delete(key));
+      cache.set(key, fp);
+    }
+    return fp;
+  };
 }

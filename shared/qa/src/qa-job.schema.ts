@@ -26,6 +26,11 @@ export const qaChunkJobSchema = z.object({
   runId: z.string(),
   chunk: z.number().int().min(0),
   settings: qaSettingsSchema,
+  /**
+   * modelFingerprint() of the generator (and question encoder) the run was queued for: a worker
+   * whose own models hash differently refuses the job instead of mixing models into one run.
+   */
+  models: z.string().min(1),
 });
 export type QaChunkJob = z.infer<typeof qaChunkJobSchema>;
 
@@ -50,6 +55,8 @@ export const qaRunManifestSchema = z.object({
   chunks: z.number().int().min(0),
   chunkSize: z.number().int().min(1),
   source: z.object({ path: z.string(), sha256: z.string(), format: z.string() }),
+  /** The model fingerprint (also part of runId); absent in runs prepared before it was recorded. */
+  models: z.string().optional(),
   createdAt: z.string(),
 });
 export type QaRunManifest = z.infer<typeof qaRunManifestSchema>;

@@ -19,6 +19,14 @@ export class QaRunLayout {
     return `${this.root}/results/${pad(chunk)}.jsonl`;
   }
 
+  get resultsPrefix(): string {
+    return `${this.root}/results/`;
+  }
+  /** The chunk number of a key under resultsPrefix, or undefined for anything else. */
+  chunkOfResults(key: string): number | undefined {
+    const m = /\/results\/(\d{5,})\.jsonl$/.exec(key);
+    return m && key.startsWith(this.resultsPrefix) ? Number(m[1]) : undefined;
+  }
   jobId(chunk: number): string {
     return `qa.${this.runId}.c${pad(chunk)}`;
   }

@@ -5,7 +5,8 @@ import type { QueueConfig } from '@rag/config';
 import type { ObjectStore } from '@rag/storage';
 import { QA_QUEUE, createQueueWorker } from '@rag/queue';
 import { answerQuestions, NO_SNAPSHOT, type QaModels } from './answer-questions.js';
-import { qaChunkJobSchema, qaQuestionSchema, type QaQuestion } from './qa-job.schema.js';
+import { qaChunkJobSchema, qaQuestionSchema, type QaMode, type QaQuestion } from './qa-job.schema.js';
+import { ModelMismatchError } from './qa-errors.js';
 import { QaRunLayout } from './qa-run-layout.js';
 import { qaProgressKey } from './qa-progress.js';
 import type { SnapshotPool } from './snapshot-pool.js';
@@ -19,6 +20,8 @@ export interface QaWorkerOptions {
   store: ObjectStore;
   /** Loaded once per process; a job never loads a model. */
   models: () => Promise<QaModels>;
+  /** modelFingerprint() of this worker's models for a mode (see workerModelFingerprints): checked against each job's. */
+  fingerprint: (mode: QaMode) => Promise<string>;
   snapshots: SnapshotPool;
   logger: Logger;
   /** Called after each chunk (metrics). */
@@ -43,7 +46,9 @@ export function parseQuestionChunk(bytes: Buffer, key: string): QaQuestion[] {
 /**
  * The `generate` role: answers question chunks. Idempotent and resumable: a chunk whose result
  * object exists is skipped, and results are written put-if-absent, so a retried or duplicated
- * job (a worker killed after writing) never rewrites an answer.
+ * job (a worker killed after writing) never rewrites an answer. A job queued for other models is
+ * refused (ModelMismatchError), and a transient error of any question fails the whole chunk so
+ * that BullMQ retries it: results hold only final answers.
  */
 export function createQaWorker(o: QaWorkerOptions): Worker {
   const process = async (job: Job) => {
@@ -56,6 +61,12 @@ export function createQaWorker(o: QaWorkerOptions): Worker {
       return { chunk: req.chunk, skipped: true };
     }
     const log = o.logger.child({ queue: QA_QUEUE, jobId: job.id, runId: req.runId, chunk: req.chunk });
+    const mine = await o.fingerprint(req.settings.mode);
+    if (mine !== req.models) {
+      throw new ModelMismatchError(`this worker's models (fingerprint ${mine}) are not the ones run ${req.runId} was queued for (${req.models})`, {
+        hint: 'give every generate worker the same RAG_GENERATOR and RAG_QUESTION_ENCODER as the command that queued the run, or re-run that command with the workers\' models',
+      });
+    }
     const questionsKey = layout.questions(req.chunk);
     const questions = parseQuestionChunk(await o.store.get(questionsKey), questionsKey);
     const models = await o.models();

@@ -41,6 +41,9 @@ export class SnapshotPool {
           pollMs: this.o.pollMs,
           logger: this.o.logger,
           load: (id) => SnapshotRetriever.load(this.o.store, id, { logger: this.o.logger }),
+          // Called once the snapshot is no longer served and its last chunk is done: without it every
+          // flip would keep another snapshot's FAISS indexes in memory for the life of the worker.
+          unload: async (retriever) => retriever.release(),
         });
         live.on('switch', (ev: SnapshotSwitchEvent) => {
           this.o.logger.info({ event: 'snapshot.switched', alias: ev.alias, from: ev.from, to: ev.to, ms: ev.latencyMs }, 'alias flip: now serving the new snapshot');

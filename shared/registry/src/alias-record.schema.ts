@@ -16,6 +16,11 @@ export const aliasRecordSchema = z.object({
   updatedAt: z.string(),
   /** The snapshot it pointed at before this flip, for rollback. */
   previous: id.optional(),
+  /**
+   * A random token of the writer that claimed this version: read back after the write, it tells a
+   * writer whether its claim stuck on stores that cannot refuse a second create (s3rver).
+   */
+  writer: z.string().max(64).optional(),
 });
 
 export type AliasRecord = z.infer<typeof aliasRecordSchema>;

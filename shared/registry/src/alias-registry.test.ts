@@ -10,7 +10,7 @@ import { SnapshotNotReadyError, UsageError } from '@rag/core';
 import { createRedisConnection, startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
 import { LocalObjectStore, S3ObjectStore, startS3DevServer, type ObjectStore, type S3DevServer } from '@rag/storage';
 import { AliasConflictError, AliasNotFoundError, UnknownSnapshotRefError } from './alias-errors.js';
-import { aliasCacheKey, aliasKey } from './alias-layout.js';
+import { aliasCacheKey, aliasHistoryKey, aliasKey, aliasLockKey } from './alias-layout.js';
 import { AliasRegistry } from './alias-registry.js';
 import type { AliasRecord } from './alias-record.schema.js';
 import { publishManifestOnly } from './testing.js';
@@ -141,7 +141,7 @@ describe('AliasRegistry (local storage + embedded redis)', () => {
     const deadline = Date.now() + 2000;
     while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(seen, [r1, r2]);
-    const cached = JSON.parse((await redis().hget(aliasCacheKey(prefix), 'prod'))!);
+    const cached = JSON.parse((await redis().hget(aliasCacheKey(prefix, writer.deployment), 'prod'))!);
     assert.deepEqual(cached, r2);
     assert.deepEqual(await reader.getCached('prod'), r2);
     await sub.close();
@@ -156,9 +156,9 @@ describe('AliasRegistry (local storage + embedded redis)', () => {
     const r = redis();
     await reg.set('prod', 'snap-a');
     const v2 = await reg.set('prod', 'snap-b');
-    await r.del(aliasCacheKey(prefix));
+    await r.del(aliasCacheKey(prefix, reg.deployment));
     assert.equal(await reg.syncCache(), 1);
-    assert.deepEqual(JSON.parse((await r.hget(aliasCacheKey(prefix), 'prod'))!), v2);
+    assert.deepEqual(JSON.parse((await r.hget(aliasCacheKey(prefix, reg.deployment), 'prod'))!), v2);
     assert.equal(await reg.syncCache(), 0, 'same version: not rewritten');
   });
 
@@ -191,6 +191,78 @@ describe('AliasRegistry (local storage + embedded redis)', () => {
     await assert.rejects(reg.set('prod', 'snap-b', { expectVersion: 0 }), AliasConflictError);
     const r = await reg.set('prod', 'snap-b', { expectVersion: 1 });
     assert.equal(r.version, 2);
+  });
+
+  it('expectVersion is a compare-and-set without the Redis lock: of two racing writers exactly one wins', async () => {
+    const { make } = await fixture({ redis: false });
+    const a = make();
+    const b = make();
+    await a.set('prod', 'snap-a');
+    for (let round = 1; round <= 20; round++) {
+      const results = await Promise.allSettled([a.set('prod', 'snap-b', { expectVersion: round }), b.set('prod', 'snap-c', { expectVersion: round })]);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(won.length, 1, `round ${round}: ${results.map((r) => r.status)}`);
+      assert.ok(lost[0]!.reason instanceof AliasConflictError, String(lost[0]!.reason));
+      assert.match(lost[0]!.reason.message, new RegExp(`is at version ${round + 1}, not ${round}`));
+      assert.equal((await a.get('prod'))?.version, round + 1);
+    }
+    assert.equal((await a.history('prod')).length, 21);
+  });
+
+  it('the pointer cannot go back: a slow writer\'s older version is overridden by the history, and set() repairs it', async () => {
+    const { store, make } = await fixture({ redis: false });
+    const reg = make();
+    const v1 = await reg.set('prod', 'snap-a');
+    const v2 = await reg.set('prod', 'snap-b');
+    // A writer that claimed v1 long ago finally writes its pointer: out of order.
+    await store.put(aliasKey('prod'), JSON.stringify(v1));
+    assert.deepEqual(await reg.get('prod'), v2, 'readers follow the history past a stale pointer');
+    // A writer that died between claiming v3 and writing the pointer: the claim is the flip.
+    const v3 = { ...v2, version: 3, snapshot: 'snap-c', previous: 'snap-b' };
+    await store.put(aliasHistoryKey('prod', 3), JSON.stringify(v3));
+    assert.equal((await reg.get('prod'))?.snapshot, 'snap-c');
+    const v4 = await reg.set('prod', 'snap-a');
+    assert.equal(v4.version, 4);
+    assert.equal(JSON.parse((await store.get(aliasKey('prod'))).toString()).version, 4);
+  });
+
+  it('the Redis lock is renewed while a slow flip holds it', async () => {
+    const { store, prefix } = await fixture();
+    // Storage that takes 900 ms to create the history entry: 3x the lock's lifetime.
+    const slow: ObjectStore = Object.create(store);
+    slow.putIfAbsent = async (key, body) => { await new Promise((r) => setTimeout(r, 900)); return store.putIfAbsent(key, body); };
+    const reg = new AliasRegistry({ store: slow, prefix, redis: redis(), lockTtlMs: 300 });
+    registries.push(reg);
+    const probe = redis();
+    const flip = reg.set('prod', 'snap-a');
+    const ttls: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 120));
+      ttls.push(await probe.pttl(aliasLockKey(prefix, reg.deployment, 'prod')));
+    }
+    await flip;
+    assert.ok(ttls.every((t) => t > 0), `lock held throughout: pttl ${ttls}`);
+    assert.equal(await probe.exists(aliasLockKey(prefix, reg.deployment, 'prod')), 0, 'released after the flip');
+  });
+
+  it('two deployments sharing one Redis and prefix do not hear each other\'s flips or share a cache', async () => {
+    const one = await fixture();
+    const other = new LocalObjectStore(join(dir, `store-${randomUUID()}`));
+    await publishManifestOnly(other, 'snap-x');
+    const regOne = one.make();
+    const regOther = new AliasRegistry({ store: other, prefix: one.prefix, redis: redis() });
+    registries.push(regOther);
+    assert.notEqual(regOne.channel, regOther.channel);
+    const heard: string[] = [];
+    const sub = await regOther.subscribe((rec) => heard.push(rec.snapshot));
+    await regOne.set('prod', 'snap-a');
+    await regOther.set('prod', 'snap-x');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(heard, ['snap-x']);
+    assert.equal((await regOther.getCached('prod'))?.snapshot, 'snap-x');
+    assert.equal((await regOne.getCached('prod'))?.snapshot, 'snap-a');
+    await sub.close();
   });
 
   it('without Redis, subscribers of the same instance still hear its flips', async () => {
@@ -237,6 +309,26 @@ describe('AliasRegistry on S3 (s3rver)', () => {
     const deadline = Date.now() + 2000;
     while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(seen.map((r) => r.version), [1, 2]);
+  });
+
+  it('expectVersion races on s3rver (which ignores If-None-Match): exactly one winner per round', async () => {
+    const race = new S3ObjectStore({ bucket: 'rag', prefix: `race-${randomUUID()}`, endpoint: s3.endpoint, region: 'us-east-1', credentials: s3.credentials, multipartMb: 5 });
+    try {
+      for (const id of ['snap-a', 'snap-b', 'snap-c']) await publishManifestOnly(race, id);
+      const a = new AliasRegistry({ store: race });
+      const b = new AliasRegistry({ store: race });
+      await a.set('prod', 'snap-a');
+      for (let round = 1; round <= 8; round++) {
+        const results = await Promise.allSettled([a.set('prod', 'snap-b', { expectVersion: round }), b.set('prod', 'snap-c', { expectVersion: round })]);
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}: ${results.map((r) => r.status === 'rejected' ? (r.reason as Error).message : 'ok')}`);
+        const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+        assert.ok(lost.reason instanceof AliasConflictError);
+        const won = (results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<AliasRecord>).value;
+        assert.deepEqual(await a.get('prod'), won, 'storage holds the winner\'s record');
+      }
+    } finally {
+      await race.close();
+    }
   });
 
   async function make2nd(reg: AliasRegistry): Promise<AliasRegistry> {

@@ -5,7 +5,7 @@ import { SnapshotRegistry } from '@rag/snapshot';
 import type { ObjectStore } from '@rag/storage';
 import { AliasConflictError, AliasNotFoundError, UnknownSnapshotRefError } from './alias-errors.js';
 import {
-  ALIASES_PREFIX, ALIAS_HISTORY_PREFIX, aliasCacheKey, aliasEventsChannel, aliasHistoryKey, aliasKey, aliasLockKey, aliasNameFromKey,
+  ALIASES_PREFIX, ALIAS_HISTORY_PREFIX, aliasCacheKey, aliasEventsChannel, aliasHistoryKey, aliasKey, aliasLockKey, aliasNameFromKey, deploymentId,
 } from './alias-layout.js';
 import { ALIAS_SCHEMA_VERSION, aliasRecordSchema, type AliasRecord } from './alias-record.schema.js';
 
@@ -19,8 +19,15 @@ export interface AliasRegistryOptions {
   /** Redis key prefix (RAG_QUEUE_PREFIX). @defaultValue "rag" */
   prefix?: string;
   logger?: Logger;
-  /** How long one process may hold the flip lock of an alias. @defaultValue 10000 */
+  /** How long the flip lock of an alias lives without renewal (it is renewed while held). @defaultValue 10000 */
   lockTtlMs?: number;
+  /**
+   * How long a writer waits before reading back the history entry it created, on stores that may
+   * not refuse a second create-if-absent (S3-API servers that ignore If-None-Match, s3rver among
+   * them): a rival PUT within this window overwrites the entry and the read-back shows who won.
+   * @defaultValue 0 for local storage (link() is atomic), 150 otherwise
+   */
+  claimSettleMs?: number;
 }
 
 export interface AliasSetOptions {
@@ -61,6 +68,7 @@ if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[2]) end
 return 1`;
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const RENEW_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 
 /** How many version numbers a flip tries when writers without the shared lock race for them. */
 const MAX_VERSION_CLAIMS = 20;
@@ -73,10 +81,13 @@ export class AliasRegistry {
   readonly store: ObjectStore;
   readonly snapshots: SnapshotRegistry;
   readonly prefix: string;
+  /** Scopes the Redis keys and channel to this storage root (see alias-layout.ts). */
+  readonly deployment: string;
   readonly channel: string;
   private readonly redis?: Redis;
   private readonly logger?: Logger;
   private readonly lockTtlMs: number;
+  private readonly claimSettleMs: number;
   /** Flips of one alias in this process run one after another. */
   private readonly localLocks = new Map<string, Promise<unknown>>();
   /** Without Redis, subscribers of this instance still hear this instance's flips. */
@@ -88,9 +99,11 @@ export class AliasRegistry {
     this.snapshots = new SnapshotRegistry(opts.store);
     this.redis = opts.redis;
     this.prefix = opts.prefix ?? 'rag';
-    this.channel = aliasEventsChannel(this.prefix);
+    this.deployment = deploymentId(opts.store.description);
+    this.channel = aliasEventsChannel(this.prefix, this.deployment);
     this.logger = opts.logger;
     this.lockTtlMs = opts.lockTtlMs ?? 10_000;
+    this.claimSettleMs = opts.claimSettleMs ?? (opts.store.description.startsWith('file:') ? 0 : 150);
   }
 
   /** True when flips are announced over Redis pub/sub. */
@@ -98,10 +111,22 @@ export class AliasRegistry {
     return this.redis !== undefined;
   }
 
-  /** The alias as storage has it now; undefined if it was never set. */
+  /**
+   * The alias as storage has it now; undefined if it was never set. The pointer object is written
+   * after the history entry that claims a version, so it can lag (a writer died between the two
+   * writes, or a slow writer put an older version back): the newest history entry wins.
+   */
   async get(name: string): Promise<AliasRecord | undefined> {
     assertSnapshotId(name, 'alias name');
-    const key = aliasKey(name);
+    let rec = await this.readRecord(aliasKey(name));
+    for (;;) {
+      const next = await this.readRecord(aliasHistoryKey(name, (rec?.version ?? 0) + 1));
+      if (!next) return rec;
+      rec = next;
+    }
+  }
+
+  private async readRecord(key: string): Promise<AliasRecord | undefined> {
     let bytes: Buffer;
     try {
       bytes = await this.store.get(key);
@@ -127,8 +152,8 @@ export class AliasRegistry {
     assertSnapshotId(name, 'alias name');
     if (this.redis) {
       try {
-        const json = await this.redis.hget(aliasCacheKey(this.prefix), name);
-        if (json) return parseAliasRecord(Buffer.from(json), `${aliasCacheKey(this.prefix)}[${name}]`);
+        const json = await this.redis.hget(aliasCacheKey(this.prefix, this.deployment), name);
+        if (json) return parseAliasRecord(Buffer.from(json), `${aliasCacheKey(this.prefix, this.deployment)}[${name}]`);
       } catch (err) {
         this.logger?.warn({ event: 'alias.cache-read-failed', alias: name, err: (err as Error).message }, 'alias cache unreadable; reading storage');
       }
@@ -178,41 +203,60 @@ export class AliasRegistry {
           : `no snapshot is published yet; build one with ./rag snapshot build --source PATH --snapshot ${snapshotId}`,
       });
     }
+    // The compare-and-set is the create-if-absent of history entry N+1: it holds without the Redis
+    // lock (two writers racing --expect-version: one creates the entry, the other gets a conflict).
+    // The lock only saves a crowd of writers from retrying against each other.
     const record = await this.withLock(name, async () => {
-      const current = await this.get(name);
-      if (opts.expectVersion !== undefined && (current?.version ?? 0) !== opts.expectVersion) {
-        throw new AliasConflictError(`alias ${name} is at version ${current?.version ?? 0}, not ${opts.expectVersion}`, {
-          hint: 'someone else flipped it first; read it again (./rag alias show) and retry',
-        });
-      }
-      let version = (current?.version ?? 0) + 1;
       for (let claim = 0; ; claim++) {
+        const current = await this.get(name);
+        const have = current?.version ?? 0;
+        if (opts.expectVersion !== undefined && have !== opts.expectVersion) throw conflict(name, have, opts.expectVersion);
         const rec: AliasRecord = {
           schema: ALIAS_SCHEMA_VERSION,
           name,
           snapshot: snapshotId,
-          version,
+          version: have + 1,
           updatedAt: new Date().toISOString(),
           ...(current ? { previous: current.snapshot } : {}),
+          writer: randomUUID(),
         };
         const body = JSON.stringify(rec, null, 2) + '\n';
-        // Create-if-absent of the history entry claims the version number: two writers that
-        // bypass the lock cannot both publish version N.
-        if (await this.store.putIfAbsent(aliasHistoryKey(name, version), body)) {
+        if (await this.claim(name, rec, body)) {
           await this.store.put(aliasKey(name), body);
+          await this.repairPointer(name, rec);
           return rec;
         }
+        if (opts.expectVersion !== undefined) throw conflict(name, rec.version, opts.expectVersion);
         if (claim >= MAX_VERSION_CLAIMS) {
           throw new AliasConflictError(`could not claim a new version of alias ${name} after ${MAX_VERSION_CLAIMS} tries`, {
             hint: 'another writer is flipping it at the same time; retry',
           });
         }
-        version++;
       }
     });
     this.logger?.info({ event: 'alias.set', alias: name, snapshot: snapshotId, version: record.version, previous: record.previous }, 'alias flipped');
     await this.announce(record);
     return record;
+  }
+
+  /** Creates history entry `rec.version`; true if this writer owns it. */
+  private async claim(name: string, rec: AliasRecord, body: string): Promise<boolean> {
+    const key = aliasHistoryKey(name, rec.version);
+    if (!(await this.store.putIfAbsent(key, body))) return false;
+    if (this.claimSettleMs <= 0) return true;
+    // A store that ignores If-None-Match lets a rival's PUT land on the same key: the last one
+    // stays, and the read-back after the settle window tells each writer whether it was theirs.
+    await new Promise((r) => setTimeout(r, this.claimSettleMs));
+    const stored = await this.readRecord(key);
+    return stored?.writer === rec.writer;
+  }
+
+  /** A slower writer may have put an older version into the pointer after ours: put the newest back. */
+  private async repairPointer(name: string, mine: AliasRecord): Promise<void> {
+    const pointer = await this.readRecord(aliasKey(name));
+    if (pointer && pointer.version >= mine.version) return;
+    const latest = await this.get(name);
+    if (latest && latest.version > (pointer?.version ?? 0)) await this.store.put(aliasKey(name), JSON.stringify(latest, null, 2) + '\n');
   }
 
   /**
@@ -282,7 +326,7 @@ export class AliasRegistry {
     if (!this.redis) return 0;
     let n = 0;
     for (const rec of await this.list()) {
-      n += Number(await this.redis.eval(CACHE_AND_PUBLISH, 1, aliasCacheKey(this.prefix), rec.name, JSON.stringify(rec), rec.version, ''));
+      n += Number(await this.redis.eval(CACHE_AND_PUBLISH, 1, aliasCacheKey(this.prefix, this.deployment), rec.name, JSON.stringify(rec), rec.version, ''));
     }
     return n;
   }
@@ -306,7 +350,7 @@ export class AliasRegistry {
       return;
     }
     try {
-      await this.redis.eval(CACHE_AND_PUBLISH, 1, aliasCacheKey(this.prefix), rec.name, JSON.stringify(rec), rec.version, this.channel);
+      await this.redis.eval(CACHE_AND_PUBLISH, 1, aliasCacheKey(this.prefix, this.deployment), rec.name, JSON.stringify(rec), rec.version, this.channel);
     } catch (err) {
       // Storage already has the flip; followers find it by polling.
       this.logger?.warn({ event: 'alias.announce-failed', alias: rec.name, err: (err as Error).message }, 'alias flipped in storage but not announced over Redis');
@@ -327,7 +371,7 @@ export class AliasRegistry {
   private async withRedisLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const redis = this.redis;
     if (!redis) return fn();
-    const key = aliasLockKey(this.prefix, name);
+    const key = aliasLockKey(this.prefix, this.deployment, name);
     const token = randomUUID();
     const deadline = Date.now() + this.lockTtlMs * 2;
     for (;;) {
@@ -339,9 +383,17 @@ export class AliasRegistry {
       }
       await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
     }
+    // Renewed while held, so a slow storage write does not let a second holder in.
+    const renew = setInterval(() => {
+      redis.eval(RENEW_LOCK, 1, key, token, this.lockTtlMs).then(
+        (ok) => { if (Number(ok) !== 1) this.logger?.warn({ event: 'alias.lock-lost', alias: name }, 'alias flip lock expired while held; the storage compare-and-set still guards the flip'); },
+        () => undefined,
+      );
+    }, Math.max(50, Math.floor(this.lockTtlMs / 3)));
     try {
       return await fn();
     } finally {
+      clearInterval(renew);
       await redis.eval(RELEASE_LOCK, 1, key, token).catch(() => undefined);
     }
   }
@@ -361,6 +413,12 @@ export function parseAliasRecord(bytes: Uint8Array, where: string): AliasRecord 
     });
   }
   return parsed.data;
+}
+
+function conflict(name: string, at: number, expected: number): AliasConflictError {
+  return new AliasConflictError(`alias ${name} is at version ${at}, not ${expected}`, {
+    hint: 'someone else flipped it first; read it again (./rag alias show) and retry',
+  });
 }
 
 function abbreviate(items: string[], max = 10): string {

@@ -10,6 +10,7 @@ import { createRedisConnection, startEmbeddedRedis, type EmbeddedRedis } from '@
 import { LocalObjectStore } from '@rag/storage';
 import { SnapshotRegistry } from '@rag/snapshot';
 import { AliasRegistry } from './alias-registry.js';
+import { aliasHistoryKey, aliasKey } from './alias-layout.js';
 import { LiveSnapshot, type SnapshotSwitchEvent } from './live-snapshot.js';
 import { publishManifestOnly } from './testing.js';
 
@@ -82,7 +83,7 @@ async function fixture(opts: { loadMs?: number; pollMs?: number; failFirstLoadOf
   const switches: SnapshotSwitchEvent[] = [];
   live.on('switch', (e: SnapshotSwitchEvent) => switches.push(e));
   cleanups.push(() => live.stop({ drainTimeoutMs: 1000 }));
-  return { store, prefix, writer, silentWriter, live, loads, unloads, violations, values, switches };
+  return { store, prefix, writer, silentWriter, followerRegistry, live, loads, unloads, violations, values, switches };
 }
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<number> {
@@ -244,6 +245,38 @@ describe('LiveSnapshot', () => {
     assert.equal(f.live.version, back.version);
     assert.deepEqual(f.switches, []);
     assert.deepEqual(f.violations, []);
+  });
+
+  it('a pub/sub message is only a hint: a forged or stale payload never moves a follower, storage does', async () => {
+    const f = await fixture({ pollMs: 150 });
+    await f.live.start();
+    const pub = createRedisConnection(redisServer.url);
+    conns.push(pub);
+    // A message claiming a far-future version of another snapshot, as a stale or foreign publisher might send.
+    const forged = { schema: 1, name: 'prod', snapshot: 'snap-c', version: 999, updatedAt: new Date().toISOString() };
+    await pub.publish(f.followerRegistry.channel, JSON.stringify(forged));
+    await sleep(400);
+    assert.equal(f.live.snapshot, 'snap-a', 'storage still says snap-a');
+    assert.deepEqual(f.loads, ['snap-a']);
+    // A real flip with a lower version than the forged one is followed (the old code only moved forwards).
+    await f.silentWriter.set('prod', 'snap-b');
+    await waitFor('follows storage', () => f.live.snapshot === 'snap-b', 2000);
+    assert.equal(f.live.version, 2);
+  });
+
+  it('the poll follows the stored alias backwards (a restored alias object and history)', async () => {
+    const f = await fixture({ pollMs: 100 });
+    await f.live.start();
+    const v1 = JSON.parse((await f.store.get(aliasKey('prod'))).toString());
+    await f.writer.set('prod', 'snap-b');
+    await f.writer.set('prod', 'snap-c');
+    await waitFor('at snap-c', () => f.live.snapshot === 'snap-c', 2000);
+    // An operator restores the bucket from a backup taken at version 1.
+    await f.store.delete(aliasHistoryKey('prod', 3));
+    await f.store.delete(aliasHistoryKey('prod', 2));
+    await f.store.put(aliasKey('prod'), JSON.stringify(v1));
+    await waitFor('back at snap-a', () => f.live.snapshot === 'snap-a', 2000);
+    assert.equal(f.live.version, 1);
   });
 
   it('acquire() before start() finishes waits for the first load; a fixed snapshot never follows', async () => {

@@ -65,18 +65,16 @@ interface Loaded<T> {
   unloading?: Promise<void>;
 }
 
-interface Pending {
-  record: AliasRecord;
-  seenAt: number;
-}
-
 /**
  * A snapshot that a long-lived worker serves while its alias flips under it.
  *
- * acquire() pins whatever is current for one job. A flip (pub/sub message, or the storage poll
- * that catches missed ones) loads the new snapshot in the background while jobs keep acquiring the
- * old one; then the swap is one assignment, so every acquire after it gets the new one and every
- * lease sees exactly one snapshot. The old snapshot is unloaded when its last lease is released.
+ * acquire() pins whatever is current for one job. Storage is the only truth: a pub/sub message is
+ * just a hint to read the alias again now (its payload is never trusted, so a stale or forged
+ * message cannot pin a follower), and the poll catches missed messages. Whatever storage says is
+ * followed, also backwards (a rollback, a restored bucket). The new snapshot loads in the
+ * background while jobs keep acquiring the old one; then the swap is one assignment, so every
+ * acquire after it gets the new one and every lease sees exactly one snapshot. The old snapshot is
+ * unloaded when its last lease is released.
  *
  * Events: 'switch' (SnapshotSwitchEvent), 'load-failed' (SnapshotLoadFailedEvent; the old snapshot
  * stays and the next poll retries), 'unloaded' ({ snapshot }).
@@ -92,15 +90,16 @@ export class LiveSnapshot<T> extends EventEmitter {
 
   private current?: Loaded<T>;
   private readonly entries = new Set<Loaded<T>>();
-  /** Highest alias version swapped in (or found to need no swap). */
-  private applied = 0;
-  /** Version being loaded right now, 0 when none. */
-  private loading = 0;
-  private pending?: Pending;
+  /** The alias as storage last said it (what the switch loop converges to). */
+  private target?: AliasRecord;
+  /** When the current target was first seen (switch latency). */
+  private targetSeenAt = 0;
   private switchLoop?: Promise<void>;
   private subscription?: AliasSubscription;
   private timer?: NodeJS.Timeout;
-  private polling = false;
+  private polling?: Promise<void>;
+  /** A hint arrived while a read was in flight: read again after it. */
+  private repoll = false;
   private lastPollError?: string;
   private started?: Promise<void>;
   private stopped = false;
@@ -134,20 +133,17 @@ export class LiveSnapshot<T> extends EventEmitter {
       return;
     }
     const alias = this.alias!;
+    let hinted = false;
     // Subscribe before reading, so that a flip between the read and the subscription is not lost.
-    this.subscription = await this.registry.subscribe((rec) => this.observe(rec), { onReconnect: () => void this.poll() });
+    this.subscription = await this.registry.subscribe((rec) => this.hint(rec), { onReconnect: () => void this.poll() });
     try {
       const rec = await this.registry.require(alias);
-      this.loading = rec.version;
       const t0 = Date.now();
-      let value: T;
-      try {
-        value = await this.load(rec.snapshot);
-      } finally {
-        this.loading = 0;
-      }
+      const value = await this.load(rec.snapshot);
       this.install({ snapshot: rec.snapshot, version: rec.version, value, leases: 0, retired: false });
-      this.applied = Math.max(this.applied, rec.version);
+      // A hint read storage while we loaded: that read may be older or newer than ours; read once more below.
+      hinted = this.target !== undefined;
+      this.target ??= rec;
       this.logger?.info({ event: 'snapshot.loaded', alias, snapshot: rec.snapshot, version: rec.version, loadMs: Date.now() - t0 }, 'serving snapshot');
     } catch (err) {
       await this.subscription.close();
@@ -155,7 +151,8 @@ export class LiveSnapshot<T> extends EventEmitter {
       throw err;
     }
     if (this.stopped) return;
-    if (this.pending) this.kick();
+    this.kick();
+    if (hinted) void this.poll();
     if (this.pollMs > 0) {
       this.timer = setInterval(() => void this.poll(), this.pollMs);
       this.timer.unref();
@@ -219,7 +216,7 @@ export class LiveSnapshot<T> extends EventEmitter {
   /** Reads the alias from storage now (what the timer does); returns after any resulting switch. */
   async refresh(): Promise<void> {
     await this.poll();
-    await this.switchLoop;
+    while (this.switchLoop) await this.switchLoop;
   }
 
   /**
@@ -246,11 +243,30 @@ export class LiveSnapshot<T> extends EventEmitter {
     }
   }
 
-  private async poll(): Promise<void> {
-    if (this.polling || this.stopped || !this.alias) return;
-    this.polling = true;
+  /** A pub/sub message: only its alias name is looked at; storage says what it means. */
+  private hint(rec: AliasRecord): void {
+    if (this.stopped || rec.name !== this.alias) return;
+    void this.poll();
+  }
+
+  private poll(): Promise<void> {
+    if (this.stopped || !this.alias) return Promise.resolve();
+    if (this.polling) {
+      this.repoll = true;
+      return this.polling;
+    }
+    this.polling = (async () => {
+      do {
+        this.repoll = false;
+        await this.readStored();
+      } while (this.repoll && !this.stopped);
+    })().finally(() => { this.polling = undefined; });
+    return this.polling;
+  }
+
+  private async readStored(): Promise<void> {
     try {
-      const rec = await this.registry.get(this.alias);
+      const rec = await this.registry.get(this.alias!);
       if (this.lastPollError) this.logger?.info({ event: 'alias.poll-recovered', alias: this.alias }, 'alias readable again');
       this.lastPollError = undefined;
       if (rec) this.observe(rec);
@@ -259,30 +275,19 @@ export class LiveSnapshot<T> extends EventEmitter {
       // One warning per distinct problem, not one every poll.
       if (msg !== this.lastPollError) this.logger?.warn({ event: 'alias.poll-failed', alias: this.alias, err: msg }, 'cannot read alias; keeping the current snapshot');
       this.lastPollError = msg;
-    } finally {
-      this.polling = false;
     }
   }
 
-  /** A record from pub/sub or a poll. Only forward moves count. */
+  /** The alias as read from storage: becomes the target, whatever its version. */
   private observe(rec: AliasRecord): void {
     if (this.stopped || rec.name !== this.alias) return;
-    const known = Math.max(this.applied, this.loading, this.pending?.record.version ?? 0);
-    if (rec.version <= known) return;
-    if (!this.current) {
-      // start() is still loading; it picks this up when it is done.
-      this.pending = { record: rec, seenAt: Date.now() };
-      return;
+    if (!this.target || this.target.snapshot !== rec.snapshot) this.targetSeenAt = Date.now();
+    if (this.target && rec.version < this.target.version) {
+      this.logger?.warn({ event: 'alias.went-back', alias: this.alias, from: this.target.version, to: rec.version, snapshot: rec.snapshot }, 'stored alias version went back; following storage');
     }
-    if (rec.snapshot === this.current.snapshot && this.loading === 0) {
-      // Re-set to the snapshot we already serve: nothing to load.
-      this.current.version = rec.version;
-      this.applied = rec.version;
-      this.pending = undefined;
-      return;
-    }
-    this.pending = { record: rec, seenAt: Date.now() };
-    this.kick();
+    this.target = rec;
+    // start() is still loading: it converges to the target when it is done.
+    if (this.current) this.kick();
   }
 
   private kick(): void {
@@ -290,16 +295,16 @@ export class LiveSnapshot<T> extends EventEmitter {
     this.switchLoop = this.runSwitches().finally(() => { this.switchLoop = undefined; });
   }
 
+  /** Loads and swaps in the target until the current snapshot is what storage says. */
   private async runSwitches(): Promise<void> {
-    while (this.pending && !this.stopped && this.current) {
-      const { record, seenAt } = this.pending;
-      this.pending = undefined;
+    while (!this.stopped && this.current && this.target) {
+      const record = this.target;
       if (record.snapshot === this.current.snapshot) {
+        // Re-set to (or flipped back to) the snapshot we already serve: nothing to load.
         this.current.version = record.version;
-        this.applied = Math.max(this.applied, record.version);
-        continue;
+        return;
       }
-      this.loading = record.version;
+      const seenAt = this.targetSeenAt;
       const t0 = Date.now();
       let value: T;
       try {
@@ -308,29 +313,21 @@ export class LiveSnapshot<T> extends EventEmitter {
         const error = RagError.from(err);
         this.logger?.error({ event: 'snapshot.load-failed', alias: this.alias, snapshot: record.snapshot, version: record.version, err: error.oneLine() }, 'cannot load new snapshot; keeping the current one');
         this.emit('load-failed', { alias: this.alias!, snapshot: record.snapshot, version: record.version, error } satisfies SnapshotLoadFailedEvent);
-        // `applied` stays behind, so the next poll tries again.
-        continue;
-      } finally {
-        this.loading = 0;
+        // The next poll (or message) tries again.
+        return;
       }
       const loadMs = Date.now() - t0;
       const fresh: Loaded<T> = { snapshot: record.snapshot, version: record.version, value, leases: 0, retired: false };
       this.entries.add(fresh);
-      const next = this.pending as Pending | undefined;
-      if (this.stopped || (next && next.record.snapshot === this.current.snapshot)) {
-        // Flipped back (or stopping) while we loaded: the loaded one is already stale.
+      if (this.stopped || this.target.snapshot !== fresh.snapshot) {
+        // Flipped again (or stopping) while we loaded: the loaded one is already stale.
         fresh.retired = true;
         await this.unloadEntry(fresh);
         continue;
       }
       const from = this.current;
+      fresh.version = this.target.version;
       this.install(fresh);
-      this.applied = Math.max(this.applied, record.version);
-      if (next && next.record.snapshot === fresh.snapshot) {
-        fresh.version = next.record.version;
-        this.applied = Math.max(this.applied, next.record.version);
-        this.pending = undefined;
-      }
       const ev: SnapshotSwitchEvent = { alias: this.alias!, from: from.snapshot, to: fresh.snapshot, version: fresh.version, latencyMs: Date.now() - seenAt, loadMs };
       this.switches++;
       this.lastSwitch = ev;

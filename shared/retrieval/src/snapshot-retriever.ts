@@ -76,6 +76,12 @@ export class SnapshotRetriever {
     return this.manifest.id;
   }
 
+  /** Frees every shard's FAISS memory (outside the JS heap) and the passage cache; searching afterwards throws. */
+  release(): void {
+    for (const s of this.shards) s.index.release();
+    this.cache.clear();
+  }
+
   /** Refuses a query encoder whose vectors cannot be compared with this snapshot's. */
   assertCompatible(encoder: Encoder, allowDifferentEncoder = false): void {
     if (encoder.dim !== this.manifest.dim) {

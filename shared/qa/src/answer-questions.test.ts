@@ -1,0 +1,64 @@
+// A transient error of one question (ONNX Runtime out of memory, a session error) must fail the
+// chunk so it is retried, never be stored as that question's answer; a deterministic input error
+// is final. Real tiny generator (HF fixture), real ONNX Runtime; the faults are injected into it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '@rag/core';
+import { loadEncoder, type Encoder } from '@rag/encoder';
+import { loadGenerator, type Generator } from '@rag/generator';
+import { answerQuestions, isFinalQuestionError } from './answer-questions.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+let generator: Generator;
+let questionEncoder: Encoder;
+
+before(async () => {
+  generator = await loadGenerator({ dir: join(REPO, 'test/fixtures/hf-rag/generator') });
+  questionEncoder = await loadEncoder({ dir: join(REPO, 'models/minilm-static-256') });
+});
+after(async () => {
+  await generator.release();
+  await questionEncoder.release();
+});
+
+const questions = [0, 1, 2].map((i) => ({ id: `q${i}`, index: i, question: `who wrote book number ${i}?` }));
+const settings = { target: 'none', mode: 'no-retrieval' as const, k: 1, beams: 1, maxLength: 4 };
+
+/** Makes the generator's encode() throw `err` on its `nth` call (0-based), then behave again. */
+function failOnce(nth: number, err: Error): () => void {
+  const real = generator.encode;
+  let calls = 0;
+  generator.encode = async function (this: Generator, ...args: Parameters<Generator['encode']>) {
+    if (calls++ === nth) throw err;
+    return real.apply(this, args);
+  } as Generator['encode'];
+  return () => { generator.encode = real; };
+}
+
+test('an ONNX Runtime error of one question fails the chunk (to be retried); the retry answers every question', async () => {
+  const restore = failOnce(1, new Error('Failed to allocate memory for requested buffer of size 4194304'));
+  try {
+    await assert.rejects(answerQuestions(questions, { models: { generator, questionEncoder }, settings }), /Failed to allocate memory/);
+    // The retry of the chunk (what BullMQ does next) gets a real answer for every question.
+    const again = await answerQuestions(questions, { models: { generator, questionEncoder }, settings });
+    assert.deepEqual(again.map((r) => r.error), [undefined, undefined, undefined]);
+    assert.ok(again.every((r) => r.tokens.length > 0));
+  } finally {
+    restore();
+  }
+});
+
+test('a deterministic input error is that question\'s final answer; the others are answered', async () => {
+  const restore = failOnce(1, new UsageError('question 1 cannot be tokenized'));
+  try {
+    const recs = await answerQuestions(questions, { models: { generator, questionEncoder }, settings });
+    assert.deepEqual(recs.map((r) => r.error), [undefined, 'question 1 cannot be tokenized', undefined]);
+  } finally {
+    restore();
+  }
+  assert.equal(isFinalQuestionError(new Error('ORT session run failed')), false);
+  assert.equal(isFinalQuestionError(new RangeError('Array buffer allocation failed')), false);
+  assert.equal(isFinalQuestionError(new UsageError('bad question')), true);
+});
