@@ -1,0 +1,31 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The `shared/` libraries of an earlier commit, importable side by side with this tree's: `git archive`
+ * into a temporary directory whose node_modules links the third-party packages of this checkout and
+ * points @rag/* at the old sources. Lets a benchmark time "before" and "after" in one run on one machine.
+ */
+export interface BaselineTree {
+  ref: string;
+  commit: string;
+  /** absolute path of <tree>/shared/<lib>/src/index.ts */
+  lib(name: string): string;
+  remove(): void;
+}
+
+export function checkoutBaseline(repo: string, ref: string): BaselineTree {
+  const commit = execFileSync('git', ['-C', repo, 'rev-parse', '--verify', `${ref}^{commit}`], { encoding: 'utf8' }).trim();
+  const dir = mkdtempSync(join(tmpdir(), 'rag-baseline-'));
+  execFileSync('sh', ['-c', `git -C "$1" archive "$2" shared | tar -x -C "$3"`, 'sh', repo, commit, dir]);
+  const nm = join(dir, 'node_modules');
+  mkdirSync(join(nm, '@rag'), { recursive: true });
+  for (const entry of readdirSync(join(repo, 'node_modules'))) {
+    if (entry === '@rag' || entry === '.bin') continue;
+    symlinkSync(join(repo, 'node_modules', entry), join(nm, entry));
+  }
+  for (const lib of readdirSync(join(dir, 'shared'))) symlinkSync(join(dir, 'shared', lib), join(nm, '@rag', lib));
+  return { ref, commit, lib: (name) => join(dir, 'shared', name, 'src', 'index.ts'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
