@@ -4,22 +4,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * The `shared/` libraries of an earlier commit, importable side by side with this tree's: `git archive`
- * into a temporary directory whose node_modules links the third-party packages of this checkout and
- * points @rag/* at the old sources. Lets a benchmark time "before" and "after" in one run on one machine.
+ * The `shared/` libraries (and any other paths asked for, e.g. a model directory) of an earlier commit,
+ * importable side by side with this tree's: `git archive` into a temporary directory whose node_modules
+ * links the third-party packages of this checkout and points @rag/* at the old sources. Lets a benchmark
+ * time "before" and "after" in one run on one machine.
  */
 export interface BaselineTree {
   ref: string;
   commit: string;
   /** absolute path of <tree>/shared/<lib>/src/index.ts */
   lib(name: string): string;
+  /** absolute path of a file or directory of the old tree */
+  path(rel: string): string;
   remove(): void;
 }
 
-export function checkoutBaseline(repo: string, ref: string): BaselineTree {
+export function checkoutBaseline(repo: string, ref: string, extraPaths: string[] = []): BaselineTree {
   const commit = execFileSync('git', ['-C', repo, 'rev-parse', '--verify', `${ref}^{commit}`], { encoding: 'utf8' }).trim();
   const dir = mkdtempSync(join(tmpdir(), 'rag-baseline-'));
-  execFileSync('sh', ['-c', `git -C "$1" archive "$2" shared | tar -x -C "$3"`, 'sh', repo, commit, dir]);
+  const tar = join(dir, 'tree.tar');
+  execFileSync('git', ['-C', repo, 'archive', '-o', tar, commit, 'shared', ...extraPaths]);
+  execFileSync('tar', ['-x', '-f', tar, '-C', dir]);
+  rmSync(tar);
   const nm = join(dir, 'node_modules');
   mkdirSync(join(nm, '@rag'), { recursive: true });
   for (const entry of readdirSync(join(repo, 'node_modules'))) {
@@ -27,5 +33,5 @@ export function checkoutBaseline(repo: string, ref: string): BaselineTree {
     symlinkSync(join(repo, 'node_modules', entry), join(nm, entry));
   }
   for (const lib of readdirSync(join(dir, 'shared'))) symlinkSync(join(dir, 'shared', lib), join(nm, '@rag', lib));
-  return { ref, commit, lib: (name) => join(dir, 'shared', name, 'src', 'index.ts'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { ref, commit, lib: (name) => join(dir, 'shared', name, 'src', 'index.ts'), path: (rel) => join(dir, rel), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
