@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +32,10 @@ export function checkoutBaseline(repo: string, ref: string, extraPaths: string[]
     if (entry === '@rag' || entry === '.bin') continue;
     symlinkSync(join(repo, 'node_modules', entry), join(nm, entry));
   }
-  for (const lib of readdirSync(join(dir, 'shared'))) symlinkSync(join(dir, 'shared', lib), join(nm, '@rag', lib));
+  // @rag/* names the shared libraries and the services alike (the workspace layout).
+  for (const top of ['shared', 'services']) {
+    if (!existsSync(join(dir, top))) continue;
+    for (const pkg of readdirSync(join(dir, top))) symlinkSync(join(dir, top, pkg), join(nm, '@rag', pkg));
+  }
   return { ref, commit, lib: (name) => join(dir, 'shared', name, 'src', 'index.ts'), path: (rel) => join(dir, rel), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
