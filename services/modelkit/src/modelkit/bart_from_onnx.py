@@ -34,23 +34,37 @@ def _param_name(onnx_name: str) -> str:
     return onnx_name
 
 
+def _module_path(node_name: str) -> str:
+    # "/model/model/decoder/layers.0/encoder_attn/q_proj/MatMul" -> "model.model.decoder.layers.0.encoder_attn.q_proj"
+    return ".".join(node_name.strip("/").split("/")[:-1])
+
+
 def _weights_of(path: Path) -> dict[str, np.ndarray]:
+    """Parameters by the module path in each node's name (initializers may be shared or anonymous:
+    the exporter dedups equal constants and stores Linear weights transposed as onnx::MatMul_*)."""
     import onnx
 
     graph = onnx.load(str(path))
     inits = _initializers(graph)
     out = {_param_name(n): a for n, a in inits.items() if not n.startswith("onnx::")}
-    consumers: dict[str, list] = {}
     for node in graph.graph.node:
-        for i in node.input:
-            consumers.setdefault(i, []).append(node)
-    for node in graph.graph.node:
-        if node.op_type != "MatMul" or node.input[1] not in inits or not node.input[1].startswith("onnx::"):
+        # logits = lm_head(h) + final_logits_bias: the Add that writes the graph output.
+        if node.op_type == "Add" and "logits" in node.output:
+            bias = [i for i in node.input if i in inits]
+            if bias:
+                out["final_logits_bias"] = inits[bias[0]].reshape(1, -1)
+        module = _module_path(node.name)
+        consts = [i for i in node.input if i in inits]
+        if not module or not consts:
             continue
-        biases = [i for c in consumers.get(node.output[0], []) if c.op_type == "Add" for i in c.input if i in inits and i.endswith(".bias")]
-        if len(biases) != 1:
-            continue
-        out[_param_name(biases[0])[: -len("bias")] + "weight"] = inits[node.input[1]].T
+        if node.op_type == "MatMul" and node.input[1] in inits and inits[node.input[1]].ndim == 2:
+            out[_param_name(module + ".weight")] = inits[node.input[1]].T
+        elif node.op_type == "Add" and (module.endswith("_proj") or module.rsplit(".", 1)[-1] in ("fc1", "fc2")):
+            out[_param_name(module + ".bias")] = inits[consts[0]]
+        elif node.op_type == "LayerNormalization":
+            for i, kind in ((1, "weight"), (2, "bias")):
+                if len(node.input) > i and node.input[i] in inits:
+                    out[_param_name(f"{module}.{kind}")] = inits[node.input[i]]
     return out
 
 
@@ -75,7 +89,9 @@ def bart_from_onnx(model_dir: Path):
     for name in ("model.shared.weight", "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"):
         if name not in loaded and shared is not None:
             loaded[name] = shared
-    missing = [k for k in state if k not in loaded and k != "final_logits_bias"]
+    # Constants equal to the init (zero biases, unit LayerNorm scales) may be folded into shared or
+    # Constant nodes; the model's own init stands for them, and _verify below catches anything else.
+    missing = [k for k in state if k not in loaded and k != "final_logits_bias" and not k.endswith(".bias") and "norm" not in k]
     if missing:
         raise ConformanceError(f"{model_dir}: no ONNX initializer for {missing[:5]} ({len(missing)} in all)", hint="the graphs were not written by modelkit export-seq2seq")
     model.load_state_dict(loaded, strict=False)

@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     rfx = sub.add_parser("rag-fixtures", help="write HF RAG reference fixtures from tiny seeded models")
     rfx.add_argument("--out", required=True, type=Path, help="fixture directory, e.g. test/fixtures/hf-rag")
 
+    rbf = sub.add_parser("rag-batch-fixtures", help="write HF batched RAG generate fixtures (questions of different input lengths)")
+    rbf.add_argument("--out", required=True, type=Path, help="fixture directory, e.g. test/fixtures/hf-rag-batch")
+    rbf.add_argument("--generator", required=True, type=Path, help="the hf-rag fixture generator, e.g. test/fixtures/hf-rag/generator")
+
     gvh = sub.add_parser("generate-vs-hf", help="time transformers' RAG generate on a request written by bench/generate-vs-hf.ts")
     gvh.add_argument("--request", required=True, type=Path, help="JSON request (model dir, batches, modes, threads)")
 
@@ -115,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             from modelkit.rag_fixtures import write_rag_fixtures
 
             print(json.dumps(write_rag_fixtures(args.out), indent=2))
+        elif args.command == "rag-batch-fixtures":
+            from modelkit.rag_batch_fixtures import write_rag_batch_fixtures
+
+            print(json.dumps(write_rag_batch_fixtures(args.out, args.generator)))
         elif args.command == "generate-vs-hf":
             from modelkit.generate_vs_hf import run_request
 
