@@ -1,17 +1,21 @@
 // Question-answering throughput and alias hot-swap latency through the real CLI and workers.
 //   node --import tsx bench/qa-throughput.ts [--limit 3610] [--workers 1,2] [--mode rag-token] [--k 5] [--beams 4]
+//        [--baseline REF] [--no-flip]
 // Prints one JSON object. Snapshots: a synthetic-world pair built on the fly (fast to build);
-// questions: the NQ-open dev set (real question text, 3,610 lines).
+// questions: the NQ-open dev set (real question text, 3,610 lines). With --baseline, the same runs go
+// through the CLI, libraries and generator files of that commit too (interleaved per worker count, on
+// the same snapshots), and the answers of every run are compared with the baseline's.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startEmbeddedRedis } from '@rag/queue';
 import { AliasRegistry } from '@rag/registry';
 import { LocalObjectStore } from '@rag/storage';
+import { checkoutBaseline } from './lib/baseline-tree.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rag = join(repo, 'rag');
@@ -25,6 +29,8 @@ const { values } = parseArgs({
     questions: { type: 'string', default: join(repo, '..', 'shared', 'data', 'nq-open', 'NQ-open.dev.jsonl') },
     generator: { type: 'string' },
     countries: { type: 'string', default: '60' },
+    baseline: { type: 'string' },
+    'no-flip': { type: 'boolean', default: false },
   },
 });
 const generator = values.generator ?? (existsSync(join(repo, 'models', 'world-generator', 'config.json')) ? join(repo, 'models', 'world-generator') : join(repo, 'test', 'fixtures', 'hf-rag', 'generator'));
@@ -32,8 +38,8 @@ const dir = mkdtempSync(join(tmpdir(), 'rag-bench-qa-'));
 const baseEnv = { ...process.env, RAG_STORAGE: join(dir, 'storage'), RAG_HOME: join(dir, 'home'), RAG_GENERATOR: generator, RAG_LOG_LEVEL: 'warn', REDIS_URL: '' };
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
-function ragSync(args: string[], env: NodeJS.ProcessEnv = baseEnv): string {
-  const r = spawnSync(rag, args, { env, encoding: 'utf8', maxBuffer: 256 << 20 });
+function ragSync(args: string[], env: NodeJS.ProcessEnv = baseEnv, cli = rag): string {
+  const r = spawnSync(cli, args, { env, encoding: 'utf8', maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`rag ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -43,13 +49,50 @@ try {
   ragSync(['world', 'generate', '--seed', '160', '--out', join(dir, 'world'), '--countries', values.countries!, '--questions', '50']);
   for (const y of ['2016', '2018']) ragSync(['snapshot', 'build', '--source', join(dir, 'world', y, 'world.xml.bz2'), '--snapshot', `world-${y}`, '--workers', '2', '--no-progress']);
 
-  const throughput = [];
-  for (const w of values.workers!.split(',').map(Number)) {
-    log(`${values.limit} questions, ${w} worker(s)`);
-    const t0 = Date.now();
-    const summary = JSON.parse(ragSync(['qa', 'run', '--questions', values.questions!, '--snapshot', 'world-2016', '--limit', values.limit!, '--mode', values.mode!, '--k', values.k!, '--beams', values.beams!, '--workers', String(w), '--fresh', '--json', '--no-progress']));
-    const wall = (Date.now() - t0) / 1000;
-    throughput.push({ workers: w, questions: summary.n, failed: summary.failed, commandWallSec: Math.round(wall * 10) / 10, questionsPerSec: Math.round((summary.n / wall) * 100) / 100, latencyMs: summary.latency_ms });
+  // The baseline: that commit's CLI and libraries, and its copy of the generator when it is one of the repo's models.
+  const genRel = relative(repo, resolve(generator));
+  const genInRepo = !genRel.startsWith('..');
+  const base = values.baseline ? checkoutBaseline(repo, values.baseline, ['rag', 'services', 'package.json', 'models/world-question-encoder', ...(genInRepo ? [genRel] : [])]) : undefined;
+  const arms = [
+    ...(base ? [{ name: 'baseline', cli: base.path('rag'), env: { ...baseEnv, RAG_GENERATOR: genInRepo ? base.path(genRel) : generator } }] : []),
+    { name: 'ours', cli: rag, env: baseEnv },
+  ];
+  const throughput: { arm: string; workers: number; questions: number; failed: number; commandWallSec: number; questionsPerSec: number; latencyMs: unknown }[] = [];
+  const answers = new Map<string, string[]>();
+  try {
+    for (const w of values.workers!.split(',').map(Number)) {
+      for (const arm of arms) {
+        log(`${arm.name}: ${values.limit} questions, ${w} worker(s)`);
+        const out = join(dir, `answers-${arm.name}-${w}.jsonl`);
+        const t0 = Date.now();
+        const summary = JSON.parse(ragSync(['qa', 'run', '--questions', values.questions!, '--snapshot', 'world-2016', '--limit', values.limit!, '--mode', values.mode!, '--k', values.k!, '--beams', values.beams!, '--workers', String(w), '--fresh', '--json', '--no-progress', '--out', out], arm.env, arm.cli));
+        const wall = (Date.now() - t0) / 1000;
+        const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { index: number; answer: string; tokens: string[] });
+        answers.set(`${arm.name}-${w}`, recs.sort((a, b) => a.index - b.index).map((r) => JSON.stringify([r.answer, r.tokens])));
+        throughput.push({ arm: arm.name, workers: w, questions: summary.n, failed: summary.failed, commandWallSec: Math.round(wall * 10) / 10, questionsPerSec: Math.round((summary.n / wall) * 100) / 100, latencyMs: summary.latency_ms });
+      }
+    }
+  } finally {
+    base?.remove();
+  }
+  const reference = answers.get(`${arms[0]!.name}-${values.workers!.split(',')[0]}`)!;
+  const identical = Object.fromEntries([...answers].map(([k, a]) => [k, { answers: a.length, differing: a.filter((x, i) => x !== reference[i]).length }]));
+  const qps = (arm: string, w: number) => throughput.find((t) => t.arm === arm && t.workers === w)?.questionsPerSec;
+  const vsBaseline = base ? Object.fromEntries(values.workers!.split(',').map((w) => [`workers${w}`, Math.round((qps('ours', Number(w))! / qps('baseline', Number(w))!) * 100) / 100])) : undefined;
+  const result: Record<string, unknown> = {
+    bench: 'qa-throughput',
+    machine: { cpus: cpus().length, loadavg: loadavg().map((x) => Math.round(x * 100) / 100) },
+    generator, mode: values.mode, k: Number(values.k), beams: Number(values.beams), questions: values.questions,
+    baseline: base ? { ref: base.ref, commit: base.commit } : null,
+    throughput,
+    speedupOursVsBaseline: vsBaseline,
+    answersComparedWith: `${arms[0]!.name}-${values.workers!.split(',')[0]}`,
+    answersDiffering: identical,
+  };
+  if (values['no-flip']) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
   }
 
   log('alias flip with 2 distributed workers answering');
@@ -81,12 +124,10 @@ try {
   probe.disconnect();
   await redis.stop();
 
+  const oursRuns = throughput.filter((t) => t.arm === 'ours');
   process.stdout.write(JSON.stringify({
-    bench: 'qa-throughput',
-    machine: { cpus: cpus().length, loadavg: loadavg().map((x) => Math.round(x * 100) / 100) },
-    generator, mode: values.mode, k: Number(values.k), beams: Number(values.beams), questions: values.questions,
-    throughput,
-    speedup: throughput.length > 1 ? Math.round((throughput.at(-1)!.questionsPerSec / throughput[0]!.questionsPerSec) * 100) / 100 : undefined,
+    ...result,
+    speedup: oursRuns.length > 1 ? Math.round((oursRuns.at(-1)!.questionsPerSec / oursRuns[0]!.questionsPerSec) * 100) / 100 : undefined,
     aliasFlip: { workers: urls.length, allSwitchedMs: Math.round(Math.max(...seenAt)), perWorkerMs: seenAt.map(Math.round), runDuringFlip: { n: flipSummary.n, failed: flipSummary.failed, snapshots: flipSummary.snapshots } },
   }, null, 2) + '\n');
 } finally {

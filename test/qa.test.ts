@@ -211,3 +211,37 @@ test('when every local worker dies, the command fails with the log location inst
   assert.match(r.stderr, /worker process\(es\) exited/);
   assert.match(r.stderr, /logs/);
 });
+
+test('a chunk decoded in batches gives every question the answer it gets alone; a failing batch falls back to one at a time', { timeout: 600_000 }, async () => {
+  const { loadConfig } = await import('@rag/config');
+  const { answerQuestions, lazyQaModels } = await import('@rag/qa');
+  const { SnapshotRetriever } = await import('@rag/retrieval');
+  const { LocalObjectStore } = await import('@rag/storage');
+  const config = loadConfig(env);
+  const models = lazyQaModels(config.generation, config.onnx);
+  const retriever = await SnapshotRetriever.load(new LocalObjectStore(env.RAG_STORAGE), 'world-2016');
+  try {
+    const questions = world.rows.slice(0, 12).map((r: { question: string }, i: number) => ({ id: `q${i}`, index: i, question: r.question }));
+    const settings = { target: 'world-2016', mode: 'rag-token' as const, k: 3, beams: 2 };
+    const m = await models.get();
+    const batched = await answerQuestions(questions, { models: m, retriever, settings, generationBatch: 16 });
+    const single = await answerQuestions(questions, { models: m, retriever, settings, generationBatch: 1 });
+    assert.equal(batched.length, 12);
+    for (const [i, b] of batched.entries()) {
+      const s = single[i]!;
+      assert.equal(b.error, undefined);
+      assert.equal(b.answer, s.answer, `question ${i}`);
+      assert.deepEqual(b.tokens, s.tokens);
+      b.doc_posteriors.forEach((row, t) => row.forEach((p, z) => assert.ok(Math.abs(p - s.doc_posteriors[t]![z]!) < 1e-4, `question ${i} posterior`)));
+    }
+    // One question retrieving fewer passages makes its batch invalid (K differs): the batch is retried one
+    // question at a time and every question is still answered.
+    const uneven = Object.create(retriever) as typeof retriever;
+    uneven.searchVectors = async (v, n, k) => (await retriever.searchVectors(v, n, k)).map((hits, i) => (i === 3 ? hits.slice(0, 2) : hits));
+    const fallback = await answerQuestions(questions, { models: m, retriever: uneven, settings, generationBatch: 16 });
+    assert.ok(fallback.every((r) => r.error === undefined));
+    fallback.forEach((r, i) => (i === 3 ? assert.equal(r.docs.length, 2) : assert.equal(r.answer, batched[i]!.answer)));
+  } finally {
+    await models.release();
+  }
+});

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelLoadError, UsageError } from '@rag/core';
 import { lastPositionLogits, type Generator } from './generator.js';
 import { loadGenerator } from './load-generator.js';
+import { cudaProviderInstalled } from '@rag/encoder';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'hf-rag');
 const GEN_DIR = join(FIXTURE, 'generator');
@@ -98,4 +99,67 @@ test('using a released generator is a UsageError', async () => {
   await g.release();
   await assert.rejects(g.encode(IDS), UsageError);
   await g.release();
+});
+
+test('encode() drops columns masked in every row: extra padding changes neither the width nor the logits', async () => {
+  const pad = gen.config.padTokenId;
+  const plain = await gen.encode(IDS, MASK);
+  const wide = await gen.encode(IDS.map((r) => [...r, pad, pad, pad]), MASK.map((r) => [...r, 0, 0, 0]));
+  const used = Math.max(...MASK.map((r) => r.lastIndexOf(1) + 1));
+  assert.equal(plain.seqLen, used);
+  assert.equal(wide.seqLen, used);
+  const a = lastPositionLogits(await gen.decodeStep(gen.startDecoding(plain), IDS.map(() => [2])));
+  const b = lastPositionLogits(await gen.decodeStep(gen.startDecoding(wide), IDS.map(() => [2])));
+  assert.equal(maxAbsDiff(a, b), 0);
+});
+
+test('beam reorders keep the cross-attention cache; dropped rows stay as dead rows until fewer than half are live', async () => {
+  const enc = await gen.encode(IDS, MASK);
+  // Two beams per input, as beam search lays them out; the first step runs each distinct row once.
+  const encRows = [0, 0, 1, 1, 2, 2];
+  const first = await gen.decodeStep(gen.startDecoding(enc, encRows), encRows.map(() => [2]));
+  const distinct = await gen.decodeStep(gen.startDecoding(enc), IDS.map(() => [2]));
+  const V = gen.vocabSize;
+  encRows.forEach((e, i) => assert.equal(maxAbsDiff(first.logits.subarray(i * V, (i + 1) * V), distinct.logits.subarray(e * V, (e + 1) * V)), 0));
+  const state = (await gen.decodeStep(first.state, encRows.map((_, i) => [10 + i]))).state;
+  const cross = Object.keys(state.past!).filter((k) => k.includes('.encoder.'));
+  const self = Object.keys(state.past!).filter((k) => k.includes('.decoder.'));
+  // Beams swapped within each input: each row stays in its parent's cache row, nothing is copied.
+  const swapped = gen.reorder(state, [1, 0, 3, 2, 5, 4]);
+  assert.deepEqual(swapped.slots, [1, 0, 3, 2, 5, 4]);
+  for (const k of [...cross, ...self]) assert.equal(swapped.past![k], state.past![k]);
+  // Both beams of each input continue its first beam: self-attention rows are copied, cross-attention is not.
+  const forked = gen.reorder(state, [0, 0, 2, 2, 4, 4]);
+  for (const k of cross) assert.equal(forked.past![k], state.past![k]);
+  for (const k of self) assert.notEqual(forked.past![k], state.past![k]);
+  const ref6 = lastPositionLogits(await gen.decodeStep(state, encRows.map(() => [7])));
+  const viaSwap = lastPositionLogits(await gen.decodeStep(swapped, encRows.map(() => [7])));
+  const viaFork = lastPositionLogits(await gen.decodeStep(forked, encRows.map(() => [7])));
+  [1, 0, 3, 2, 5, 4].forEach((s, i) => assert.ok(maxAbsDiff(viaSwap.subarray(i * V, (i + 1) * V), ref6.subarray(s * V, (s + 1) * V)) < 1e-6, `swap row ${i}`));
+  [0, 0, 2, 2, 4, 4].forEach((s, i) => assert.ok(maxAbsDiff(viaFork.subarray(i * V, (i + 1) * V), ref6.subarray(s * V, (s + 1) * V)) < 1e-6, `fork row ${i}`));
+  // Input 1 finished: 4 of 6 rows live, kept in place.
+  const dropped = gen.reorder(state, [0, 1, 4, 5]);
+  assert.equal(dropped.cacheRows, 6);
+  for (const k of cross) assert.equal(dropped.past![k], state.past![k]);
+  // Only input 2 left: 2 of 6 live, compacted.
+  const compact = gen.reorder(dropped, [2, 3]);
+  assert.equal(compact.cacheRows, 2);
+  for (const k of cross) assert.equal(compact.past![k]!.dims[0], 2);
+  // Every layout decodes the same as a fresh gather of the same rows.
+  const ids = (n: number) => Array.from({ length: n }, () => [42]);
+  const ref = lastPositionLogits(await gen.decodeStep(state, ids(6)));
+  const viaDead = lastPositionLogits(await gen.decodeStep(dropped, ids(4)));
+  [0, 1, 4, 5].forEach((s, i) => assert.ok(maxAbsDiff(viaDead.subarray(i * V, (i + 1) * V), ref.subarray(s * V, (s + 1) * V)) < 1e-6, `dead-row layout row ${i}`));
+  const viaCompact = lastPositionLogits(await gen.decodeStep(compact, ids(2)));
+  [4, 5].forEach((s, i) => assert.ok(maxAbsDiff(viaCompact.subarray(i * V, (i + 1) * V), ref.subarray(s * V, (s + 1) * V)) < 1e-6, `compact row ${i}`));
+});
+
+test('executionProvider cuda without the CUDA provider fails at load with how to install it', { skip: cudaProviderInstalled() && 'this host has the CUDA provider' }, async () => {
+  await assert.rejects(loadGenerator({ dir: GEN_DIR, executionProvider: 'cuda' }), (e: unknown) => {
+    assert.ok(e instanceof ModelLoadError);
+    assert.match(e.message, /cuda/i);
+    assert.match(e.hint ?? '', /ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    assert.match(e.hint ?? '', /docs\/gpu\.md/);
+    return true;
+  });
 });

@@ -18,6 +18,10 @@ export interface EncoderStates {
  * Where a batch of decoder rows stands: which encoder row each decoder row reads (`encRows`), and the
  * KV cache after `pastLength` tokens (null before the first step). Immutable: steps and reorders
  * return new states, so a caller can branch (e.g. score labels from a state it keeps decoding).
+ *
+ * The cache may hold more rows than the state (`slots`): when beam search drops finished questions,
+ * their rows stay in the cache as dead rows rather than every live row's cross-attention cache being
+ * copied into a smaller tensor; the cache is compacted once fewer than half its rows are live.
  */
 export class DecoderState {
   private hiddenCache?: Tensor;
@@ -27,31 +31,44 @@ export class DecoderState {
     readonly encoder: EncoderStates,
     /** decoder row i attends to encoder row encRows[i] */
     readonly encRows: readonly number[],
-    /** past_key_values.<layer>.<decoder|encoder>.<key|value> → [rows, heads, len, headDim] */
+    /** past_key_values.<layer>.<decoder|encoder>.<key|value> → [cacheRows, heads, len, headDim] */
     readonly past: Readonly<Record<string, Tensor>> | null,
     readonly pastLength: number,
+    /** row i lives in cache row slots[i]; null: row i is cache row i */
+    readonly slots: readonly number[] | null = null,
+    /** encoder row of every cache row (live or dead); defaults to encRows */
+    readonly cacheEncRows: readonly number[] = encRows,
   ) {}
 
   get rows(): number {
     return this.encRows.length;
   }
 
+  get cacheRows(): number {
+    return this.cacheEncRows.length;
+  }
+
   /** The same rows one step further: the gathered encoder tensors carry over. */
   advance(past: Readonly<Record<string, Tensor>>, newTokens: number): DecoderState {
-    const next = new DecoderState(this.encoder, this.encRows, past, this.pastLength + newTokens);
-    next.hiddenCache = this.hiddenCache;
-    next.maskCache = this.maskCache;
+    const next = new DecoderState(this.encoder, this.encRows, past, this.pastLength + newTokens, this.slots, this.cacheEncRows);
+    next.inheritEncoderViews(this);
     return next;
   }
 
-  /** Encoder hidden states row-aligned with the decoder rows (gathered once per state). */
+  /** Takes over `other`'s gathered encoder tensors; only valid when both have the same cacheEncRows. */
+  inheritEncoderViews(other: DecoderState): void {
+    this.hiddenCache = other.hiddenCache;
+    this.maskCache = other.maskCache;
+  }
+
+  /** Encoder hidden states row-aligned with the cache rows (gathered once per layout). */
   hidden(): Tensor {
-    this.hiddenCache ??= isIdentity(this.encRows, this.encoder.rows) ? this.encoder.hidden : gatherRows(this.encoder.hidden, this.encRows);
+    this.hiddenCache ??= isIdentity(this.cacheEncRows, this.encoder.rows) ? this.encoder.hidden : gatherRows(this.encoder.hidden, this.cacheEncRows);
     return this.hiddenCache;
   }
 
   mask(): Tensor {
-    this.maskCache ??= isIdentity(this.encRows, this.encoder.rows) ? this.encoder.mask : gatherRows(this.encoder.mask, this.encRows);
+    this.maskCache ??= isIdentity(this.cacheEncRows, this.encoder.rows) ? this.encoder.mask : gatherRows(this.encoder.mask, this.cacheEncRows);
     return this.maskCache;
   }
 }
@@ -165,14 +182,19 @@ export class Generator {
     const width = inputIds[0]!.length;
     const pad = this.config.padTokenId;
     const inferMask = !this.config.eosTokenIds.includes(pad) && inputIds.some((r) => r.includes(pad));
-    const mask = attentionMask ?? inputIds.map((r) => r.map((id) => (inferMask && id === pad ? 0 : 1)));
-    const feeds = { input_ids: int64Tensor(inputIds, width), attention_mask: int64Tensor(mask, width) };
+    const fullMask = attentionMask ?? inputIds.map((r) => r.map((id) => (inferMask && id === pad ? 0 : 1)));
+    // Columns masked out in every row (HF pads contexts to max_combined_length) change nothing the
+    // decoder can see: masked keys get zero attention weight. Dropping them saves their FLOPs.
+    const used = usedWidth(fullMask, width);
+    const ids = used < width ? inputIds.map((r) => r.slice(0, used)) : inputIds;
+    const mask = used < width ? fullMask.map((r) => r.slice(0, used)) : fullMask;
+    const feeds = { input_ids: int64Tensor(ids, used), attention_mask: int64Tensor(mask, used) };
     const out = await this.encoderSession.run(feeds, ['last_hidden_state']);
     const hidden = out.last_hidden_state as Tensor;
     if (hidden.type !== 'float32') {
       throw new ModelLoadError(`encoder output is ${hidden.type}; only float32 exports are supported`, { hint: 'export in fp32' });
     }
-    return { rows: inputIds.length, seqLen: width, hidden, mask: feeds.attention_mask };
+    return { rows: inputIds.length, seqLen: used, hidden, mask: feeds.attention_mask };
   }
 
   /** A decoder state over encoder rows (default: one decoder row per encoder row; repeat rows for beams). */
@@ -180,16 +202,36 @@ export class Generator {
     return new DecoderState(encoder, encRows ?? Array.from({ length: encoder.rows }, (_, i) => i), null, 0);
   }
 
-  /** Row i of the new state continues row src[i] of the old (beam reorder; may repeat or drop rows). */
+  /**
+   * Row i of the new state continues row src[i] of the old (beam reorder; may repeat or drop rows).
+   * Only self-attention keys/values are copied: a row's cross-attention cache depends on its encoder
+   * row alone, so each new row is placed in a cache row that already holds its encoder row's
+   * cross-attention (beams reordered within a question never move it; HF's `_reorder_cache` copies it).
+   * Rows of finished questions stay behind as dead cache rows until fewer than half are live.
+   */
   reorder(state: DecoderState, src: readonly number[]): DecoderState {
     if (isIdentity(src, state.rows)) return state;
     const encRows = src.map((s) => state.encRows[s]!);
-    let past: Record<string, Tensor> | null = null;
-    if (state.past) {
-      past = {};
-      for (const [k, t] of Object.entries(state.past)) past[k] = gatherRows(t, src);
+    if (!state.past) return new DecoderState(state.encoder, encRows, null, 0);
+    const oldSlots = state.slots ?? identityRows(state.rows);
+    const slots = 2 * encRows.length >= state.cacheRows ? placeRows(encRows, src, oldSlots, state.cacheEncRows) : null;
+    if (!slots) {
+      // Compact: one gather of every tensor into exactly the live rows.
+      const from = src.map((s) => oldSlots[s]!);
+      const past: Record<string, Tensor> = {};
+      for (const [k, t] of Object.entries(state.past)) past[k] = gatherRows(t, from);
+      return new DecoderState(state.encoder, encRows, past, state.pastLength);
     }
-    return new DecoderState(state.encoder, encRows, past, state.pastLength);
+    // Cache row p takes the self-attention cache of the row it now holds; dead rows keep theirs.
+    const cacheSrc = identityRows(state.cacheRows);
+    slots.forEach((p, i) => (cacheSrc[p] = oldSlots[src[i]!]!));
+    const keep = isIdentity(cacheSrc, state.cacheRows);
+    const past: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(state.past)) past[k] = keep || isCrossName(k) ? t : gatherRows(t, cacheSrc);
+    const packed = slots.length === state.cacheRows && isIdentity(slots, slots.length);
+    const next = new DecoderState(state.encoder, encRows, past, state.pastLength, packed ? null : slots, state.cacheEncRows);
+    next.inheritEncoderViews(state);
+    return next;
   }
 
   /**
@@ -201,7 +243,30 @@ export class Generator {
     if (inputIds.length !== state.rows) throw new UsageError(`decodeStep: ${inputIds.length} input rows for a state of ${state.rows} rows`);
     const n = inputIds[0]!.length;
     if (n === 0) throw new UsageError('decodeStep: no new tokens');
+    if (state.past === null) {
+      // First step: beams of one input start as identical rows (same encoder row, same prefix). Run each
+      // distinct row once and copy its logits and cache; computing the cross-attention keys/values over
+      // the whole context once per beam is most of a first step's FLOPs.
+      const { unique, of } = distinctRows(state.encRows, inputIds);
+      if (unique.length < state.rows) {
+        const sub = await this.runDecoder(new DecoderState(state.encoder, unique.map((r) => state.encRows[r]!), null, 0), unique.map((r) => inputIds[r]!));
+        const expanded = this.reorder(sub.state, of);
+        return { ...sub, logits: gatherFloatRows(sub.logits, n * sub.vocabSize, of), state: expanded };
+      }
+    }
+    return this.runDecoder(state, inputIds);
+  }
+
+  private async runDecoder(state: DecoderState, rowIds: readonly (readonly number[])[]): Promise<DecodeStepResult> {
+    const n = rowIds[0]!.length;
     const first = state.past === null;
+    // Dead cache rows are fed any token; their outputs are dropped.
+    let inputIds = rowIds;
+    if (state.slots) {
+      const cacheIds: (readonly number[])[] = new Array(state.cacheRows).fill(rowIds[0]!);
+      state.slots.forEach((p, i) => (cacheIds[p] = rowIds[i]!));
+      inputIds = cacheIds;
+    }
     const feeds: Record<string, Tensor> = {
       input_ids: int64Tensor(inputIds, n),
       encoder_attention_mask: state.mask(),
@@ -218,7 +283,7 @@ export class Generator {
       if (first) {
         // Unused by the no-cache branch but still graph inputs: empty past, as transformers.js feeds.
         const { numHeads, headDim } = this.config;
-        for (const name of this.pastNames) feeds[name] = zerosFloat32([state.rows, numHeads, 0, headDim]);
+        for (const name of this.pastNames) feeds[name] = zerosFloat32([state.cacheRows, numHeads, 0, headDim]);
       } else Object.assign(feeds, state.past);
     }
     for (const k of Object.keys(feeds)) if (!session.inputNames.includes(k)) delete feeds[k];
@@ -232,7 +297,7 @@ export class Generator {
       const present = out[PRESENT_PREFIX + name.slice(PAST_PREFIX.length)] as Tensor | undefined;
       // Cross-attention keys/values depend on the encoder only: the with-past graph does not re-emit them
       // (split) or echoes them (merged); either way the first step's copy stays valid.
-      const isCross = name.includes('.encoder.');
+      const isCross = isCrossName(name);
       const keep = !first && isCross && state.past ? state.past[name] : undefined;
       const t = keep ?? present;
       if (!t) {
@@ -242,8 +307,9 @@ export class Generator {
       }
       past[name] = t;
     }
+    const cacheLogits = logits.data as Float32Array;
     return {
-      logits: logits.data as Float32Array,
+      logits: state.slots ? gatherFloatRows(cacheLogits, n * logits.dims[2]!, state.slots) : cacheLogits,
       newTokens: n,
       vocabSize: logits.dims[2]!,
       state: state.advance(past, n),
@@ -257,6 +323,84 @@ export class Generator {
     await this.decoderSession.release();
     await this.withPastSession?.release();
   }
+}
+
+/** past_key_values.<layer>.encoder.* are cross-attention tensors (a function of the encoder row only). */
+function isCrossName(name: string): boolean {
+  return name.includes('.encoder.');
+}
+
+/** Widest column any row's mask keeps (at least 1): trailing columns masked in every row can go. */
+function usedWidth(mask: readonly (readonly number[])[], width: number): number {
+  let used = 1;
+  for (const row of mask) {
+    for (let j = width - 1; j >= used; j--) {
+      if (row[j] !== 0) {
+        used = j + 1;
+        break;
+      }
+    }
+  }
+  return used;
+}
+
+function identityRows(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/**
+ * Cache rows for the rows of a reorder, each one already holding its encoder row's cross-attention:
+ * a row stays in its parent's cache row when it can, otherwise takes a free one with the same
+ * encoder row. null when some row finds none (the cache must be compacted).
+ */
+function placeRows(encRows: readonly number[], src: readonly number[], oldSlots: readonly number[], cacheEncRows: readonly number[]): number[] | null {
+  const taken = new Uint8Array(cacheEncRows.length);
+  const slots = new Array<number>(encRows.length).fill(-1);
+  src.forEach((s, i) => {
+    const p = oldSlots[s]!;
+    if (!taken[p]) {
+      taken[p] = 1;
+      slots[i] = p;
+    }
+  });
+  const free = new Map<number, number[]>();
+  cacheEncRows.forEach((e, p) => {
+    if (taken[p]) return;
+    const list = free.get(e);
+    if (list) list.push(p);
+    else free.set(e, [p]);
+  });
+  for (let i = 0; i < slots.length; i++) {
+    if (slots[i] !== -1) continue;
+    const p = free.get(encRows[i]!)?.shift();
+    if (p === undefined) return null;
+    slots[i] = p;
+  }
+  return slots;
+}
+
+/** Distinct (encoder row, input ids) rows: `unique` lists the first row of each, `of[i]` is row i's index in it. */
+function distinctRows(encRows: readonly number[], inputIds: readonly (readonly number[])[]): { unique: number[]; of: number[] } {
+  const seen = new Map<string, number>();
+  const unique: number[] = [];
+  const of = encRows.map((e, i) => {
+    const key = `${e}|${inputIds[i]!.join(',')}`;
+    let u = seen.get(key);
+    if (u === undefined) {
+      u = unique.length;
+      seen.set(key, u);
+      unique.push(i);
+    }
+    return u;
+  });
+  return { unique, of };
+}
+
+/** out[i] = x[src[i]] for rows of `width` floats. */
+function gatherFloatRows(x: Float32Array, width: number, src: readonly number[]): Float32Array {
+  const out = new Float32Array(src.length * width);
+  for (let i = 0; i < src.length; i++) out.set(x.subarray(src[i]! * width, (src[i]! + 1) * width), i * width);
+  return out;
 }
 
 /** Logits of the last new position of each row: [rows, vocab]. */

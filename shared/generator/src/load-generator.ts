@@ -22,6 +22,9 @@ export interface GeneratorOptions {
   logger?: Logger;
 }
 
+const CUDA_INSTALL_HINT =
+  'install onnxruntime-node\'s CUDA provider on this node (ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node; CUDA 12 + cuDNN 9; see docs/gpu.md), or set RAG_ONNX_EP=cpu';
+
 async function sha256Files(paths: string[]): Promise<string> {
   const h = createHash('sha256');
   for (const p of paths) for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
@@ -40,7 +43,7 @@ async function createSession(path: string, ep: 'cpu' | 'cuda', threads: number):
   } catch (err) {
     throw new ModelLoadError(`ONNX Runtime could not load ${path} (${ep}): ${(err as Error).message}`, {
       cause: err,
-      hint: 'the file may be truncated or from a newer opset; export the model again',
+      hint: ep === 'cuda' ? CUDA_INSTALL_HINT : 'the file may be truncated or from a newer opset; export the model again',
       details: { path, executionProvider: ep },
     });
   }
@@ -62,7 +65,7 @@ export async function loadGenerator(opts: GeneratorOptions): Promise<Generator> 
   }
   if (ep === 'cuda' && !cudaProviderInstalled()) {
     throw new ModelLoadError('executionProvider "cuda" was requested but ONNX Runtime has no CUDA provider on this machine', {
-      hint: 'install the CUDA provider (ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node) or use cpu',
+      hint: CUDA_INSTALL_HINT,
     });
   }
   const paths = [files.encoder, files.decoder, ...(files.decoderWithPast ? [files.decoderWithPast] : [])];

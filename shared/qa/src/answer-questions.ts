@@ -1,7 +1,7 @@
 import { RagError, type Logger } from '@rag/core';
 import type { Encoder } from '@rag/encoder';
 import type { Generator } from '@rag/generator';
-import { ragGenerate, type RagDoc } from '@rag/rag';
+import { ragGenerate, type RagAnswer, type RagDoc } from '@rag/rag';
 import type { SnapshotRetriever } from '@rag/retrieval';
 import { QA_RECORD_VERSION, exactMatch, f1 as f1Score, type QaRecord } from '@rag/eval';
 import type { QaQuestion, QaSettings } from './qa-job.schema.js';
@@ -20,7 +20,15 @@ export interface AnswerContext {
   retriever?: SnapshotRetriever;
   settings: QaSettings;
   logger?: Logger;
+  /**
+   * Questions decoded together (questions × K documents × beams decoder rows in one batch). Answers are
+   * the same as one at a time; memory grows with it. @defaultValue 16
+   */
+  generationBatch?: number;
 }
+
+/** Default questions per decoder batch: a default chunk (16) in one batch. */
+export const GENERATION_BATCH = 16;
 
 /**
  * Whether a question's error is its final answer: only deterministic input errors (the question
@@ -33,15 +41,20 @@ export function isFinalQuestionError(err: unknown): boolean {
 
 /**
  * Answers one chunk against ONE loaded snapshot (the caller pins it for the whole chunk, so a
- * chunk never mixes snapshots). Questions are retrieved as a batch, then generated one at a
- * time so each answer's latency is its own. A question that fails with a deterministic input
- * error is recorded with its error and the others still run; any other error is thrown, so the
- * chunk is retried instead of keeping a transient failure as that question's answer.
+ * chunk never mixes snapshots). Questions are retrieved as a batch and generated in batches of
+ * `generationBatch` (batched beam search gives each question the answer it gets alone; the decoder
+ * runs once per step for the whole batch). A question's latency is its batch's wall time plus its
+ * share of retrieval: when its answer became available. If a batch fails, its questions are retried
+ * one at a time. A question that fails with a deterministic input error is recorded with its error
+ * and the others still run; any other error is thrown, so the chunk is retried instead of keeping a
+ * transient failure as that question's answer.
  */
 export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContext): Promise<QaRecord[]> {
   const { settings, models } = ctx;
   const retrieval = settings.mode === 'no-retrieval' ? undefined : ctx.retriever;
   if (settings.mode !== 'no-retrieval' && !retrieval) throw new Error('answerQuestions: a retriever is required unless mode is no-retrieval');
+  const batchSize = ctx.generationBatch ?? GENERATION_BATCH;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`answerQuestions: generationBatch must be an integer >= 1, got ${batchSize}`);
 
   const t0 = performance.now();
   let hits: RagDoc[][] = questions.map(() => []);
@@ -53,53 +66,93 @@ export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContex
   // Retrieval ran as one batch: charge each question an equal share.
   const retrievalMs = (performance.now() - t0) / Math.max(1, questions.length);
 
-  const out: QaRecord[] = [];
-  for (let i = 0; i < questions.length; i++) {
-    const q = questions[i]!;
-    const docs = hits[i]!;
-    const started = performance.now();
-    const base = {
-      v: QA_RECORD_VERSION,
-      id: q.id,
-      index: q.index,
-      question: q.question,
-      snapshot: retrieval ? retrieval.snapshotId : NO_SNAPSHOT,
-      mode: settings.mode,
-      k: retrieval ? settings.k : 0,
-      docs: docs.map((d) => ({ id: d.id, title: d.title, score: round(d.score) })),
-      ...(settings.year ? { year: settings.year } : {}),
-      ...(q.answers ? { gold: q.answers } : {}),
-      ...(q.answersByYear ? { gold_by_year: q.answersByYear } : {}),
-      ...(q.type ? { type: q.type } : {}),
-    };
-    try {
-      const [ans] = await ragGenerate(models.generator, [{ question: q.question, docs }], {
+  const generate = (idx: number[]) =>
+    ragGenerate(
+      models.generator,
+      idx.map((i) => ({ question: questions[i]!.question, docs: hits[i]! })),
+      {
         mode: settings.mode,
         beams: settings.beams,
         // HF's max_combined_length (300), but never past what the generator's positions allow.
         maxCombinedLength: Math.min(300, models.generator.tokenizer.modelMaxLength),
         ...(settings.maxLength ? { maxLength: settings.maxLength } : {}),
-      });
-      const answer = ans!.answer.trim();
-      out.push({
-        ...base,
-        answer,
-        tokens: ans!.tokens,
-        // No retrieval: one empty row per token (there are no documents to be posterior over).
-        doc_posteriors: retrieval ? ans!.docPosteriors.map((row) => row.map((p) => round(p))) : ans!.tokens.map(() => []),
-        latency_ms: round(performance.now() - started + retrievalMs, 1),
-        ...(q.answers ? { em: exactMatch(answer, q.answers), f1: round(f1Score(answer, q.answers)) } : {}),
-      } as QaRecord);
+      },
+    );
+
+  const out: QaRecord[] = [];
+  for (let from = 0; from < questions.length; from += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, questions.length - from) }, (_, j) => from + j);
+    const started = performance.now();
+    let answers: RagAnswer[] | undefined;
+    try {
+      answers = await generate(idx);
     } catch (err) {
-      if (!isFinalQuestionError(err)) {
-        ctx.logger?.warn({ event: 'qa.question.transient', id: q.id, err: (err as Error).message }, 'question failed with a transient error; the chunk will be retried');
-        throw err;
+      if (idx.length === 1) {
+        out.push(failed(questions[idx[0]!]!, hits[idx[0]!]!, ctx, err as Error, performance.now() - started));
+        continue;
       }
-      ctx.logger?.warn({ event: 'qa.question.failed', id: q.id, err: (err as Error).message }, 'question failed');
-      out.push({ ...base, answer: '', tokens: [], doc_posteriors: [], latency_ms: round(performance.now() - started, 1), error: (err as Error).message } as QaRecord);
+      ctx.logger?.warn({ event: 'qa.batch.failed', questions: idx.length, err: (err as Error).message }, 'batch failed; answering its questions one at a time');
+    }
+    if (answers) {
+      const ms = performance.now() - started + retrievalMs;
+      idx.forEach((i, j) => out.push(answered(questions[i]!, hits[i]!, ctx, answers![j]!, ms)));
+      continue;
+    }
+    for (const i of idx) {
+      const one = performance.now();
+      try {
+        const [ans] = await generate([i]);
+        out.push(answered(questions[i]!, hits[i]!, ctx, ans!, performance.now() - one + retrievalMs));
+      } catch (err) {
+        out.push(failed(questions[i]!, hits[i]!, ctx, err as Error, performance.now() - one));
+      }
     }
   }
   return out;
+}
+
+/** The fields of a record that do not depend on the answer. */
+function recordBase(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext) {
+  const { settings } = ctx;
+  const retrieval = settings.mode === 'no-retrieval' ? undefined : ctx.retriever;
+  return {
+    v: QA_RECORD_VERSION,
+    id: q.id,
+    index: q.index,
+    question: q.question,
+    snapshot: retrieval ? retrieval.snapshotId : NO_SNAPSHOT,
+    mode: settings.mode,
+    k: retrieval ? settings.k : 0,
+    docs: docs.map((d) => ({ id: d.id, title: d.title, score: round(d.score) })),
+    ...(settings.year ? { year: settings.year } : {}),
+    ...(q.answers ? { gold: q.answers } : {}),
+    ...(q.answersByYear ? { gold_by_year: q.answersByYear } : {}),
+    ...(q.type ? { type: q.type } : {}),
+  };
+}
+
+function answered(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext, ans: RagAnswer, latencyMs: number): QaRecord {
+  const answer = ans.answer.trim();
+  const retrieval = ctx.settings.mode !== 'no-retrieval';
+  return {
+    ...recordBase(q, docs, ctx),
+    answer,
+    tokens: ans.tokens,
+    // No retrieval: one empty row per token (there are no documents to be posterior over).
+    doc_posteriors: retrieval ? ans.docPosteriors.map((row) => row.map((p) => round(p))) : ans.tokens.map(() => []),
+    latency_ms: round(latencyMs, 1),
+    ...(q.answers ? { em: exactMatch(answer, q.answers), f1: round(f1Score(answer, q.answers)) } : {}),
+  } as QaRecord;
+}
+
+/** A question's error as its answer, if final; a transient error is thrown (the chunk is retried). */
+function failed(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext, err: Error, latencyMs: number): QaRecord {
+  if (!isFinalQuestionError(err)) {
+    ctx.logger?.warn({ event: 'qa.question.transient', id: q.id, err: err.message }, 'question failed with a transient error; the chunk will be retried');
+    throw err;
+  }
+  ctx.logger?.warn({ event: 'qa.question.failed', id: q.id, err: err.message }, 'question failed');
+  return { ...recordBase(q, docs, ctx), answer: '', tokens: [], doc_posteriors: [], latency_ms: round(latencyMs, 1), error: err.message } as QaRecord;
 }
 
 function round(x: number, digits = 6): number {

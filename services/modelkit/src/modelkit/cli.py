@@ -47,6 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     rfx = sub.add_parser("rag-fixtures", help="write HF RAG reference fixtures from tiny seeded models")
     rfx.add_argument("--out", required=True, type=Path, help="fixture directory, e.g. test/fixtures/hf-rag")
 
+    rbf = sub.add_parser("rag-batch-fixtures", help="write HF batched RAG generate fixtures (questions of different input lengths)")
+    rbf.add_argument("--out", required=True, type=Path, help="fixture directory, e.g. test/fixtures/hf-rag-batch")
+    rbf.add_argument("--generator", required=True, type=Path, help="the hf-rag fixture generator, e.g. test/fixtures/hf-rag/generator")
+
+    gvh = sub.add_parser("generate-vs-hf", help="time transformers' RAG generate on a request written by bench/generate-vs-hf.ts")
+    gvh.add_argument("--request", required=True, type=Path, help="JSON request (model dir, batches, modes, threads)")
+
+    rbb = sub.add_parser("random-bart-base", help="a BART with bart-base's shape and random weights, exported to ONNX (benchmark peer)")
+    rbb.add_argument("--out", required=True, type=Path, help="output directory (torch/ and the ONNX layout)")
+    rbb.add_argument("--tokenizer", required=True, type=Path, help="directory whose tokenizer (and special ids 0/1/2) to use")
+    rbb.add_argument("--seed", type=int, default=0)
+
     twm = sub.add_parser("train-world-models", help="train + export world-question-encoder and world-generator (resumable)")
     twm.add_argument("--out", required=True, type=Path, help="models root; writes world-question-encoder/ and world-generator/")
     twm.add_argument("--work", type=Path, default=None, help="checkpoints and worlds, default <repo>/.rag/world-models (rerun resumes)")
@@ -107,6 +119,18 @@ def main(argv: list[str] | None = None) -> int:
             from modelkit.rag_fixtures import write_rag_fixtures
 
             print(json.dumps(write_rag_fixtures(args.out), indent=2))
+        elif args.command == "rag-batch-fixtures":
+            from modelkit.rag_batch_fixtures import write_rag_batch_fixtures
+
+            print(json.dumps(write_rag_batch_fixtures(args.out, args.generator)))
+        elif args.command == "generate-vs-hf":
+            from modelkit.generate_vs_hf import run_request
+
+            print(json.dumps(run_request(args.request)))
+        elif args.command == "random-bart-base":
+            from modelkit.generate_vs_hf import build_random_bart
+
+            print(json.dumps(build_random_bart(args.out, args.tokenizer, seed=args.seed)))
         elif args.command == "train-world-models":
             from modelkit.world_build import DEFAULT_WORK, config_from_args, train_world_models
 

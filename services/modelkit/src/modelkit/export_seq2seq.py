@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from modelkit.errors import ConformanceError, UsageError
+from modelkit.onnx_copy_nodes import drop_copy_nodes
 
 log = logging.getLogger("modelkit.export_seq2seq")
 
@@ -248,6 +249,8 @@ def export_onnx_parts(model, onnx_dir: Path, opset: int = DEFAULT_OPSET) -> dict
         axes,
         opset,
     )
+    for role in ("decoder", "decoder_with_past"):
+        drop_copy_nodes(paths[role])
     return paths
 
 
