@@ -11,8 +11,13 @@
  *      same batch size, mean pooling + normalize; ratio ours / peer, and the cosine agreement of the two;
  *  (c) 1..k forked worker processes running our Encoder with intraOpThreads=1 each, total passages/s;
  *  (d) a mixed-length workload (passages interleaved 1:1 with real NQ-open questions), where length
- *      sorting matters: ours sorted vs ours in corpus order vs transformers.js, texts/s.
+ *      sorting matters: ours sorted vs ours in corpus order vs transformers.js, texts/s;
+ *  (e) (a), (b) and (d) again while `--burners` sibling processes (default 1) spin on the CPU, as other
+ *      work on a shared machine does: the ratios must hold there too.
+ * Ours runs its threads as lanes (the default); `oursIntraOp` is the same encoder with one session of
+ * `threads` intra-op threads, as it ran before lanes, for comparison.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -33,6 +38,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '2' },
     model: { type: 'string', default: join(repo, 'models', 'all-MiniLM-L6-v2') },
     workers: { type: 'string', default: '1,2' },
+    burners: { type: 'string', default: '1' },
     dump: { type: 'string', default: join(repo, '..', 'shared', 'data', 'wikipedia', 'enwiki-2016-sample.xml.bz2') },
     questions: { type: 'string', default: join(repo, '..', 'shared', 'data', 'nq-open', 'NQ-open.dev.jsonl') },
   },
@@ -43,6 +49,7 @@ const batchSize = Number(values.batch);
 const repeat = Math.max(1, Number(values.repeat));
 const modelDir = resolve(values.model!);
 const workerCounts = values.workers!.split(',').filter(Boolean).map(Number);
+const burners = Number(values.burners);
 
 function progress(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
@@ -127,6 +134,11 @@ async function makePeer(): Promise<Peer> {
   };
 }
 
+/** Sibling processes that spin on the CPU: the load other work puts on a shared machine. */
+function startBurners(k: number): ChildProcess[] {
+  return Array.from({ length: k }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+}
+
 async function runWorkers(k: number, passages: BenchPassage[]): Promise<{ workers: number; seconds: number; passagesPerSec: number }> {
   const r = await timeEncodeWorkers(modelDir, k, passages, batchSize);
   progress(`${k} worker process(es) x 1 thread: ${r.passagesPerSec} passages/s`);
@@ -145,28 +157,32 @@ const rate = (n: number, s: number[]) => ({ perSec: round(n / best(s)), runsSec:
  * Interleaves, per round: ours (one sorted call), ours in corpus order (one call per batch), peer.
  * Interleaving keeps the comparison fair when other load on the machine comes and goes.
  */
-async function compare(enc: Encoder, peer: Peer, texts: string[], runs: number, label: string) {
+async function compare(enc: Encoder, intraOp: Encoder, peer: Peer, texts: string[], runs: number, label: string) {
   const n = texts.length;
   const sorted: number[] = [];
   const corpusOrder: number[] = [];
+  const intraOpSec: number[] = [];
   const peerSec: number[] = [];
   let ours: Float32Array = new Float32Array(0);
   let theirs: Float32Array = new Float32Array(0);
   await enc.encode(texts.slice(0, batchSize)); // warm-up
+  await intraOp.encode(texts.slice(0, batchSize));
   await peer.encodeAll(texts.slice(0, batchSize));
   for (let r = 0; r < runs; r++) {
     sorted.push(await timeIt(async () => { ours = await enc.encode(texts); }));
     corpusOrder.push(await timeIt(async () => {
       for (let i = 0; i < n; i += batchSize) await enc.encode(texts.slice(i, i + batchSize));
     }));
+    intraOpSec.push(await timeIt(async () => { await intraOp.encode(texts); }));
     peerSec.push(await timeIt(async () => { theirs = await peer.encodeAll(texts); }));
-    progress(`${label} round ${r + 1}: ours ${round(n / sorted[r]!)}, ours corpus order ${round(n / corpusOrder[r]!)}, transformers.js ${round(n / peerSec[r]!)} texts/s`);
+    progress(`${label} round ${r + 1}: ours ${round(n / sorted[r]!)}, ours corpus order ${round(n / corpusOrder[r]!)}, ours intra-op ${round(n / intraOpSec[r]!)}, transformers.js ${round(n / peerSec[r]!)} texts/s`);
   }
   return {
     count: n,
     meanTokens: round(texts.reduce((s, t) => s + enc.tokenCount(t), 0) / n),
     ours: rate(n, sorted),
     oursCorpusOrder: rate(n, corpusOrder),
+    oursIntraOp: rate(n, intraOpSec),
     transformersJs: rate(n, peerSec),
     ratioOursOverPeer: round(best(peerSec) / best(sorted), 2),
     agreementWithPeer: cosineStats(ours, theirs, enc.dim),
@@ -181,6 +197,7 @@ async function main(): Promise<void> {
   const n = passages.length;
 
   const enc: Encoder = await loadEncoder({ dir: modelDir, intraOpThreads: threads, batchSize });
+  const intraOp: Encoder = await loadEncoder({ dir: modelDir, intraOpThreads: threads, threading: 'intra-op', batchSize });
   const sep = enc.settings.titleSeparator;
   // Same strings for both libraries: our concat passage format, spelled out.
   const texts = passages.map((p) => (p.title ? `${p.title}${sep}${p.text}` : p.text));
@@ -192,11 +209,23 @@ async function main(): Promise<void> {
   }
 
   const peer = await makePeer();
-  const passagesResult = await compare(enc, peer, texts, repeat, 'passages');
-  const mixedResult = await compare(enc, peer, mixed, repeat, 'mixed');
+  const passagesResult = await compare(enc, intraOp, peer, texts, repeat, 'passages');
+  const mixedResult = await compare(enc, intraOp, peer, mixed, repeat, 'mixed');
+  let loaded: { burners: number; loadavgDuring: number[]; passages: typeof passagesResult; mixedLengths: typeof mixedResult } | undefined;
+  if (burners > 0) {
+    const spinning = startBurners(burners);
+    try {
+      const p = await compare(enc, intraOp, peer, texts, repeat, `passages, ${burners} burner(s)`);
+      const m = await compare(enc, intraOp, peer, mixed, repeat, `mixed, ${burners} burner(s)`);
+      loaded = { burners, loadavgDuring: loadavg().map((x) => round(x, 2)), passages: p, mixedLengths: m };
+    } finally {
+      for (const c of spinning) c.kill('SIGKILL');
+    }
+  }
   await peer.dispose();
   const dim = enc.dim;
   await enc.release();
+  await intraOp.release();
 
   const workers = [];
   for (const k of workerCounts) workers.push(await runWorkers(k, passages));
@@ -208,8 +237,15 @@ async function main(): Promise<void> {
     batchSize,
     repeat,
     note: 'rates (texts/s) are the best of the interleaved timed runs after a warm-up batch; workers exclude model load; corpus order = one encode() call per batch, i.e. no length sorting',
+    ratios: {
+      passages: passagesResult.ratioOursOverPeer,
+      mixedLengths: mixedResult.ratioOursOverPeer,
+      passagesLoaded: loaded?.passages.ratioOursOverPeer,
+      mixedLengthsLoaded: loaded?.mixedLengths.ratioOursOverPeer,
+    },
     passages: passagesResult,
     mixedLengths: mixedResult,
+    loaded,
     workerProcesses: workers,
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -5,6 +5,8 @@ import { RagError } from '@rag/core';
 
 // Commands load their libraries (ONNX Runtime, FAISS, the AWS SDK) only when they run, so --help is instant.
 const DEFAULT_SHARD_SIZE = 2000;
+/** A quarter of a default shard: 4 encode jobs per shard, ~10 s each for MiniLM on one core. */
+const DEFAULT_ENCODE_PART = 500;
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -37,6 +39,7 @@ snapshot.command('build')
   .addOption(new Option('--format <format>', 'source format (default: detected)').choices(['wikixml', 'dpr-tsv', 'jsonl']))
   .option('--workers <n>', 'local worker processes (embedded default 2; with REDIS_URL default 0: use ./rag worker)', int('--workers', 0))
   .option('--shard-size <n>', 'passages per shard', int('--shard-size', 1), DEFAULT_SHARD_SIZE)
+  .option('--encode-part <n>', 'passages per encode job: larger shards are encoded by several jobs that any worker takes, so every worker has work whatever the shard count (0: one job per shard)', int('--encode-part', 0), DEFAULT_ENCODE_PART)
   .addOption(new Option('--index <kind>', 'per-shard FAISS index').choices(['flat', 'hnsw', 'ivf']).default('flat'))
   .option('--encoder <dir>', 'passage encoder in the Optimum ONNX layout (default: models/all-MiniLM-L6-v2)')
   .option('--words <n>', 'words per passage', int('--words', 1), 100)

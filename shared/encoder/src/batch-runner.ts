@@ -10,11 +10,11 @@ export interface GraphMetadata {
   outputMetadata: readonly InferenceSession.ValueMetadata[];
 }
 
-/** Runs padded batches through the model and pools them: [rows, dim] vectors per batch. */
+/** Runs padded batches through the model and pools them: [rows, dim] vectors per batch, in order. */
 export interface BatchRunner extends GraphMetadata {
   /** Batches it runs at once; an Encoder keeps this many in flight. */
   readonly width: number;
-  run(feeds: BatchFeeds, spec: PoolSpec): Promise<Float32Array>;
+  run(batches: BatchFeeds[], spec: PoolSpec): Promise<Float32Array[]>;
   release(): Promise<void>;
 }
 
@@ -39,9 +39,13 @@ export class SessionRunner implements BatchRunner {
     return new SessionRunner(session, key);
   }
 
-  async run(feeds: BatchFeeds, spec: PoolSpec): Promise<Float32Array> {
-    const result = await this.session.run(feedTensors(feeds), [spec.outputName]);
-    return poolOutput(result[spec.outputName] as Tensor, feeds, spec);
+  async run(batches: BatchFeeds[], spec: PoolSpec): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (const feeds of batches) {
+      const result = await this.session.run(feedTensors(feeds), [spec.outputName]);
+      out.push(poolOutput(result[spec.outputName] as Tensor, feeds, spec));
+    }
+    return out;
   }
 
   async release(): Promise<void> {

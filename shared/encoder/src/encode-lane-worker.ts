@@ -41,9 +41,12 @@ port.on('message', (msg: LaneRequest) => {
       return;
     }
     try {
-      const result = await session.run(feedTensors(msg.feeds), [msg.spec.outputName]);
-      const vectors = poolOutput(result[msg.spec.outputName] as Tensor, msg.feeds, msg.spec);
-      post({ type: 'done', id: msg.id, vectors }, [vectors.buffer as ArrayBuffer]);
+      const vectors: Float32Array[] = [];
+      for (const feeds of msg.batches) {
+        const result = await session.run(feedTensors(feeds), [msg.spec.outputName]);
+        vectors.push(poolOutput(result[msg.spec.outputName] as Tensor, feeds, msg.spec));
+      }
+      post({ type: 'done', id: msg.id, vectors }, vectors.map((v) => v.buffer as ArrayBuffer));
     } catch (err) {
       post({ type: 'error', id: msg.id, error: describe(err) });
     }

@@ -13,11 +13,11 @@ export interface LaneWorkerData {
   threads: number;
 }
 type WireError = { message: string; code?: string; hint?: string };
-export type LaneRequest = { type: 'run'; id: number; feeds: BatchFeeds; spec: PoolSpec } | { type: 'release' };
+export type LaneRequest = { type: 'run'; id: number; batches: BatchFeeds[]; spec: PoolSpec } | { type: 'release' };
 export type LaneReply =
   | { type: 'ready'; inputMetadata: readonly InferenceSession.ValueMetadata[]; outputNames: readonly string[]; outputMetadata: readonly InferenceSession.ValueMetadata[] }
   | { type: 'failed'; error: WireError }
-  | { type: 'done'; id: number; vectors: Float32Array }
+  | { type: 'done'; id: number; vectors: Float32Array[] }
   | { type: 'error'; id: number; error: WireError };
 
 // Same extension as this file: .ts under tsx, .js if compiled.
@@ -39,7 +39,7 @@ function toError(e: WireError): Error {
 }
 
 interface Pending {
-  resolve: (v: Float32Array) => void;
+  resolve: (v: Float32Array[]) => void;
   reject: (e: Error) => void;
 }
 
@@ -70,14 +70,14 @@ class Lane {
     worker.on('exit', (code) => fail(new UsageError(`an encoder lane thread exited (code ${code})`, { hint: 'load the encoder again; was release() called while encoding?' })));
   }
 
-  run(feeds: BatchFeeds, spec: PoolSpec): Promise<Float32Array> {
+  run(batches: BatchFeeds[], spec: PoolSpec): Promise<Float32Array[]> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
-    return new Promise<Float32Array>((resolve, reject) => {
+    return new Promise<Float32Array[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      const transfer = [feeds.ids.buffer, feeds.attention.buffer, feeds.mask.buffer, ...(feeds.tokenTypes ? [feeds.tokenTypes.buffer] : [])] as ArrayBuffer[];
-      this.worker.postMessage({ type: 'run', id, feeds, spec } satisfies LaneRequest, transfer);
+      const transfer = batches.flatMap((f) => [f.ids.buffer, f.attention.buffer, f.mask.buffer, ...(f.tokenTypes ? [f.tokenTypes.buffer] : [])]) as ArrayBuffer[];
+      this.worker.postMessage({ type: 'run', id, batches, spec } satisfies LaneRequest, transfer);
     });
   }
 }
@@ -145,10 +145,10 @@ export class LaneRunner implements BatchRunner {
     else lane.busy = false;
   }
 
-  async run(feeds: BatchFeeds, spec: PoolSpec): Promise<Float32Array> {
+  async run(batches: BatchFeeds[], spec: PoolSpec): Promise<Float32Array[]> {
     const lane = await this.acquire();
     try {
-      return await lane.run(feeds, spec);
+      return await lane.run(batches, spec);
     } finally {
       this.releaseLane(lane);
     }

@@ -1,5 +1,5 @@
 import { ModelLoadError, UsageError } from '@rag/core';
-import { buildFeeds, LITTLE_ENDIAN, type IntType, type PoolSpec } from './batch-feeds.js';
+import { buildFeeds, LITTLE_ENDIAN, type BatchFeeds, type IntType, type PoolSpec } from './batch-feeds.js';
 import type { BatchRunner } from './batch-runner.js';
 import type { EncoderSettings } from './encoder-options.js';
 import { l2NormalizeRows } from './pooling.js';
@@ -27,6 +27,9 @@ export interface EncoderParts {
    */
   rowDependentBatches?: boolean;
 }
+
+/** Tokens (rows x padded length) a lane is sent per message, at most. */
+const GROUP_TOKENS = 4096;
 
 /**
  * A sentence/passage encoder over one ONNX model. encode() returns row-major [n, dim] float32.
@@ -160,21 +163,36 @@ export class Encoder {
     const batches = Math.ceil(n / bs);
     const spec: PoolSpec = { outputName: this.outputName, pooling: this.settings.pooling };
     // The batches are the same whatever the lanes: a batch's vectors do not depend on where it ran.
+    // Lanes take several batches per message (up to ~GROUP_TOKENS tokens, at least 4 messages per lane
+    // when there is enough work): a message wakes a sleeping thread, which on a loaded machine can wait
+    // a scheduler tick, so short one-text calls are not sent one by one.
+    const groupTokens = this.runner.width > 1 ? Math.min(GROUP_TOKENS, Math.ceil(toks.reduce((s, t) => s + t.ids.length, 0) / (this.runner.width * 4))) : 0;
     let next = 0;
+    const place = (rows: number[], vecs: Float32Array): void => {
+      const dim = vecs.length / rows.length;
+      if (!out) {
+        this._dim = dim;
+        out = new Float32Array(n * dim);
+      } else if (dim !== this._dim) {
+        throw new ModelLoadError(`model output width changed from ${this._dim} to ${dim}`, { hint: 'check outputName' });
+      }
+      for (let r = 0; r < rows.length; r++) out.set(vecs.subarray(r * dim, (r + 1) * dim), rows[r]! * dim);
+    };
     const drain = async (): Promise<void> => {
       while (next < batches) {
-        const b = next++;
-        const rows = order.slice(b * bs, (b + 1) * bs);
-        const feeds = buildFeeds(rows.map((i) => toks[i]!), this.inputType, this.hasTokenTypes, this.tokenizer.padId);
+        const group: number[][] = [];
+        const feeds: BatchFeeds[] = [];
+        let tokens = 0;
+        do {
+          const b = next++;
+          const rows = order.slice(b * bs, (b + 1) * bs);
+          const f = buildFeeds(rows.map((i) => toks[i]!), this.inputType, this.hasTokenTypes, this.tokenizer.padId);
+          group.push(rows);
+          feeds.push(f);
+          tokens += f.rows * f.seqLen;
+        } while (next < batches && tokens < groupTokens);
         const vecs = await this.runner.run(feeds, spec);
-        const dim = vecs.length / rows.length;
-        if (!out) {
-          this._dim = dim;
-          out = new Float32Array(n * dim);
-        } else if (dim !== this._dim) {
-          throw new ModelLoadError(`model output width changed from ${this._dim} to ${dim}`, { hint: 'check outputName' });
-        }
-        for (let r = 0; r < rows.length; r++) out.set(vecs.subarray(r * dim, (r + 1) * dim), rows[r]! * dim);
+        group.forEach((rows, g) => place(rows, vecs[g]!));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.runner.width, batches) }, drain));

@@ -14,6 +14,8 @@ export interface BuildOptions {
   format?: 'wikixml' | 'dpr-tsv' | 'jsonl';
   workers?: number;
   shardSize: number;
+  /** Passages per encode job (0 or absent: one per shard). */
+  encodePart?: number;
   index: 'flat' | 'hnsw' | 'ivf';
   encoder?: string;
   words: number;
@@ -70,6 +72,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     index: { kind: o.index, params },
     encoderDir,
     ...(base ? { base } : {}),
+    ...(o.encodePart ? { encodePart: o.encodePart } : {}),
     requestedAt: new Date().toISOString(),
   };
   const workers = o.workers ?? (config.redis.url ? 0 : 2);
