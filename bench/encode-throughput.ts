@@ -136,7 +136,11 @@ async function makePeer(): Promise<Peer> {
 
 /** Sibling processes that spin on the CPU: the load other work puts on a shared machine. */
 function startBurners(k: number): ChildProcess[] {
-  return Array.from({ length: k }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  const burners = Array.from({ length: k }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  // Never leave one spinning, whatever ends this process.
+  process.once('exit', () => { for (const b of burners) b.kill('SIGKILL'); });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+  return burners;
 }
 
 async function runWorkers(k: number, passages: BenchPassage[]): Promise<WorkersResult> {
@@ -157,7 +161,7 @@ const rate = (n: number, s: number[]) => ({ perSec: round(n / best(s)), runsSec:
  * Interleaves, per round: ours (one sorted call), ours in corpus order (one call per batch), peer.
  * Interleaving keeps the comparison fair when other load on the machine comes and goes.
  */
-async function compare(enc: Encoder, intraOp: Encoder, peer: Peer, texts: string[], runs: number, label: string) {
+async function compare(enc: Encoder, intraOp: Encoder, peer: Peer, texts: string[], runs: number, label: string, ablations = true) {
   const n = texts.length;
   const sorted: number[] = [];
   const corpusOrder: number[] = [];
@@ -168,23 +172,29 @@ async function compare(enc: Encoder, intraOp: Encoder, peer: Peer, texts: string
   await enc.encode(texts.slice(0, batchSize)); // warm-up
   await intraOp.encode(texts.slice(0, batchSize));
   await peer.encodeAll(texts.slice(0, batchSize));
+  // Ours and the peer back to back in each round, so that a round's ratio sees the same load.
   for (let r = 0; r < runs; r++) {
     sorted.push(await timeIt(async () => { ours = await enc.encode(texts); }));
-    corpusOrder.push(await timeIt(async () => {
-      for (let i = 0; i < n; i += batchSize) await enc.encode(texts.slice(i, i + batchSize));
-    }));
-    intraOpSec.push(await timeIt(async () => { await intraOp.encode(texts); }));
     peerSec.push(await timeIt(async () => { theirs = await peer.encodeAll(texts); }));
-    progress(`${label} round ${r + 1}: ours ${round(n / sorted[r]!)}, ours corpus order ${round(n / corpusOrder[r]!)}, ours intra-op ${round(n / intraOpSec[r]!)}, transformers.js ${round(n / peerSec[r]!)} texts/s`);
+    if (ablations) {
+      intraOpSec.push(await timeIt(async () => { await intraOp.encode(texts); }));
+      corpusOrder.push(await timeIt(async () => {
+        for (let i = 0; i < n; i += batchSize) await enc.encode(texts.slice(i, i + batchSize));
+      }));
+    }
+    const abl = ablations ? `, ours intra-op ${round(n / intraOpSec[r]!)}, ours corpus order ${round(n / corpusOrder[r]!)}` : '';
+    progress(`${label} round ${r + 1}: ours ${round(n / sorted[r]!)}, transformers.js ${round(n / peerSec[r]!)}${abl} texts/s`);
   }
+  const paired = sorted.map((s, r) => peerSec[r]! / s).sort((a, b) => a - b);
   return {
     count: n,
     meanTokens: round(texts.reduce((s, t) => s + enc.tokenCount(t), 0) / n),
     ours: rate(n, sorted),
-    oursCorpusOrder: rate(n, corpusOrder),
-    oursIntraOp: rate(n, intraOpSec),
+    ...(ablations ? { oursCorpusOrder: rate(n, corpusOrder), oursIntraOp: rate(n, intraOpSec) } : {}),
     transformersJs: rate(n, peerSec),
     ratioOursOverPeer: round(best(peerSec) / best(sorted), 2),
+    /** Median over rounds of (ours / peer) within a round: cancels load that drifts between rounds. */
+    ratioPairedMedian: round(paired[Math.floor((paired.length - 1) / 2)]!, 2),
     agreementWithPeer: cosineStats(ours, theirs, enc.dim),
   };
 }
@@ -215,8 +225,8 @@ async function main(): Promise<void> {
   if (burners > 0) {
     const spinning = startBurners(burners);
     try {
-      const p = await compare(enc, intraOp, peer, texts, repeat, `passages, ${burners} burner(s)`);
-      const m = await compare(enc, intraOp, peer, mixed, repeat, `mixed, ${burners} burner(s)`);
+      const p = await compare(enc, intraOp, peer, texts, repeat, `passages, ${burners} burner(s)`, false);
+      const m = await compare(enc, intraOp, peer, mixed, repeat, `mixed, ${burners} burner(s)`, false);
       loaded = { burners, loadavgDuring: loadavg().map((x) => round(x, 2)), passages: p, mixedLengths: m };
     } finally {
       for (const c of spinning) c.kill('SIGKILL');
@@ -251,6 +261,12 @@ async function main(): Promise<void> {
       mixedLengths: mixedResult.ratioOursOverPeer,
       passagesLoaded: loaded?.passages.ratioOursOverPeer,
       mixedLengthsLoaded: loaded?.mixedLengths.ratioOursOverPeer,
+      pairedMedian: {
+        passages: passagesResult.ratioPairedMedian,
+        mixedLengths: mixedResult.ratioPairedMedian,
+        passagesLoaded: loaded?.passages.ratioPairedMedian,
+        mixedLengthsLoaded: loaded?.mixedLengths.ratioPairedMedian,
+      },
     },
     passages: passagesResult,
     mixedLengths: mixedResult,

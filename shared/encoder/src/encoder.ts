@@ -163,11 +163,12 @@ export class Encoder {
     const batches = Math.ceil(n / bs);
     const spec: PoolSpec = { outputName: this.outputName, pooling: this.settings.pooling };
     // The batches are the same whatever the lanes: a batch's vectors do not depend on where it ran.
-    // Lanes take several batches per message (up to ~GROUP_TOKENS tokens, at least 4 messages per lane
-    // when there is enough work): a message wakes a sleeping thread, which on a loaded machine can wait
-    // a scheduler tick, so short one-text calls are not sent one by one.
-    const groupTokens = this.runner.width > 1 ? Math.min(GROUP_TOKENS, Math.ceil(toks.reduce((s, t) => s + t.ids.length, 0) / (this.runner.width * 4))) : 0;
+    // Lanes take several batches per message, since a message wakes a sleeping thread, which on a loaded
+    // machine can wait a scheduler tick: up to GROUP_TOKENS tokens and a quarter of what is left per lane
+    // (guided self-scheduling), so groups shrink towards the end and no lane is left with a long tail.
+    const width = this.runner.width;
     let next = 0;
+    let tokensLeft = width > 1 ? toks.reduce((s, t) => s + t.ids.length, 0) : 0;
     const place = (rows: number[], vecs: Float32Array): void => {
       const dim = vecs.length / rows.length;
       if (!out) {
@@ -182,6 +183,7 @@ export class Encoder {
       while (next < batches) {
         const group: number[][] = [];
         const feeds: BatchFeeds[] = [];
+        const groupTokens = Math.min(GROUP_TOKENS, tokensLeft / (width * 4));
         let tokens = 0;
         do {
           const b = next++;
@@ -190,6 +192,7 @@ export class Encoder {
           group.push(rows);
           feeds.push(f);
           tokens += f.rows * f.seqLen;
+          for (const i of rows) tokensLeft -= toks[i]!.ids.length;
         } while (next < batches && tokens < groupTokens);
         const vecs = await this.runner.run(feeds, spec);
         group.forEach((rows, g) => place(rows, vecs[g]!));
