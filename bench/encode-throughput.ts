@@ -11,8 +11,13 @@
  *      same batch size, mean pooling + normalize; ratio ours / peer, and the cosine agreement of the two;
  *  (c) 1..k forked worker processes running our Encoder with intraOpThreads=1 each, total passages/s;
  *  (d) a mixed-length workload (passages interleaved 1:1 with real NQ-open questions), where length
- *      sorting matters: ours sorted vs ours in corpus order vs transformers.js, texts/s.
+ *      sorting matters: ours sorted vs ours in corpus order vs transformers.js, texts/s;
+ *  (e) (a), (b) and (d) again while `--burners` sibling processes (default 1) spin on the CPU, as other
+ *      work on a shared machine does: the ratios must hold there too.
+ * Ours runs its threads as lanes (the default); `oursIntraOp` is the same encoder with one session of
+ * `threads` intra-op threads, as it ran before lanes, for comparison.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -20,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadEncoder, findModelFile, type Encoder } from '@rag/encoder';
 import { loadWikiPassages, type BenchPassage } from './lib/wiki-passages.js';
-import { timeEncodeWorkers } from './lib/encode-workers.js';
+import { timeEncodeWorkers, type WorkersResult } from './lib/encode-workers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -33,6 +38,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '2' },
     model: { type: 'string', default: join(repo, 'models', 'all-MiniLM-L6-v2') },
     workers: { type: 'string', default: '1,2' },
+    burners: { type: 'string', default: '1' },
     dump: { type: 'string', default: join(repo, '..', 'shared', 'data', 'wikipedia', 'enwiki-2016-sample.xml.bz2') },
     questions: { type: 'string', default: join(repo, '..', 'shared', 'data', 'nq-open', 'NQ-open.dev.jsonl') },
   },
@@ -43,6 +49,7 @@ const batchSize = Number(values.batch);
 const repeat = Math.max(1, Number(values.repeat));
 const modelDir = resolve(values.model!);
 const workerCounts = values.workers!.split(',').filter(Boolean).map(Number);
+const burners = Number(values.burners);
 
 function progress(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
@@ -127,9 +134,18 @@ async function makePeer(): Promise<Peer> {
   };
 }
 
-async function runWorkers(k: number, passages: BenchPassage[]): Promise<{ workers: number; seconds: number; passagesPerSec: number }> {
+/** Sibling processes that spin on the CPU: the load other work puts on a shared machine. */
+function startBurners(k: number): ChildProcess[] {
+  const burners = Array.from({ length: k }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  // Never leave one spinning, whatever ends this process.
+  process.once('exit', () => { for (const b of burners) b.kill('SIGKILL'); });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+  return burners;
+}
+
+async function runWorkers(k: number, passages: BenchPassage[]): Promise<WorkersResult> {
   const r = await timeEncodeWorkers(modelDir, k, passages, batchSize);
-  progress(`${k} worker process(es) x 1 thread: ${r.passagesPerSec} passages/s`);
+  progress(`${k} worker process(es) x 1 thread: ${r.passagesPerSec} passages/s (${r.passagesPerCpuSec} per CPU-second, shares ${r.shares.join('/')})`);
   return r;
 }
 
@@ -145,30 +161,40 @@ const rate = (n: number, s: number[]) => ({ perSec: round(n / best(s)), runsSec:
  * Interleaves, per round: ours (one sorted call), ours in corpus order (one call per batch), peer.
  * Interleaving keeps the comparison fair when other load on the machine comes and goes.
  */
-async function compare(enc: Encoder, peer: Peer, texts: string[], runs: number, label: string) {
+async function compare(enc: Encoder, intraOp: Encoder, peer: Peer, texts: string[], runs: number, label: string, ablations = true) {
   const n = texts.length;
   const sorted: number[] = [];
   const corpusOrder: number[] = [];
+  const intraOpSec: number[] = [];
   const peerSec: number[] = [];
   let ours: Float32Array = new Float32Array(0);
   let theirs: Float32Array = new Float32Array(0);
   await enc.encode(texts.slice(0, batchSize)); // warm-up
+  await intraOp.encode(texts.slice(0, batchSize));
   await peer.encodeAll(texts.slice(0, batchSize));
+  // Ours and the peer back to back in each round, so that a round's ratio sees the same load.
   for (let r = 0; r < runs; r++) {
     sorted.push(await timeIt(async () => { ours = await enc.encode(texts); }));
-    corpusOrder.push(await timeIt(async () => {
-      for (let i = 0; i < n; i += batchSize) await enc.encode(texts.slice(i, i + batchSize));
-    }));
     peerSec.push(await timeIt(async () => { theirs = await peer.encodeAll(texts); }));
-    progress(`${label} round ${r + 1}: ours ${round(n / sorted[r]!)}, ours corpus order ${round(n / corpusOrder[r]!)}, transformers.js ${round(n / peerSec[r]!)} texts/s`);
+    if (ablations) {
+      intraOpSec.push(await timeIt(async () => { await intraOp.encode(texts); }));
+      corpusOrder.push(await timeIt(async () => {
+        for (let i = 0; i < n; i += batchSize) await enc.encode(texts.slice(i, i + batchSize));
+      }));
+    }
+    const abl = ablations ? `, ours intra-op ${round(n / intraOpSec[r]!)}, ours corpus order ${round(n / corpusOrder[r]!)}` : '';
+    progress(`${label} round ${r + 1}: ours ${round(n / sorted[r]!)}, transformers.js ${round(n / peerSec[r]!)}${abl} texts/s`);
   }
+  const paired = sorted.map((s, r) => peerSec[r]! / s).sort((a, b) => a - b);
   return {
     count: n,
     meanTokens: round(texts.reduce((s, t) => s + enc.tokenCount(t), 0) / n),
     ours: rate(n, sorted),
-    oursCorpusOrder: rate(n, corpusOrder),
+    ...(ablations ? { oursCorpusOrder: rate(n, corpusOrder), oursIntraOp: rate(n, intraOpSec) } : {}),
     transformersJs: rate(n, peerSec),
     ratioOursOverPeer: round(best(peerSec) / best(sorted), 2),
+    /** Median over rounds of (ours / peer) within a round: cancels load that drifts between rounds. */
+    ratioPairedMedian: round(paired[Math.floor((paired.length - 1) / 2)]!, 2),
     agreementWithPeer: cosineStats(ours, theirs, enc.dim),
   };
 }
@@ -181,6 +207,7 @@ async function main(): Promise<void> {
   const n = passages.length;
 
   const enc: Encoder = await loadEncoder({ dir: modelDir, intraOpThreads: threads, batchSize });
+  const intraOp: Encoder = await loadEncoder({ dir: modelDir, intraOpThreads: threads, threading: 'intra-op', batchSize });
   const sep = enc.settings.titleSeparator;
   // Same strings for both libraries: our concat passage format, spelled out.
   const texts = passages.map((p) => (p.title ? `${p.title}${sep}${p.text}` : p.text));
@@ -192,14 +219,35 @@ async function main(): Promise<void> {
   }
 
   const peer = await makePeer();
-  const passagesResult = await compare(enc, peer, texts, repeat, 'passages');
-  const mixedResult = await compare(enc, peer, mixed, repeat, 'mixed');
+  const passagesResult = await compare(enc, intraOp, peer, texts, repeat, 'passages');
+  const mixedResult = await compare(enc, intraOp, peer, mixed, repeat, 'mixed');
+  let loaded: { burners: number; loadavgDuring: number[]; passages: typeof passagesResult; mixedLengths: typeof mixedResult } | undefined;
+  if (burners > 0) {
+    const spinning = startBurners(burners);
+    try {
+      const p = await compare(enc, intraOp, peer, texts, repeat, `passages, ${burners} burner(s)`, false);
+      const m = await compare(enc, intraOp, peer, mixed, repeat, `mixed, ${burners} burner(s)`, false);
+      loaded = { burners, loadavgDuring: loadavg().map((x) => round(x, 2)), passages: p, mixedLengths: m };
+    } finally {
+      for (const c of spinning) c.kill('SIGKILL');
+    }
+  }
   await peer.dispose();
   const dim = enc.dim;
   await enc.release();
+  await intraOp.release();
 
-  const workers = [];
-  for (const k of workerCounts) workers.push(await runWorkers(k, passages));
+  // Interleaved (1, 2, 1, 2, ...), best of `repeat` per k: load that comes and goes hits both alike.
+  const workerRuns = new Map<number, WorkersResult[]>();
+  for (let r = 0; r < repeat; r++) for (const k of workerCounts) workerRuns.set(k, [...(workerRuns.get(k) ?? []), await runWorkers(k, passages)]);
+  const workers = [...workerRuns].map(([k, runs]) => ({
+    workers: k,
+    passagesPerSec: Math.max(...runs.map((x) => x.passagesPerSec)),
+    passagesPerCpuSec: Math.max(...runs.map((x) => x.passagesPerCpuSec)),
+    runs,
+  }));
+  const one = workers.find((w) => w.workers === 1);
+  const scaling = one ? Object.fromEntries(workers.filter((w) => w.workers > 1).map((w) => [`${w.workers}over1`, round(w.passagesPerSec / one.passagesPerSec, 2)])) : undefined;
 
   const result = {
     machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model, node: process.version, loadavgAtStart: loadAtStart, loadavgAtEnd: loadavg().map((x) => round(x, 2)) },
@@ -207,10 +255,24 @@ async function main(): Promise<void> {
     threads,
     batchSize,
     repeat,
-    note: 'rates (texts/s) are the best of the interleaved timed runs after a warm-up batch; workers exclude model load; corpus order = one encode() call per batch, i.e. no length sorting',
+    note: 'rates (texts/s) are the best of the interleaved timed runs after a warm-up batch; workers exclude model load and pull 32-passage chunks from a shared queue; corpus order = one encode() call per batch, i.e. no length sorting; loaded = the same while sibling processes spin on the CPU',
+    ratios: {
+      passages: passagesResult.ratioOursOverPeer,
+      mixedLengths: mixedResult.ratioOursOverPeer,
+      passagesLoaded: loaded?.passages.ratioOursOverPeer,
+      mixedLengthsLoaded: loaded?.mixedLengths.ratioOursOverPeer,
+      pairedMedian: {
+        passages: passagesResult.ratioPairedMedian,
+        mixedLengths: mixedResult.ratioPairedMedian,
+        passagesLoaded: loaded?.passages.ratioPairedMedian,
+        mixedLengthsLoaded: loaded?.mixedLengths.ratioPairedMedian,
+      },
+    },
     passages: passagesResult,
     mixedLengths: mixedResult,
+    loaded,
     workerProcesses: workers,
+    workerScaling: scaling,
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }

@@ -1,5 +1,6 @@
 // Fault test: two distributed workers, one is kill -9'd mid-build, a third joins; the build
-// must still publish with passages == vectors and no duplicate passage ids.
+// must still publish with passages == vectors and no duplicate passage ids. Shards are split into
+// encode part jobs, so the kill lands on parts and merges too.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -33,7 +34,7 @@ test('kill -9 of a worker mid-build loses nothing', { skip: !existsSync(ENWIKI) 
   const exits = workers.map((w) => collect(w, 900_000));
   const probe = new Redis(redis.url);
   try {
-    const build = collect(startRag(['snapshot', 'build', '--source', ENWIKI, '--snapshot', 'killed', '--shard-size', '250', '--no-progress'], env), 900_000);
+    const build = collect(startRag(['snapshot', 'build', '--source', ENWIKI, '--snapshot', 'killed', '--shard-size', '250', '--encode-part', '100', '--no-progress'], env), 900_000);
     // Wait until encoding is under way (some vectors done, not all).
     let p = await readProgress(probe, 'killtest', 'killed');
     const deadline = Date.now() + 300_000;

@@ -121,6 +121,24 @@ test('a failed build publishes nothing, and re-running resumes without redoing i
     'same input gives byte-identical shards (idempotent)');
 });
 
+test('one shard split into encode jobs for 2 workers publishes the same embeddings as one encode job', async (t) => {
+  const one = await runRag(['snapshot', 'build', '--source', corpus, '--snapshot', 'topics-one-job', '--workers', '2', '--shard-size', '1000', '--encode-part', '0', '--no-progress'], env);
+  assert.equal(one.code, 0, one.stderr);
+  const split = await runRag(['snapshot', 'build', '--source', corpus, '--snapshot', 'topics-split', '--workers', '2', '--shard-size', '1000', '--encode-part', '4', '--no-progress'], { ...env, RAG_LOG_LEVEL: 'info' });
+  assert.equal(split.code, 0, split.stderr);
+  const show = async (id: string) => JSON.parse((await runRag(['snapshot', 'show', id, '--json'], env)).stdout);
+  const [a, b] = [await show('topics-one-job'), await show('topics-split')];
+  assert.equal(b.shards.length, 1);
+  assert.equal(b.vectors, a.vectors);
+  assert.equal(b.shards[0].embeddingsSha256, a.shards[0].embeddingsSha256, 'byte-identical embeddings');
+  assert.equal(b.shards[0].sha256, a.shards[0].sha256, 'byte-identical index');
+  // Each part was a job of its own, taken by whichever worker was free.
+  const logs = readdirSync(join(dir.path, 'home', 'logs')).map((f) => readFileSync(join(dir.path, 'home', 'logs', f), 'utf8'));
+  const perWorker = logs.map((l) => l.split('\n').filter((line) => line.includes('"shard.part.encoded"') && line.includes('"topics-split"')).length);
+  assert.equal(perWorker.reduce((x, y) => x + y, 0), Math.ceil(b.vectors / 4), 'one part job per 4 passages');
+  t.diagnostic(`parts encoded per worker: ${perWorker.join(', ')}`);
+});
+
 test('an empty corpus fails with a clear reason and publishes nothing', async () => {
   const empty = join(dir.path, 'empty.jsonl');
   writeFileSync(empty, '');

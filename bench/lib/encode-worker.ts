@@ -1,14 +1,20 @@
 /**
- * Child process for the multi-process throughput benchmark: loads our Encoder, reports ready,
- * encodes its share of passages on 'go', reports the time. Started by bench/lib/encode-workers.ts via fork().
+ * Child process for the multi-process throughput benchmark: loads our Encoder, reports ready, then
+ * encodes the chunks of passages the parent hands out one at a time (as workers take encode part
+ * jobs from the queue) until told to stop, and reports its CPU time. Started by bench/lib/encode-workers.ts.
  */
 import { loadEncoder } from '@rag/encoder';
 import type { BenchPassage } from './wiki-passages.js';
 
 export type WorkerRequest =
   | { type: 'init'; dir: string; threads: number; batchSize: number; passages: BenchPassage[] }
-  | { type: 'go' };
-export type WorkerReply = { type: 'ready'; dim: number } | { type: 'done'; ms: number; count: number } | { type: 'error'; message: string };
+  | { type: 'chunk'; from: number; to: number }
+  | { type: 'stop' };
+export type WorkerReply =
+  | { type: 'ready'; dim: number }
+  | { type: 'chunk-done'; count: number }
+  | { type: 'stopped'; cpuMs: number; count: number }
+  | { type: 'error'; message: string };
 
 function send(msg: WorkerReply): void {
   process.send?.(msg);
@@ -16,6 +22,8 @@ function send(msg: WorkerReply): void {
 
 let passages: BenchPassage[] = [];
 let encoder: Awaited<ReturnType<typeof loadEncoder>> | undefined;
+let cpu0: NodeJS.CpuUsage | undefined;
+let count = 0;
 
 process.on('message', (msg: WorkerRequest) => {
   void (async () => {
@@ -25,10 +33,14 @@ process.on('message', (msg: WorkerRequest) => {
         encoder = await loadEncoder({ dir: msg.dir, intraOpThreads: msg.threads, batchSize: msg.batchSize });
         await encoder.encodePassages(passages.slice(0, msg.batchSize)); // warm-up
         send({ type: 'ready', dim: encoder.dim });
-      } else if (msg.type === 'go') {
-        const t0 = performance.now();
-        await encoder!.encodePassages(passages);
-        send({ type: 'done', ms: performance.now() - t0, count: passages.length });
+      } else if (msg.type === 'chunk') {
+        cpu0 ??= process.cpuUsage();
+        await encoder!.encodePassages(passages.slice(msg.from, msg.to));
+        count += msg.to - msg.from;
+        send({ type: 'chunk-done', count: msg.to - msg.from });
+      } else {
+        const cpu = process.cpuUsage(cpu0);
+        send({ type: 'stopped', cpuMs: (cpu.user + cpu.system) / 1000, count });
         await encoder!.release();
         process.disconnect?.();
       }

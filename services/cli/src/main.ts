@@ -10,6 +10,8 @@ import { installInterruptHandlers, interruptedBy } from './interrupt.js';
 
 // Commands load their libraries (ONNX Runtime, FAISS, the AWS SDK) only when they run, so --help is instant.
 const DEFAULT_SHARD_SIZE = 2000;
+/** A quarter of a default shard: 4 encode jobs per shard, ~10 s each for MiniLM on one core. */
+const DEFAULT_ENCODE_PART = 500;
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -46,6 +48,7 @@ snapshot.command('build')
   .option('--workers <n>', 'local worker processes (embedded default 2; with REDIS_URL default 0: use ./rag worker)', int('--workers', 0))
   .option('--shard-size <n>', 'passages per shard', int('--shard-size', 1), DEFAULT_SHARD_SIZE)
   .addOption(new Option('--index <kind>', 'per-shard FAISS index (default: auto = exact Flat while the Flat vectors fit --flat-budget-mb, else IVF-PQ with exact re-rank; with --base: the base\'s index)').choices(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq']))
+  .option('--encode-part <n>', 'passages per encode job: larger shards are encoded by several jobs that any worker takes, so every worker has work whatever the shard count (0: one job per shard)', int('--encode-part', 0), DEFAULT_ENCODE_PART)
   .option('--encoder <dir>', 'passage encoder in the Optimum ONNX layout (default: models/all-MiniLM-L6-v2)')
   .option('--words <n>', 'words per passage', int('--words', 1), 100)
   .option('--nlist <n>', 'IVF, IVF-PQ: number of lists (default ~4*sqrt(n) for IVF, ~sqrt(n) for IVF-PQ)', int('--nlist', 1))

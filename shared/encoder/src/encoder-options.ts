@@ -6,6 +6,7 @@ import type { Logger } from '@rag/core';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 export type Pooling = 'mean' | 'cls';
+export type Threading = 'lanes' | 'intra-op';
 /**
  * How a passage {title, text} becomes model input.
  * - 'concat': one string `${title}${titleSeparator}${text}` — for single-text sentence-transformers models,
@@ -21,8 +22,15 @@ export interface EncoderOptions {
   dir: string;
   /** @defaultValue 'cpu' */
   executionProvider?: ExecutionProvider;
-  /** Intra-op threads for the session; 0 lets ONNX Runtime decide. @defaultValue 0 */
+  /** Threads the encoder computes with (see `threading`); 0 lets ONNX Runtime decide. @defaultValue 0 */
   intraOpThreads?: number;
+  /**
+   * How more than one CPU thread is used. 'lanes': that many single-threaded sessions on worker threads,
+   * each running whole batches (robust on a busy machine: no barriers between threads, no spinning);
+   * 'intra-op': one session whose operators are split over the threads. Vectors are the same bits either way.
+   * The CUDA provider always runs one session. @defaultValue 'lanes'
+   */
+  threading?: Threading;
   /** Texts per forward pass. @defaultValue 32 */
   batchSize?: number;
   /** Token limit incl. special tokens. @defaultValue sentence_bert_config.json max_seq_length, else config.json max_position_embeddings */
@@ -41,6 +49,7 @@ export interface EncoderSettings {
   dir: string;
   executionProvider: ExecutionProvider;
   intraOpThreads: number;
+  threading: Threading;
   batchSize: number;
   maxLength: number;
   pooling: Pooling;
@@ -225,6 +234,10 @@ export function resolveEncoderSettings(opts: EncoderOptions): EncoderSettings {
 
   const executionProvider = opts.executionProvider ?? 'cpu';
   const intraOpThreads = opts.intraOpThreads ?? 0;
+  const threading = opts.threading ?? 'lanes';
+  if (threading !== 'lanes' && threading !== 'intra-op') {
+    throw new ConfigError(`threading must be 'lanes' or 'intra-op', got ${String(threading)}`, { hint: "use 'lanes' (the default)" });
+  }
   const batchSize = opts.batchSize ?? 32;
   if (!Number.isInteger(intraOpThreads) || intraOpThreads < 0) {
     throw new ConfigError(`intraOpThreads must be an integer >= 0, got ${intraOpThreads}`, { hint: '0 lets ONNX Runtime decide' });
@@ -237,6 +250,7 @@ export function resolveEncoderSettings(opts: EncoderOptions): EncoderSettings {
     dir,
     executionProvider,
     intraOpThreads,
+    threading,
     batchSize,
     maxLength,
     pooling,

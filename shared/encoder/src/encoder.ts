@@ -1,10 +1,8 @@
-import { endianness } from 'node:os';
-import { Tensor } from 'onnxruntime-node';
-import type { InferenceSession } from 'onnxruntime-node';
 import { ModelLoadError, UsageError } from '@rag/core';
+import { buildFeeds, LITTLE_ENDIAN, type BatchFeeds, type IntType, type PoolSpec } from './batch-feeds.js';
+import type { BatchRunner } from './batch-runner.js';
 import type { EncoderSettings } from './encoder-options.js';
-import { l2NormalizeRows, poolBatch } from './pooling.js';
-import { releaseSession } from './session-pool.js';
+import { l2NormalizeRows } from './pooling.js';
 import type { TextTokenizer, TokenizedInput } from './text-tokenizer.js';
 
 export interface PassageInput {
@@ -18,8 +16,8 @@ export interface EncoderParts {
   sha256: string;
   modelPath: string;
   settings: EncoderSettings;
-  session: InferenceSession;
-  sessionKey: string;
+  /** The session (or the lanes of sessions) that runs batches. */
+  runner: BatchRunner;
   tokenizer: TextTokenizer;
   /**
    * The graph quantizes activations dynamically (DynamicQuantizeLinear: one scale per call, over
@@ -30,20 +28,8 @@ export interface EncoderParts {
   rowDependentBatches?: boolean;
 }
 
-type IntType = 'int64' | 'int32';
-
-// int64 tensors are filled through an Int32 view (low word = id, high word = 0): no BigInt per token.
-const LITTLE_ENDIAN = endianness() === 'LE';
-
-/** A batch's input tensors for rows of token ids already sorted into it. */
-function makeIntTensor(type: IntType, rows: number, seqLen: number): { tensor: Tensor; view: Int32Array } {
-  if (type === 'int32') {
-    const data = new Int32Array(rows * seqLen);
-    return { tensor: new Tensor('int32', data, [rows, seqLen]), view: data };
-  }
-  const data = new BigInt64Array(rows * seqLen);
-  return { tensor: new Tensor('int64', data, [rows, seqLen]), view: new Int32Array(data.buffer) };
-}
+/** Tokens (rows x padded length) a lane is sent per message, at most. */
+const GROUP_TOKENS = 4096;
 
 /**
  * A sentence/passage encoder over one ONNX model. encode() returns row-major [n, dim] float32.
@@ -57,8 +43,7 @@ export class Encoder {
   readonly modelPath: string;
   readonly maxLength: number;
   readonly settings: EncoderSettings;
-  private readonly session: InferenceSession;
-  private readonly sessionKey: string;
+  private readonly runner: BatchRunner;
   private readonly tokenizer: TextTokenizer;
   private readonly inputType: IntType;
   private readonly hasTokenTypes: boolean;
@@ -74,12 +59,11 @@ export class Encoder {
     this.modelPath = parts.modelPath;
     this.settings = parts.settings;
     this.maxLength = parts.settings.maxLength;
-    this.session = parts.session;
-    this.sessionKey = parts.sessionKey;
+    this.runner = parts.runner;
     this.tokenizer = parts.tokenizer;
     this.callBatchSize = parts.rowDependentBatches ? 1 : parts.settings.batchSize;
 
-    const inputs = new Map(this.session.inputMetadata.map((m) => [m.name, m]));
+    const inputs = new Map(this.runner.inputMetadata.map((m) => [m.name, m]));
     const unknown = [...inputs.keys()].filter((n) => !['input_ids', 'attention_mask', 'token_type_ids'].includes(n));
     if (!inputs.has('input_ids') || !inputs.has('attention_mask') || unknown.length > 0) {
       throw new ModelLoadError(`${this.modelPath} has inputs [${[...inputs.keys()].join(', ')}]; expected input_ids, attention_mask and optionally token_type_ids`, {
@@ -98,7 +82,7 @@ export class Encoder {
     // BERT exports take segment ids; DistilBERT/MPNet-style exports do not, and reject extra inputs.
     this.hasTokenTypes = inputs.has('token_type_ids');
 
-    const outs = this.session.outputNames;
+    const outs = this.runner.outputNames;
     const wanted = parts.settings.outputName;
     if (wanted && !outs.includes(wanted)) {
       throw new ModelLoadError(`${this.modelPath} has no output "${wanted}" (outputs: ${outs.join(', ')})`, {
@@ -106,7 +90,7 @@ export class Encoder {
       });
     }
     this.outputName = wanted ?? (outs.includes('last_hidden_state') ? 'last_hidden_state' : outs[0]!);
-    const outMeta = this.session.outputMetadata.find((m) => m.name === this.outputName);
+    const outMeta = this.runner.outputMetadata.find((m) => m.name === this.outputName);
     if (outMeta?.isTensor && outMeta.type !== 'float32') {
       throw new ModelLoadError(`${this.modelPath}: output ${this.outputName} is ${outMeta.type}; only float32 outputs are supported`, {
         hint: 'export in fp32 (or int8 dynamic quantization, whose outputs stay float32)',
@@ -165,7 +149,12 @@ export class Encoder {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await releaseSession(this.sessionKey);
+    await this.runner.release();
+  }
+
+  /** Batches this encoder keeps in flight: its lanes (1 for a single in-thread session). */
+  get lanes(): number {
+    return this.runner.width;
   }
 
   private async encodeTokenized(toks: TokenizedInput[]): Promise<Float32Array> {
@@ -176,64 +165,46 @@ export class Encoder {
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => toks[a]!.ids.length - toks[b]!.ids.length || a - b);
     let out: Float32Array | undefined = this._dim > 0 ? new Float32Array(n * this._dim) : undefined;
     const bs = this.callBatchSize;
-    for (let start = 0; start < n; start += bs) {
-      const rows = order.slice(start, start + bs);
-      const { hidden, dims, mask } = await this.forward(rows.map((i) => toks[i]!));
-      const dim = dims[dims.length - 1]!;
+    const batches = Math.ceil(n / bs);
+    const spec: PoolSpec = { outputName: this.outputName, pooling: this.settings.pooling };
+    // The batches are the same whatever the lanes: a batch's vectors do not depend on where it ran.
+    // Lanes take several batches per message, since a message wakes a sleeping thread, which on a loaded
+    // machine can wait a scheduler tick: up to GROUP_TOKENS tokens and a quarter of what is left per lane
+    // (guided self-scheduling), so groups shrink towards the end and no lane is left with a long tail.
+    const width = this.runner.width;
+    let next = 0;
+    let tokensLeft = width > 1 ? toks.reduce((s, t) => s + t.ids.length, 0) : 0;
+    const place = (rows: number[], vecs: Float32Array): void => {
+      const dim = vecs.length / rows.length;
       if (!out) {
         this._dim = dim;
         out = new Float32Array(n * dim);
       } else if (dim !== this._dim) {
         throw new ModelLoadError(`model output width changed from ${this._dim} to ${dim}`, { hint: 'check outputName' });
       }
-      if (dims.length === 3) {
-        poolBatch(hidden, rows.length, dims[1]!, dim, mask, this.settings.pooling, out, rows);
-      } else {
-        // Already pooled by the graph ([rows, dim], e.g. a sentence_embedding or pooler output).
-        for (let r = 0; r < rows.length; r++) out.set(hidden.subarray(r * dim, (r + 1) * dim), rows[r]! * dim);
+      for (let r = 0; r < rows.length; r++) out.set(vecs.subarray(r * dim, (r + 1) * dim), rows[r]! * dim);
+    };
+    const drain = async (): Promise<void> => {
+      while (next < batches) {
+        const group: number[][] = [];
+        const feeds: BatchFeeds[] = [];
+        const groupTokens = Math.min(GROUP_TOKENS, tokensLeft / (width * 4));
+        let tokens = 0;
+        do {
+          const b = next++;
+          const rows = order.slice(b * bs, (b + 1) * bs);
+          const f = buildFeeds(rows.map((i) => toks[i]!), this.inputType, this.hasTokenTypes, this.tokenizer.padId);
+          group.push(rows);
+          feeds.push(f);
+          tokens += f.rows * f.seqLen;
+          for (const i of rows) tokensLeft -= toks[i]!.ids.length;
+        } while (next < batches && tokens < groupTokens);
+        const vecs = await this.runner.run(feeds, spec);
+        group.forEach((rows, g) => place(rows, vecs[g]!));
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.runner.width, batches) }, drain));
     if (this.settings.normalize) l2NormalizeRows(out!, this._dim);
     return out!;
-  }
-
-  private async forward(batch: TokenizedInput[]): Promise<{ hidden: Float32Array; dims: readonly number[]; mask: Uint8Array }> {
-    const rows = batch.length;
-    let seqLen = 1;
-    for (const t of batch) if (t.ids.length > seqLen) seqLen = t.ids.length;
-    const stride = this.inputType === 'int64' ? 2 : 1;
-    const ids = makeIntTensor(this.inputType, rows, seqLen);
-    const att = makeIntTensor(this.inputType, rows, seqLen);
-    const types = this.hasTokenTypes ? makeIntTensor(this.inputType, rows, seqLen) : undefined;
-    const mask = new Uint8Array(rows * seqLen);
-    const pad = this.tokenizer.padId;
-    for (let r = 0; r < rows; r++) {
-      const t = batch[r]!;
-      const len = t.ids.length;
-      const rowBase = r * seqLen;
-      for (let j = 0; j < seqLen; j++) {
-        const k = (rowBase + j) * stride;
-        if (j < len) {
-          ids.view[k] = t.ids[j]!;
-          att.view[k] = 1;
-          if (types) types.view[k] = t.typeIds[j]!;
-          mask[rowBase + j] = 1;
-        } else {
-          ids.view[k] = pad;
-        }
-      }
-    }
-    const feeds: Record<string, Tensor> = { input_ids: ids.tensor, attention_mask: att.tensor };
-    if (types) feeds.token_type_ids = types.tensor;
-    const result = await this.session.run(feeds, [this.outputName]);
-    const y = result[this.outputName] as Tensor;
-    const dims = y.dims;
-    if (y.type !== 'float32' || (dims.length !== 3 && dims.length !== 2) || dims[0] !== rows) {
-      throw new ModelLoadError(`unexpected output ${this.outputName}: ${y.type} [${dims.join(', ')}]`, {
-        hint: 'set outputName in rag_encoder.json to the token-states output',
-      });
-    }
-    const hidden = y.data as Float32Array;
-    return { hidden, dims, mask };
   }
 }

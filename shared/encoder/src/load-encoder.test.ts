@@ -87,7 +87,7 @@ test('encoders of the same model share one session; release() of one leaves the 
   const a = await loadEncoder({ dir: MODEL_DIR, intraOpThreads: 1 });
   const b = await loadEncoder({ dir: MODEL_DIR, intraOpThreads: 1, batchSize: 4 });
   try {
-    assert.equal((a as unknown as { session: unknown }).session, (b as unknown as { session: unknown }).session);
+    assert.equal((a as unknown as { runner: { session: unknown } }).runner.session, (b as unknown as { runner: { session: unknown } }).runner.session);
     await a.release();
     await assert.rejects(a.encode(['x']), /after release/);
     assert.equal((await b.encode(['still works'])).length, b.dim);

@@ -4,7 +4,10 @@ import { basename, join, resolve } from 'node:path';
 import { ModelLoadError, sha256 } from '@rag/core';
 import { Encoder } from './encoder.js';
 import { resolveEncoderSettings, type EncoderOptions } from './encoder-options.js';
-import { acquireSession, releaseSession } from './session-pool.js';
+import type { BatchRunner } from './batch-runner.js';
+import { SessionRunner } from './batch-runner.js';
+import { LaneRunner } from './encode-lanes.js';
+import type { EncoderSettings } from './encoder-options.js';
 import { TextTokenizer } from './text-tokenizer.js';
 
 /** The ONNX file inside a model directory: Optimum writes model.onnx, the Hub layout onnx/model.onnx. */
@@ -73,6 +76,17 @@ async function hashAndInspect(modelPath: string): Promise<[string, boolean]> {
   return [sha256(bytes), bytes.includes('DynamicQuantizeLinear')];
 }
 
+/** Lanes for these settings: N CPU threads with 'lanes' threading are N single-threaded sessions. */
+export function laneCount(s: Pick<EncoderSettings, 'executionProvider' | 'threading' | 'intraOpThreads'>): number {
+  return s.executionProvider === 'cpu' && s.threading === 'lanes' && s.intraOpThreads > 1 ? s.intraOpThreads : 1;
+}
+
+function openRunner(modelPath: string, s: EncoderSettings): Promise<BatchRunner> {
+  const lanes = laneCount(s);
+  if (lanes > 1) return LaneRunner.open(modelPath, s.executionProvider, lanes, 1);
+  return SessionRunner.open(modelPath, s.executionProvider, s.intraOpThreads);
+}
+
 /**
  * Opens a model directory: validates files, resolves settings, shares the process-wide
  * InferenceSession for this model, and runs one probe pass so `dim` is known.
@@ -82,16 +96,20 @@ export async function loadEncoder(opts: EncoderOptions): Promise<Encoder> {
   const modelPath = findModelFile(dir);
   const settings = resolveEncoderSettings({ ...opts, dir });
   const tokenizer = loadTokenizer(dir, settings.maxLength);
-  const [[sha256, rowDependentBatches], { key, session }] = await Promise.all([
-    hashAndInspect(modelPath),
-    acquireSession(modelPath, settings.executionProvider, settings.intraOpThreads),
-  ]);
+  const [inspected, opened] = await Promise.allSettled([hashAndInspect(modelPath), openRunner(modelPath, settings)]);
+  if (opened.status === 'rejected') throw opened.reason;
+  const runner = opened.value;
+  if (inspected.status === 'rejected') {
+    await runner.release();
+    throw inspected.reason;
+  }
+  const [sha256, rowDependentBatches] = inspected.value;
   let encoder: Encoder;
   try {
-    encoder = new Encoder({ name: basename(dir), sha256, modelPath, settings, session, sessionKey: key, tokenizer, rowDependentBatches });
+    encoder = new Encoder({ name: basename(dir), sha256, modelPath, settings, runner, tokenizer, rowDependentBatches });
     await encoder.encode(['probe']);
   } catch (err) {
-    await releaseSession(key);
+    await runner.release();
     throw err;
   }
   opts.logger?.info(
@@ -106,6 +124,7 @@ export async function loadEncoder(opts: EncoderOptions): Promise<Encoder> {
       passageFormat: settings.passageFormat,
       executionProvider: settings.executionProvider,
       intraOpThreads: settings.intraOpThreads,
+      lanes: encoder.lanes,
       textsPerCall: encoder.callBatchSize,
       sources: settings.sources,
     },

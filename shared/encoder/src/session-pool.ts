@@ -35,7 +35,7 @@ export function cudaProviderInstalled(): boolean {
   return false;
 }
 
-function sessionOptions(ep: ExecutionProvider, threads: number): InferenceSession.SessionOptions {
+export function sessionOptions(ep: ExecutionProvider, threads: number): InferenceSession.SessionOptions {
   return {
     executionProviders: ep === 'cuda' ? [{ name: 'cuda' }] : ['cpu'],
     graphOptimizationLevel: 'all',
@@ -43,6 +43,9 @@ function sessionOptions(ep: ExecutionProvider, threads: number): InferenceSessio
     // One forward pass at a time per session; the inter-op pool would only compete with intra-op threads.
     interOpNumThreads: 1,
     ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    // Idle intra-op threads sleep instead of spinning: on a shared machine a spinning thread burns the
+    // core its sibling (or another process) needs, and measured 2.5x slower under load (docs/encoders.md).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 

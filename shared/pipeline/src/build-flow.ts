@@ -13,7 +13,8 @@ import { PAYLOAD_VERSION, buildRequestSchema } from './job-payloads.schema.js';
  *   │                                         the ingest job, which then waits and merges them
  *   ├── index (index.<id>.s00000)             one per shard, child of publish
  *   │   └── encode (encode.<id>.s00000)       child of its index job
- *   └── …
+ *   │       └── encode (encode.<id>.s00000.p0000)  with --encode-part: the shard's part jobs, merged
+ *   └── …                                          in order by the shard's encode job
  *
  * Job ids are derived from the snapshot id and shard, so re-adding is a no-op (idempotent
  * fan-out after a retried ingest) and every job maps to fixed storage keys. Every child
@@ -25,6 +26,7 @@ export const jobIds = {
   ingestRange: (id: string, k: number) => `ingest.${id}.r${SnapshotLayout.shardName(k)}`,
   encode: (id: string, shard: number) => `encode.${id}.s${SnapshotLayout.shardName(shard)}`,
   index: (id: string, shard: number) => `index.${id}.s${SnapshotLayout.shardName(shard)}`,
+  encodePart: (id: string, shard: number, part: number) => `encode.${id}.s${SnapshotLayout.shardName(shard)}.p${String(part).padStart(4, '0')}`,
 };
 
 export function childJobOptions(q: QueueConfig): JobsOptions {
@@ -61,20 +63,33 @@ export async function enqueueBuild(ctx: FlowContext, req: BuildRequest): Promise
   }
 }
 
-/** Called by the ingest job once shards exist: one index←encode pair per shard under the build job. */
-export async function fanOutShards(ctx: FlowContext, req: BuildRequest, shards: number[]): Promise<void> {
+/** Encode jobs for a shard of `passages` rows: one, or one per `encodePart` passages. */
+export function encodePartsFor(passages: number, encodePart: number | undefined): number {
+  return encodePart ? Math.max(1, Math.ceil(passages / encodePart)) : 1;
+}
+
+/**
+ * Called by the ingest job once shards exist: one index←encode pair per shard under the build job,
+ * and under a shard's encode job its part jobs when the request splits encoding.
+ */
+export async function fanOutShards(ctx: FlowContext, req: BuildRequest, shards: { shard: number; passages: number }[]): Promise<void> {
   const flow = new FlowProducer({ connection: ctx.connection, prefix: ctx.prefix });
   try {
     const opts = childJobOptions(ctx.queue);
     const parent = { id: jobIds.publish(req.snapshotId), queue: `${ctx.prefix}:publish` };
-    const flows: FlowJob[] = shards.map((shard) => {
-      const data: ShardJob = { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, shard, encoderDir: req.encoderDir, index: req.index };
+    const flows: FlowJob[] = shards.map(({ shard, passages }) => {
+      const parts = encodePartsFor(passages, req.encodePart);
+      const data: ShardJob = { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, shard, encoderDir: req.encoderDir, index: req.index, ...(parts > 1 ? { encodeParts: parts } : {}) };
+      const partJobs: FlowJob[] = [];
+      for (let part = 0; part < parts && parts > 1; part++) {
+        partJobs.push({ name: 'encode-part', queueName: 'encode', data: { ...data, part } satisfies ShardJob, opts: { ...opts, jobId: jobIds.encodePart(req.snapshotId, shard, part) } });
+      }
       return {
         name: 'index',
         queueName: 'index',
         data,
         opts: { ...opts, jobId: jobIds.index(req.snapshotId, shard), parent },
-        children: [{ name: 'encode', queueName: 'encode', data, opts: { ...opts, jobId: jobIds.encode(req.snapshotId, shard) } }],
+        children: [{ name: 'encode', queueName: 'encode', data, opts: { ...opts, jobId: jobIds.encode(req.snapshotId, shard) }, ...(partJobs.length ? { children: partJobs } : {}) }],
       };
     });
     // Bounded batches keep each Redis MULTI small for builds with thousands of shards.

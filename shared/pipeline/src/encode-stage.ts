@@ -1,59 +1,115 @@
 import { endianness } from 'node:os';
 import { ShardIntegrityError, sha256, type Logger } from '@rag/core';
-import type { Encoder } from '@rag/encoder';
+import type { Encoder, PassageInput } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, putContent } from '@rag/snapshot';
 import { inputsSha256, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import type { ReusePlan } from './shard-writer.js';
-import { encodeMarkerSchema, ingestMarkerSchema, PAYLOAD_VERSION, type EncodeMarker, type ShardJob } from './job-payloads.schema.js';
+import {
+  encodeMarkerSchema,
+  encodePartMarkerSchema,
+  ingestMarkerSchema,
+  PAYLOAD_VERSION,
+  type EncodeMarker,
+  type EncodePartMarker,
+  type IngestShard,
+  type ShardJob,
+} from './job-payloads.schema.js';
 import { parsePassageShard } from './passage-shard.js';
 
 export interface EncodeDeps {
   store: ObjectStore;
   encoder: Encoder;
   logger: Logger;
-  /** Vectors of this shard encoded so far. */
+  /** Vectors of this shard (or part) encoded so far. */
   onProgress?: (vectors: number, total: number) => Promise<void> | void;
-  /** Passages per progress step (and per encoder call). */
+  /**
+   * Passages per encoder call (and per progress step). Batches are formed inside a chunk, so part jobs
+   * split the work at chunk boundaries and a shard comes out byte-identical however it was split.
+   */
   chunk?: number;
+}
+
+const DEFAULT_CHUNK = 256;
+
+/** The shard's ingest entry and the sha256 of everything its embeddings depend on. */
+async function shardInputs(job: ShardJob, store: ObjectStore, encoderSha: string, layout: SnapshotLayout) {
+  const ingest = await requireMarker(store, layout.ingestMarker(), ingestMarkerSchema, 'ingest marker');
+  const entry = ingest.shards.find((s) => s.shard === job.shard);
+  if (!entry) throw new ShardIntegrityError(`shard ${job.shard} is not in the ingest marker of ${job.snapshotId}`);
+  const inputs = inputsSha256({ passages: entry.sha256, encoder: encoderSha, reuse: entry.reuse?.sha256 ?? null });
+  return { entry, inputs };
+}
+
+async function readPassages(store: ObjectStore, entry: IngestShard, shard: number) {
+  const raw = await store.get(entry.key);
+  if (sha256(raw) !== entry.sha256) {
+    throw new ShardIntegrityError(`passages of shard ${shard} do not match their sha256`, { hint: 're-run the build; ingest will rewrite the shard' });
+  }
+  return parsePassageShard(raw, entry.key);
+}
+
+/**
+ * The rows a part encodes: its share of the shard's chunks of to-do rows (rows not copied from the
+ * base), so that a split shard forms exactly the batches one job would.
+ */
+export function partRows(todo: readonly number[], chunk: number, part: number, parts: number): number[] {
+  const chunks = Math.ceil(todo.length / chunk);
+  const from = Math.floor((part * chunks) / parts);
+  const to = Math.floor(((part + 1) * chunks) / parts);
+  return todo.slice(from * chunk, to * chunk);
+}
+
+/** Encodes `rows` of `passages` chunk by chunk into out[k * dim] (k = index in rows). */
+async function encodeRows(rows: readonly number[], passages: PassageInput[], deps: EncodeDeps, chunk: number, out: Float32Array, done0: number, total: number): Promise<void> {
+  const dim = deps.encoder.dim;
+  for (let i = 0; i < rows.length; i += chunk) {
+    const slice = rows.slice(i, i + chunk);
+    const vecs = await deps.encoder.encodePassages(slice.map((r) => passages[r]!));
+    out.set(vecs, i * dim);
+    await deps.onProgress?.(done0 + Math.min(i + chunk, rows.length), total);
+  }
 }
 
 /**
  * Encode one shard: passages JSONL → float32 little-endian matrix [passages, dim], stored as a
  * content-addressed object. Rows with a reuse plan entry (incremental builds) copy the base
  * snapshot's embedding instead of running the encoder. Skips when a marker for the same inputs
- * (passages sha256, encoder sha256, reuse plan) exists (resume, retries).
+ * (passages sha256, encoder sha256, reuse plan) exists (resume, retries). A shard split into
+ * `encodeParts` part jobs is merged here from their outputs instead of encoded: the same bytes.
  */
 export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<EncodeMarker> {
   const { store, encoder, logger } = deps;
   const layout = new SnapshotLayout(job.snapshotId);
   const started = Date.now();
-  const ingest = await requireMarker(store, layout.ingestMarker(), ingestMarkerSchema, 'ingest marker');
-  const entry = ingest.shards.find((s) => s.shard === job.shard);
-  if (!entry) throw new ShardIntegrityError(`shard ${job.shard} is not in the ingest marker of ${job.snapshotId}`);
-  const inputs = inputsSha256({ passages: entry.sha256, encoder: encoder.sha256, reuse: entry.reuse?.sha256 ?? null });
+  const { entry, inputs } = await shardInputs(job, store, encoder.sha256, layout);
   const done = await readMarker(store, layout.encodeMarker(job.shard), encodeMarkerSchema);
   if (done && done.inputsSha256 === inputs) {
     await deps.onProgress?.(done.vectors, done.vectors);
     return done;
   }
-  const raw = await store.get(entry.key);
-  if (sha256(raw) !== entry.sha256) {
-    throw new ShardIntegrityError(`passages of shard ${job.shard} do not match their sha256`, { hint: 're-run the build; ingest will rewrite the shard' });
-  }
-  const passages = parsePassageShard(raw, entry.key);
+  const parts = job.encodeParts ?? 1;
+  const chunk = deps.chunk ?? DEFAULT_CHUNK;
   const dim = encoder.dim;
-  const out = new Float32Array(passages.length * dim);
-  const copied = await copyReusedRows(store, entry.reuse, encoder.sha256, dim, out);
-  const todo = passages.map((_, i) => i).filter((i) => !copied.has(i));
-  const chunk = deps.chunk ?? 256;
-  for (let i = 0; i < todo.length; i += chunk) {
-    const rows = todo.slice(i, i + chunk);
-    const vecs = await encoder.encodePassages(rows.map((r) => passages[r]!));
-    rows.forEach((r, j) => out.set(vecs.subarray(j * dim, (j + 1) * dim), r * dim));
-    await deps.onProgress?.(copied.size + Math.min(i + chunk, todo.length), passages.length);
+  const rowsInShard = entry.passages;
+  const out = new Float32Array(rowsInShard * dim);
+  const plan = await readReusePlan(store, entry.reuse);
+  const copied = await copyReusedRows(store, plan, encoder.sha256, dim, out);
+  const todo = todoRows(rowsInShard, copied);
+  if (parts <= 1) {
+    const passages = await readPassages(store, entry, job.shard);
+    if (passages.length !== rowsInShard) throw new ShardIntegrityError(`shard ${job.shard} has ${passages.length} passages, the ingest marker says ${rowsInShard}`, { hint: 're-run the build' });
+    const vecs = new Float32Array(todo.length * dim);
+    await encodeRows(todo, passages, deps, chunk, vecs, copied.size, rowsInShard);
+    todo.forEach((r, k) => out.set(vecs.subarray(k * dim, (k + 1) * dim), r * dim));
+  } else {
+    for (let part = 0; part < parts; part++) {
+      const rows = partRows(todo, chunk, part, parts);
+      const vecs = await readPart(store, layout, job, part, parts, partInputs(inputs, part, parts, chunk), rows.length, dim);
+      rows.forEach((r, k) => out.set(vecs.subarray(k * dim, (k + 1) * dim), r * dim));
+    }
   }
-  if (todo.length === 0) await deps.onProgress?.(passages.length, passages.length);
+  if (todo.length === 0 || parts > 1) await deps.onProgress?.(rowsInShard, rowsInShard);
   const stored = await putContent(store, float32ToLeBytes(out), 'embeddings');
   const marker: EncodeMarker = {
     v: PAYLOAD_VERSION,
@@ -62,7 +118,7 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
     key: stored.key,
     sha256: stored.sha256,
     bytes: stored.bytes,
-    vectors: passages.length,
+    vectors: rowsInShard,
     encoded: todo.length,
     reused: copied.size,
     dim,
@@ -71,19 +127,104 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
     finishedAt: Date.now(),
   };
   await writeMarker(store, layout.encodeMarker(job.shard), marker);
-  logger.info({ event: 'shard.encoded', snapshotId: job.snapshotId, shardId: job.shard, vectors: passages.length, encoded: todo.length, reused: copied.size, ms: marker.durationMs }, 'shard encoded');
+  logger.info({ event: 'shard.encoded', snapshotId: job.snapshotId, shardId: job.shard, vectors: rowsInShard, encoded: todo.length, reused: copied.size, parts, ms: marker.durationMs }, 'shard encoded');
   return marker;
 }
 
-/** Copies the rows a reuse plan names from the base's embeddings; returns the rows filled. */
-async function copyReusedRows(store: ObjectStore, ref: { key: string; sha256: string } | undefined, encoderSha: string, dim: number, out: Float32Array): Promise<Set<number>> {
-  const filled = new Set<number>();
-  if (!ref) return filled;
+function partInputs(shardInputsSha: string, part: number, parts: number, chunk: number): string {
+  return inputsSha256({ shard: shardInputsSha, part, parts, chunk });
+}
+
+/** A finished part's vectors, checked against its marker, the inputs it was made from and its row count. */
+async function readPart(store: ObjectStore, layout: SnapshotLayout, job: ShardJob, part: number, parts: number, inputs: string, rows: number, dim: number): Promise<Float32Array> {
+  const m = await requireMarker(store, layout.encodePartMarker(job.shard, part), encodePartMarkerSchema, `encode part ${part} of shard ${job.shard}`);
+  if (m.inputsSha256 !== inputs || m.rows !== rows || (rows > 0 && m.dim !== dim)) {
+    throw new ShardIntegrityError(`encode part ${part} of shard ${job.shard} was made from other inputs`, { hint: 're-run the build; the part will be encoded again' });
+  }
+  const bytes = await store.get(m.key);
+  if (sha256(bytes) !== m.sha256) throw new ShardIntegrityError(`encode part ${part} of shard ${job.shard} does not match its sha256`, { hint: 're-run the build' });
+  const vecs = leBytesToFloat32(bytes);
+  if (vecs.length !== rows * dim) throw new ShardIntegrityError(`encode part ${part} of shard ${job.shard} holds ${vecs.length / dim} vectors, expected ${rows}`);
+  return vecs;
+}
+
+/**
+ * One part of a split shard: encodes its slice of the to-do rows and stores them as a content-addressed
+ * object named in a part marker. Skips when the marker for the same inputs exists; any worker may run it.
+ */
+export async function runEncodePart(job: ShardJob, deps: EncodeDeps): Promise<EncodePartMarker> {
+  const { store, encoder, logger } = deps;
+  const part = job.part;
+  const parts = job.encodeParts ?? 1;
+  if (part === undefined || part >= parts) throw new ShardIntegrityError(`encode part ${part} of ${parts} is not a part job`, { hint: 'the job payload is damaged; re-run the build' });
+  const layout = new SnapshotLayout(job.snapshotId);
+  const started = Date.now();
+  const chunk = deps.chunk ?? DEFAULT_CHUNK;
+  const { entry, inputs: shardSha } = await shardInputs(job, store, encoder.sha256, layout);
+  const inputs = partInputs(shardSha, part, parts, chunk);
+  const markerKey = layout.encodePartMarker(job.shard, part);
+  const done = await readMarker(store, markerKey, encodePartMarkerSchema);
+  if (done && done.inputsSha256 === inputs) {
+    await deps.onProgress?.(done.rows, done.rows);
+    return done;
+  }
+  const plan = await readReusePlan(store, entry.reuse);
+  const todo = todoRows(entry.passages, plannedRows(plan, encoder.sha256));
+  const rows = partRows(todo, chunk, part, parts);
+  const dim = encoder.dim;
+  const vecs = new Float32Array(rows.length * dim);
+  if (rows.length > 0) {
+    const passages = await readPassages(store, entry, job.shard);
+    await encodeRows(rows, passages, deps, chunk, vecs, 0, rows.length);
+  } else {
+    await deps.onProgress?.(0, 0);
+  }
+  const stored = await putContent(store, float32ToLeBytes(vecs), 'embeddings');
+  const marker: EncodePartMarker = {
+    v: PAYLOAD_VERSION,
+    inputsSha256: inputs,
+    shard: job.shard,
+    part,
+    parts,
+    rows: rows.length,
+    key: stored.key,
+    sha256: stored.sha256,
+    bytes: stored.bytes,
+    dim,
+    durationMs: Date.now() - started,
+    finishedAt: Date.now(),
+  };
+  await writeMarker(store, markerKey, marker);
+  logger.info({ event: 'shard.part.encoded', snapshotId: job.snapshotId, shardId: job.shard, part, parts, rows: rows.length, ms: marker.durationMs }, 'encode part done');
+  return marker;
+}
+
+/** Rows not copied from the base, in row order: what the encoder runs on. */
+function todoRows(count: number, copied: ReadonlySet<number>): number[] {
+  const todo: number[] = [];
+  for (let i = 0; i < count; i++) if (!copied.has(i)) todo.push(i);
+  return todo;
+}
+
+async function readReusePlan(store: ObjectStore, ref: { key: string; sha256: string } | undefined): Promise<ReusePlan | undefined> {
+  if (!ref) return undefined;
   const raw = await store.get(ref.key);
   if (sha256(raw) !== ref.sha256) throw new ShardIntegrityError(`reuse plan ${ref.key} does not match its sha256`, { hint: 're-run the build; ingest will rewrite it' });
-  const plan = JSON.parse(raw.toString('utf8')) as ReusePlan;
-  // Vectors of another encoder live in another space: encode everything instead.
-  if (plan.encoderSha256 !== encoderSha) return filled;
+  return JSON.parse(raw.toString('utf8')) as ReusePlan;
+}
+
+/** Rows the plan copies from the base; none when the base was encoded by another encoder (another space). */
+function plannedRows(plan: ReusePlan | undefined, encoderSha: string): Set<number> {
+  const rows = new Set<number>();
+  if (!plan || plan.encoderSha256 !== encoderSha) return rows;
+  for (const [row] of plan.rows) rows.add(row);
+  return rows;
+}
+
+/** Copies the rows a reuse plan names from the base's embeddings; returns the rows filled. */
+async function copyReusedRows(store: ObjectStore, plan: ReusePlan | undefined, encoderSha: string, dim: number, out: Float32Array): Promise<Set<number>> {
+  const filled = new Set<number>();
+  if (!plan || plan.encoderSha256 !== encoderSha) return filled;
   for (let si = 0; si < plan.sources.length; si++) {
     const src = plan.sources[si]!;
     const bytes = await store.get(src.key);
@@ -96,6 +237,8 @@ async function copyReusedRows(store: ObjectStore, ref: { key: string; sha256: st
       filled.add(row);
     }
   }
+  const planned = plannedRows(plan, encoderSha);
+  if (filled.size !== planned.size) throw new ShardIntegrityError(`reuse plan names ${planned.size} rows but its sources hold ${filled.size}`, { hint: 're-run the build without --base' });
   return filled;
 }
 

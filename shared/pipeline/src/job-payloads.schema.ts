@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * Stage boundaries as data: every job payload is small, versioned and carries storage keys
- * (derivable from snapshotId + shard through SnapshotLayout), never blobs.
+ * (derivable from snapshotId + shard through SnapshotLayout), never blobs. Fields added since a
+ * version was cut are optional, with the old behaviour when absent, so queued jobs still parse.
  */
 export const PAYLOAD_VERSION = 3;
 
@@ -35,6 +36,11 @@ export const buildRequestSchema = z.object({
    * at stream boundaries (from `multistreamIndex` when given), one job each. Absent: one job.
    */
   ingest: z.object({ jobs: z.number().int().min(1), multistreamIndex: z.string().optional() }).optional(),
+  /**
+   * Passages per encode job: a larger shard is encoded by ceil(passages / encodePart) part jobs, which
+   * any worker may take, and merged by the shard's encode job. Absent: one encode job per shard.
+   */
+  encodePart: z.number().int().min(1).optional(),
   requestedAt: z.string(),
 });
 
@@ -59,6 +65,10 @@ export const shardJobSchema = z.object({
   shard: z.number().int().min(0),
   encoderDir: z.string(),
   index: indexSpecPayload,
+  /** Encode jobs the shard is split into; above 1 the shard's encode job merges their parts. @defaultValue 1 */
+  encodeParts: z.number().int().min(1).optional(),
+  /** Set on a part job: the part (0 ≤ part < encodeParts) it encodes. */
+  part: z.number().int().min(0).optional(),
 });
 
 export type BuildRequest = z.infer<typeof buildRequestSchema>;
@@ -166,6 +176,24 @@ export const encodeMarkerSchema = z.object({
   finishedAt: z.number().optional(),
 });
 
+/** One part of a shard's encode work: vectors of its rows, in row order, as a float32 LE matrix. */
+export const encodePartMarkerSchema = z.object({
+  v: z.literal(PAYLOAD_VERSION),
+  /** sha256 of the shard's encode inputs plus the part's place (part, parts, chunk). */
+  inputsSha256: z.string(),
+  shard: z.number().int(),
+  part: z.number().int(),
+  parts: z.number().int(),
+  /** The rows encoded: the part's slice of the rows not reused from a base snapshot. */
+  rows: z.number().int(),
+  key: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  dim: z.number().int(),
+  durationMs: z.number(),
+  finishedAt: z.number().optional(),
+});
+
 export const indexMarkerSchema = z.object({
   v: z.literal(PAYLOAD_VERSION),
   /** sha256 of the embeddings object and the requested index spec. */
@@ -188,3 +216,4 @@ export type IngestRangeMarker = z.infer<typeof ingestRangeMarkerSchema>;
 export type IngestShard = z.infer<typeof ingestShardSchema>;
 export type EncodeMarker = z.infer<typeof encodeMarkerSchema>;
 export type IndexMarker = z.infer<typeof indexMarkerSchema>;
+export type EncodePartMarker = z.infer<typeof encodePartMarkerSchema>;

@@ -9,7 +9,7 @@ import { buildRequestSchema, ingestRangeJobSchema, shardJobSchema, type IngestMa
 import { runIngest } from './ingest-stage.js';
 import { runIngestRange } from './ingest-range-stage.js';
 import { planIngest, runIngestMerge } from './ingest-merge.js';
-import { runEncode } from './encode-stage.js';
+import { runEncode, runEncodePart } from './encode-stage.js';
 import { runIndex } from './index-stage.js';
 import { runPublish } from './publish-stage.js';
 import { addIngestRanges, fanOutShards } from './build-flow.js';
@@ -86,7 +86,7 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
         marker = await runIngestMerge(req, deps);
       }
       // Shards reused from a base snapshot need no encode or index job.
-      const toBuild = marker.shards.filter((s) => !s.kept).map((s) => s.shard);
+      const toBuild = marker.shards.filter((s) => !s.kept).map((s) => ({ shard: s.shard, passages: s.passages }));
       await fanOutShards(ctx, req, toBuild);
       await o.redis.hset(key, { totalShards: toBuild.length, ingestDone: 1, passages: marker.passages });
       return { passages: marker.passages, shards: marker.shards.length };
@@ -94,15 +94,31 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
     encode: async (job) => {
       const sj = shardJobSchema.parse(job.data);
       assertAllowedPath(sj.encoderDir, o.roots.models, 'model directory');
-      const log = o.logger.child({ queue: 'encode', jobId: job.id, snapshotId: sj.snapshotId, shardId: sj.shard });
+      const log = o.logger.child({ queue: 'encode', jobId: job.id, snapshotId: sj.snapshotId, shardId: sj.shard, ...(sj.part !== undefined ? { part: sj.part } : {}) });
       const encoder = await o.encoders.get(sj.encoderDir);
       const key = progressKey(o.prefix, sj.snapshotId);
+      if (sj.part !== undefined) {
+        // Progress per part; the shard's merge job replaces these fields with the shard's total.
+        const m = await runEncodePart(sj, {
+          store: o.store,
+          encoder,
+          logger: log,
+          onProgress: async (done, total) => {
+            await o.redis.hset(key, `encoded:${sj.shard}.p${sj.part}`, done);
+            await job.updateProgress({ vectors: done, total });
+          },
+        });
+        return { shard: sj.shard, part: sj.part, vectors: m.rows };
+      }
+      const parts = sj.encodeParts ?? 1;
       const m = await runEncode(sj, {
         store: o.store,
         encoder,
         logger: log,
         onProgress: async (done, total) => {
-          await o.redis.hset(key, `encoded:${sj.shard}`, done);
+          const tx = o.redis.multi().hset(key, `encoded:${sj.shard}`, done);
+          if (parts > 1) tx.hdel(key, ...Array.from({ length: parts }, (_, p) => `encoded:${sj.shard}.p${p}`));
+          await tx.exec();
           await job.updateProgress({ vectors: done, total });
         },
       });

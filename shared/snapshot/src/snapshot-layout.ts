@@ -25,6 +25,8 @@ export class SnapshotLayout {
   ingestPlanMarker(): string { return `${this.root}/_build/ingest-plan.json`; }
   ingestRangeMarker(k: number): string { return `${this.root}/_build/ingest-range-${SnapshotLayout.shardName(k)}.json`; }
   encodeMarker(shard: number): string { return `${this.root}/_build/encode-${SnapshotLayout.shardName(shard)}.json`; }
+  /** Marker of one part of a shard's encode work (shards split into several encode jobs). */
+  encodePartMarker(shard: number, part: number): string { return `${this.root}/_build/encode-${SnapshotLayout.shardName(shard)}-p${String(part).padStart(4, '0')}.json`; }
   indexMarker(shard: number): string { return `${this.root}/_build/index-${SnapshotLayout.shardName(shard)}.json`; }
 }
 

@@ -18,6 +18,8 @@ export interface BuildOptions {
   shardSize: number;
   /** Default: auto, or the base snapshot's index with --base. */
   index?: 'auto' | 'flat' | 'hnsw' | 'ivf' | 'ivfpq';
+  /** Passages per encode job (0 or absent: one per shard). */
+  encodePart?: number;
   encoder?: string;
   words: number;
   nprobe?: number;
@@ -111,6 +113,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     encoderDir,
     ...(base ? { base } : {}),
     ...(o.skipBadLines ? { skipBadLines: true } : {}),
+    ...(o.encodePart ? { encodePart: o.encodePart } : {}),
     requestedAt: new Date().toISOString(),
   };
   const workers = o.workers ?? (config.redis.url ? 0 : 2);
