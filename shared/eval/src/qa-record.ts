@@ -1,6 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { access, constants } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { readTextChunks } from '@rag/core';
 import { QuestionFileError } from './eval-errors.js';
 
 /**
@@ -96,17 +98,16 @@ export interface QaRecordFile {
 /** Reads a `qa run` output file back; bad lines are listed, not fatal. */
 export async function readQaRecords(path: string): Promise<QaRecordFile> {
   const out: QaRecordFile = { records: [], invalid: [] };
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const opened = new Promise<void>((resolve, reject) => { stream.once('open', () => resolve()); stream.once('error', reject); });
   try {
-    await opened;
+    await access(path, constants.R_OK);
   } catch (err) {
     throw new QuestionFileError(`cannot read QA records ${path}: ${(err as Error).message}`, {
       cause: err, hint: 'pass the JSONL file that `rag qa run` wrote',
     });
   }
   let lineNo = 0;
-  for await (const raw of createInterface({ input: stream, crlfDelay: Infinity })) {
+  const text = Readable.from(readTextChunks(path, { expected: 'the JSONL file that `rag qa run` wrote' }));
+  for await (const raw of createInterface({ input: text, crlfDelay: Infinity })) {
     lineNo++;
     const text = raw.trim();
     if (!text) continue;
