@@ -1,4 +1,5 @@
 export * from './answer-metrics.js';
+export * from './answer-in-passage.js';
 export * from './aggregate.js';
 export * from './eval-errors.js';
 export * from './python-literal.js';

@@ -11,6 +11,9 @@ import { QuestionFileError } from './eval-errors.js';
  */
 export const QA_RECORD_VERSION = 1;
 
+/** The mode that retrieves and stops: passages with provenance, scored by hits@K, no generated answer. */
+export const RETRIEVE_ONLY = 'retrieve-only';
+
 // Posteriors come out of a softmax in float32; allow the rounding that leaves a row summing a hair above 1.
 const probability = z.number().min(0).max(1 + 1e-4);
 
@@ -19,6 +22,8 @@ export const qaDocSchema = z.object({
   title: z.string(),
   /** Retriever inner product (higher is closer). */
   score: z.number(),
+  /** The passage itself: in retrieve-only records, whose output is the passages. */
+  text: z.string().optional(),
 });
 export type QaDoc = z.infer<typeof qaDocSchema>;
 
@@ -50,6 +55,11 @@ export const qaRecordSchema = z
     gold_by_year: z.record(z.string(), z.array(z.string())).optional(),
     /** Question type from the source file (world: changing | invariant | multi-fact). */
     type: z.string().optional(),
+    /**
+     * 1-based rank of the first retrieved passage whose text contains a gold answer (DPR's has_answer), null when
+     * none of the k does; absent without gold or retrieval. hits@K is the share of questions with gold_rank <= K.
+     */
+    gold_rank: z.number().int().min(1).nullable().optional(),
     em: z.union([z.literal(0), z.literal(1)]).optional(),
     f1: z.number().min(0).max(1).optional(),
     error: z.string().optional(),
@@ -82,6 +92,8 @@ export const qaSummarySchema = z.object({
   /** How many records each snapshot answered (a run that follows an alias flip shows two). */
   snapshots: z.record(z.string(), z.number().int().min(0)),
   latency_ms: latencySummarySchema.nullable(),
+  /** Retrieval accuracy as DPR reports it: hits[K] = share of questions with a gold answer in the top K passages. */
+  retrieval: z.object({ k: z.number().int().min(1), scored: z.number().int().min(0), hits: z.record(z.string(), z.number().min(0).max(1)) }).optional(),
 });
 export type QaSummary = z.infer<typeof qaSummarySchema>;
 

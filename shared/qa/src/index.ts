@@ -7,3 +7,4 @@ export * from './snapshot-pool.js';
 export * from './qa-worker.js';
 export * from './qa-run.js';
 export * from './model-fingerprint.js';
+export * from './world-generator-notice.js';
