@@ -112,8 +112,9 @@ export async function ab(o: AbOptions): Promise<AbJson> {
   } finally {
     await session.close();
   }
-  const a = armOf(`A: ${o.a}`, o.a, o.yearA, ra);
-  const b = armOf(`B: ${o.b}`, o.b, o.yearB, rb);
+  // Labels are what was asked for (an alias or a snapshot id); the report adds the side and the resolved snapshot.
+  const a = armOf(o.a, o.a, o.yearA, ra);
+  const b = armOf(o.b, o.b, o.yearB, rb);
   const cmp = compareAb(a, b);
   await writeFile(resolve(o.out), renderAbReport({ title: `A/B: ${o.a} vs ${o.b}${o.changedOnly ? ' (questions whose answer changed)' : ''}${types ? ` (type ${types.join(', ')})` : ''}`, a, b }));
   if (o.answers) {

@@ -112,8 +112,8 @@ export async function demo(o: DemoOptions): Promise<void> {
     const common = { questions, mode: 'rag-sequence' as const, k: 4, beams: 4, progress: true };
     const ra = await runQa(rt, session, { ...common, target: snap(2016), year: '2016', set: changed.a, label: `A ${snap(2016)}` });
     const rb = await runQa(rt, session, { ...common, target: snap(2018), year: '2018', set: changed.b, label: `B ${snap(2018)}` });
-    const a = { label: `A: ${snap(2016)}`, snapshot: snap(2016), year: '2016', records: ra.records };
-    const b = { label: `B: ${snap(2018)}`, snapshot: snap(2018), year: '2018', records: rb.records };
+    const a = { label: snap(2016), snapshot: snap(2016), year: '2016', records: ra.records };
+    const b = { label: snap(2018), snapshot: snap(2018), year: '2018', records: rb.records };
     out(formatAbTable(compareAb(a, b)));
     const report = join(demoDir, 'ab-report.html');
     await writeFile(report, renderAbReport({ title: `World ${o.seed}: the 2016 index vs the 2018 index, questions whose answer changed`, a, b }));
