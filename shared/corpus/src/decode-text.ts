@@ -1,6 +1,6 @@
 import { TextChecker } from '@rag/core';
 import { readInputBytes, type ReadOptions } from './input-bytes.js';
-import type { CorpusReadStats } from './read-stats.js';
+import { createReadStats, type CorpusReadStats } from './read-stats.js';
 import { preferUpstreamError } from './upstream-error.js';
 
 // The encoding sniffing and the text check are @rag/core's (one validation for every reader of user files).
@@ -35,7 +35,9 @@ export async function* decodeText(
       firstLen += r.value.length;
     }
     const head = Buffer.concat(first);
-    const checker = new TextChecker(path, head, { decompressed: true, expected: EXPECTED });
+    // readInputBytes has sniffed the compression by its first chunk: offsets name the decompressed data only then.
+    const decompressed = stats?.compression !== undefined && stats.compression !== 'none';
+    const checker = new TextChecker(path, head, { decompressed, expected: EXPECTED });
     if (stats) stats.encoding = checker.encoding;
     const decode = async (chunk?: Buffer): Promise<string> => {
       try {
@@ -63,5 +65,6 @@ export async function* decodeText(
 
 /** Text of a corpus file: decompressed (by magic bytes) and decoded, as a stream of chunks. */
 export function readInputText(path: string, opts: ReadOptions = {}): AsyncGenerator<string> {
-  return decodeText(readInputBytes(path, opts), path, opts.stats);
+  const withStats = { ...opts, stats: opts.stats ?? createReadStats() };
+  return decodeText(readInputBytes(path, withStats), path, withStats.stats);
 }
