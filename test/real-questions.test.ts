@@ -2,6 +2,7 @@
 // generator says so in one line and points at retrieve-only, whose hits@K must equal an independent computation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@rag/config';
@@ -121,4 +122,24 @@ test('a generator of your own (RAG_GENERATOR) gets no notice', { skip, timeout: 
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stderr.includes('rag: note:'), r.stderr);
   assert.equal(JSON.parse(r.stdout).n, 3);
+});
+
+const PYTHON = join(REPO, 'services/modelkit/.venv/bin/python');
+
+test('a Hugging Face checkpoint converts to our ONNX layout in one command and answers as RAG_GENERATOR, without the notice', { skip: skip || (!existsSync(PYTHON) && 'services/modelkit/.venv absent (bash infra/setup-python.sh)'), timeout: 900_000 }, async () => {
+  const ckpt = join(dir.path, 'my-bart');
+  const out = join(dir.path, 'my-generator');
+  const pyEnv = { ...process.env, HF_HUB_OFFLINE: '1', PYTHONPATH: join(REPO, 'services/modelkit/src') };
+  const made = spawnSync(PYTHON, [join(REPO, 'test/helpers/save-tiny-bart.py'), ckpt], { env: pyEnv, encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  // The command docs/models.md shows, as written there (from the repository root).
+  const conv = spawnSync(PYTHON, ['-m', 'modelkit', 'export-seq2seq', '--model', ckpt, '--out', out], { cwd: REPO, env: pyEnv, encoding: 'utf8' });
+  assert.equal(conv.status, 0, conv.stderr);
+  assert.equal(JSON.parse(conv.stdout).verification.greedy_ids_equal_generate, true);
+  for (const f of ['config.json', 'tokenizer.json', 'onnx/encoder_model.onnx', 'onnx/decoder_model.onnx', 'onnx/decoder_with_past_model.onnx']) assert.ok(existsSync(join(out, f)), f);
+  const r = await runRag(['qa', 'run', '--questions', NQ, '--snapshot', 'enwiki-nq', '--limit', '2', '--k', '2', '--beams', '1', '--workers', '1', '--json', '--no-progress'], { ...env, RAG_GENERATOR: out });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!r.stderr.includes('rag: note:'), r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.deepEqual([s.n, s.failed], [2, 0]);
 });
