@@ -115,6 +115,10 @@ test('retrieve-only: passages with provenance, hits@K equal to an independent co
   assert.equal(summary.em, null, 'nothing generated, nothing to score as EM');
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   assert.match(r.stderr, new RegExp(`gold answer in the top 1 / 5 / 20 passages: ${pct(expected[1])} / ${pct(expected[5])} / ${pct(expected[20])} of ${QUESTIONS} questions`));
+  // Retrieval needs no generator: workers do not load one for retrieve-only chunks.
+  const noGen = await runRag(['qa', 'run', '--questions', NQ, '--snapshot', 'enwiki-nq', '--mode', 'retrieve-only', '--limit', '3', '--workers', '1', '--json', '--no-progress'], { ...env, RAG_GENERATOR: join(dir.path, 'no-such-generator') });
+  assert.equal(noGen.code, 0, noGen.stderr);
+  assert.deepEqual([JSON.parse(noGen.stdout).answered, JSON.parse(noGen.stdout).failed], [3, 0]);
 });
 
 test('a generator of your own (RAG_GENERATOR) gets no notice', { skip, timeout: 600_000 }, async () => {

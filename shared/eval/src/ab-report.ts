@@ -2,11 +2,9 @@ import { aggregate, latencyStats, type Aggregate } from './aggregate.js';
 import { exactMatch, normalizeAnswer } from './answer-metrics.js';
 import { posteriorHeatmapSvg } from './heatmap.js';
 import { escapeHtml, htmlTable, ms, page, pct, textTable } from './html.js';
-import { matchedCrossedChart, type ChartGroup } from './matched-crossed-chart.js';
 import { goldForYear } from './gold-year.js';
-import { findPaperExperiment, PAPER_CITATION, type PaperArm, type PaperExperiment } from './paper-experiment.js';
-
-export { goldForYear } from './gold-year.js';
+import { matchedCrossedChart, type ChartGroup } from './matched-crossed-chart.js';
+import { findPaperExperiment, PAPER_CITATION, PAPER_QUESTION_TYPE, type PaperArm, type PaperExperiment } from './paper-experiment.js';
 import type { LatencySummary, QaRecord } from './qa-record.js';
 
 /**
@@ -174,7 +172,7 @@ function chartGroups(cmp: AbComparison): ChartGroup[] {
     });
   }
   for (const t of cmp.byType) {
-    if (!t.crossed || (cmp.paper && t.type === 'changing')) continue;
+    if (!t.crossed || (cmp.paper && t.type === PAPER_QUESTION_TYPE)) continue; // shown as the experiment
     groups.push({
       label: t.type, note: `${t.n} questions`,
       arms: [

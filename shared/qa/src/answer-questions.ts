@@ -15,7 +15,8 @@ export interface QaModels {
 }
 
 export interface AnswerContext {
-  models: QaModels;
+  /** The generator may be absent in retrieve-only mode. */
+  models: Pick<QaModels, 'questionEncoder'> & Partial<Pick<QaModels, 'generator'>>;
   /** Absent only in no-retrieval mode. */
   retriever?: SnapshotRetriever;
   settings: QaSettings;
@@ -70,6 +71,7 @@ export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContex
       continue;
     }
     try {
+      if (!models.generator) throw new Error(`mode ${settings.mode} needs a generator`);
       const [ans] = await ragGenerate(models.generator, [{ question: q.question, docs }], {
         mode: settings.mode as Exclude<QaMode, typeof RETRIEVE_ONLY>,
         beams: settings.beams,
