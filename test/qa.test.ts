@@ -123,6 +123,10 @@ test('--type keeps only the named question types; an unknown type or a file with
   assert.deepEqual(Object.keys(s.byType), ['changing']);
   assert.equal(s.byType.changing.a.em, s.a.em);
   assert.equal(s.byType.changing.b.emCrossed, s.b.emCrossed);
+  // The paper's experiment leads the summary: here exactly these questions, with the paper's figures beside.
+  assert.equal(s.paper.n, changed.length);
+  assert.deepEqual([s.paper.a.em, s.paper.a.emCrossed, s.paper.b.em, s.paper.b.emCrossed], [s.a.em, s.a.emCrossed, s.b.em, s.b.emCrossed]);
+  assert.deepEqual([s.paper.a.paper, s.paper.b.paper], [{ em: 0.7, emCrossed: 0.04 }, { em: 0.68, emCrossed: 0.12 }]);
 
   const unknown = await runRag(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--type', 'changing,leaders', '--out', join(dir.path, 'x.html'), '--no-progress'], env);
   assert.notEqual(unknown.code, 0, 'a misspelt type among good ones is refused, not silently dropped');
@@ -147,6 +151,8 @@ test('ab writes an HTML report and a JSON summary with matched and crossed EM; e
   const html = readFileSync(report, 'utf8');
   assert.match(html, /world-2016/);
   assert.match(html, /crossed/);
+  assert.match(html, /<p class="meta">A · world-2016 \(2016\) — B · world-2018 \(2018\)<\/p>/, 'each arm named once');
+  assert.ok(!/A: A:|world-2016 · world-2016/.test(html));
 
   const sweepOut = join(dir.path, 'sweep.html');
   const sw = await runRag(['sweep-k', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--k', '1,3', '--limit', '6', '--beams', '1', '--workers', '1', '--out', sweepOut, '--json', '--no-progress'], env);

@@ -166,16 +166,20 @@ qa.command('run')
   .option('--snapshot <id|alias>', 'snapshot id or alias (workers follow alias flips between chunks; required unless --mode no-retrieval)')
   .option('--year <y>', 'gold year for the world\'s questions.jsonl (default: none, so no gold and no EM/F1 for world questions)')
   .option('--limit <n>', 'first N valid questions (default: all)', int('--limit', 1))
-  .addOption(new Option('--mode <mode>', 'decoding').choices(MODES).default('rag-token'))
-  .option('--k <n>', 'retrieved passages per question', int('--k', 1), 5)
+  .addOption(new Option('--mode <mode>', 'decoding; retrieve-only: passages with provenance and hits@K, no generation').choices([...MODES, 'retrieve-only']).default('rag-token'))
+  .option('--k <n>', 'retrieved passages per question (default 5; retrieve-only: 20)', int('--k', 1))
   .option('--beams <n>', 'beam size', int('--beams', 1), 4)
   .option('--max-length <n>', 'max generated tokens (default: generation_config.json)', int('--max-length', 2))
   .option('--out <file>', 'write answers as JSONL here (default: stdout)')
   .option('--workers <n>', 'local generation workers (embedded default 2; with REDIS_URL default 0)', int('--workers', 0))
   .option('--type <list>', 'only these question types (world: changing, invariant, multi-fact; default: all)')
   .option('--fresh', 'start a new run instead of continuing an identical earlier one')
-  .option('--json', 'stdout: one summary object {n, answered, failed, em, f1, snapshots}')
+  .option('--json', 'stdout: one summary object {n, answered, failed, em, f1, retrieval: {k, hits}, snapshots}')
   .option('--no-progress', 'no progress bar')
+  .addHelpText('after', '\nNote: the default generator (models/world-generator) was trained only on the synthetic world (./rag world\n' +
+    'generate); on other questions (NQ-open, your own) its answers are not real answers, and a run says so. For those:\n' +
+    '  --mode retrieve-only   the top-K passages with provenance, scored by whether a gold answer occurs in them (hits@K, as DPR)\n' +
+    '  RAG_GENERATOR=DIR      a BART/T5 export; convert a Hugging Face checkpoint in one command (docs/models.md)')
   .action(async (o) => (await import('./commands/qa.js')).qaRun(o));
 
 program.command('ab')

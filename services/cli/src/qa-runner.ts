@@ -1,6 +1,6 @@
 import { UsageError, sha256File } from '@rag/core';
 import { normalizeAnswer, readQuestions, summarize, type QaRecord, type QaSummary } from '@rag/eval';
-import { modelFingerprint, qaModelDirs, prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
+import { modelFingerprint, qaModelDirs, prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, worldGeneratorNotice, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
 import type { Runtime } from './runtime.js';
 import { raceWorkers, type QueueSession } from './queue-session.js';
@@ -23,6 +23,8 @@ export interface QaRunOptions {
   types?: readonly string[];
   /** Already loaded (and perhaps filtered) questions; else read from `questions`. */
   set?: QuestionSet;
+  /** The invalid lines met while loading `set`, to report in the result. */
+  invalid?: { line: number; reason: string }[];
 }
 
 export interface QaRunResult {
@@ -63,9 +65,10 @@ export async function assertTarget(rt: Runtime, target: string): Promise<string>
 export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions): Promise<QaRunResult> {
   const started = Date.now();
   if (o.mode !== 'no-retrieval') await assertTarget(rt, o.target);
-  const loaded = o.set ? { set: o.set, invalid: [] } : await loadQuestionSet(o.questions, { year: o.year, limit: o.types ? undefined : o.limit });
+  const loaded = o.set ? { set: o.set, invalid: o.invalid ?? [] } : await loadQuestionSet(o.questions, { year: o.year, limit: o.types ? undefined : o.limit });
   const { invalid } = loaded;
   const set = !o.set && o.types ? limitSet(selectTypes(loaded.set, o.types), o.limit) : loaded.set;
+  showNotice(worldGeneratorNotice({ generatorDir: rt.config.generation.generatorDir, questionFormat: set.source.format, mode: o.mode }));
   const settings = { target: o.target, mode: o.mode, k: o.k, beams: o.beams, ...(o.maxLength ? { maxLength: o.maxLength } : {}), ...(o.year ? { year: o.year } : {}) };
   const models = await modelFingerprint(qaModelDirs(rt.config.generation, o.mode));
   const { manifest, resumed } = await prepareQaRun(rt.store, set, settings, rt.config.generation.chunkSize, { fresh: o.fresh, models });
@@ -87,8 +90,18 @@ export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions)
   return { manifest, records, summary: summarize(records), invalid, resumed, seconds: (Date.now() - started) / 1000 };
 }
 
-export function parseMode(v: string): QaMode {
-  const modes = ['rag-token', 'rag-sequence', 'rag-sequence-fast', 'no-retrieval'];
+const shownNotices = new Set<string>();
+
+/** A notice goes to stderr once per process (ab runs two arms on the same questions). */
+function showNotice(notice: string | undefined): void {
+  if (!notice || shownNotices.has(notice)) return;
+  shownNotices.add(notice);
+  process.stderr.write(`rag: ${notice}\n`);
+}
+
+/** `--mode`: the RAG modes; `retrieveOnly` also allows retrieve-only (qa run). */
+export function parseMode(v: string, o: { retrieveOnly?: boolean } = {}): QaMode {
+  const modes = ['rag-token', 'rag-sequence', 'rag-sequence-fast', 'no-retrieval', ...(o.retrieveOnly ? ['retrieve-only'] : [])];
   if (!modes.includes(v)) throw new UsageError(`unknown --mode ${v}`, { hint: `choose from ${modes.join(', ')}` });
   return v as QaMode;
 }

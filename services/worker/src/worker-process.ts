@@ -101,7 +101,7 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
     });
     workers.push(createQaWorker({
       connection, redis, prefix: config.redis.prefix, queue: config.queue, concurrency: opts.concurrency,
-      store, models: () => qaModels.get(), fingerprint: workerModelFingerprints(config.generation), snapshots: pool, logger, onChunk,
+      store, models: () => qaModels.get(), questionEncoder: () => qaModels.questionEncoder(), fingerprint: workerModelFingerprints(config.generation), snapshots: pool, logger, onChunk,
     }));
   }
   logger.info({ event: 'worker.started', roles: opts.roles, concurrency: opts.concurrency, redis: redactUrl(url), storage: store.description }, 'worker started');

@@ -1,8 +1,10 @@
+import type { TextEncoding } from '@rag/core';
+
 /** Where the bytes of a corpus file came from. */
 export type Compression = 'none' | 'bzip2' | 'gzip';
 
-/** Text encodings a corpus file may use; anything else must be converted to UTF-8 first. */
-export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be';
+/** Text encodings a corpus file may use (@rag/core's text check); anything else must be converted to UTF-8 first. */
+export type { TextEncoding };
 
 /**
  * Counters the readers fill in while they stream, so callers can show progress

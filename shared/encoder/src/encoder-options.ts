@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, ModelLoadError } from '@rag/core';
+import { ConfigError, CorruptInputError, ModelLoadError, readTextFileSync } from '@rag/core';
 import type { Logger } from '@rag/core';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -97,8 +97,9 @@ export const RAG_ENCODER_FILE = 'rag_encoder.json';
 
 function readJson(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    return JSON.parse(readTextFileSync(path, { expected: 'a JSON model config' })) as unknown;
   } catch (err) {
+    if (err instanceof CorruptInputError) throw err; // not text at all: the shared wording
     throw new ModelLoadError(`cannot parse ${path}: ${(err as Error).message}`, {
       cause: err,
       hint: 'the model directory looks damaged; export it again',

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { ModelLoadError, sha256 } from '@rag/core';
+import { CorruptInputError, ModelLoadError, readTextFileSync, sha256 } from '@rag/core';
 import { Encoder } from './encoder.js';
 import { resolveEncoderSettings, type EncoderOptions } from './encoder-options.js';
 import type { BatchRunner } from './batch-runner.js';
@@ -37,10 +37,11 @@ export function findModelFile(dir: string): string {
 
 function readJsonObject(path: string): object {
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    const v = JSON.parse(readTextFileSync(path, { expected: 'a JSON model config' })) as unknown;
     if (v === null || typeof v !== 'object') throw new Error('not a JSON object');
     return v;
   } catch (err) {
+    if (err instanceof CorruptInputError) throw err; // not text at all: the shared wording
     throw new ModelLoadError(`cannot read ${path}: ${(err as Error).message}`, { cause: err, hint: exportHint(resolve(path, '..')) });
   }
 }

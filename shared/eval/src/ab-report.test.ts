@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { compareAb, formatAbTable, renderAbReport, type AbArm } from './ab-report.js';
+import { armName, compareAb, formatAbTable, renderAbReport, type AbArm } from './ab-report.js';
+import { CROSSED_COLOR, MATCHED_COLOR } from './matched-crossed-chart.js';
 import { normalizeAnswer } from './answer-metrics.js';
 import { htmlToPng, renderedDom } from './chromium.js';
 import { countColor, decodePng, imageStats } from './png.js';
@@ -30,6 +31,17 @@ const differing = plannedA.filter((x, i) => {
   return (x.record.error === undefined) !== (y.error === undefined) || normalizeAnswer(x.record.answer) !== normalizeAnswer(y.answer);
 });
 
+const hex = (c: string) => ({ r: parseInt(c.slice(1, 3), 16), g: parseInt(c.slice(3, 5), 16), b: parseInt(c.slice(5, 7), 16) });
+const norm = (xs: readonly string[]) => new Set(xs.map(normalizeAnswer));
+// The paper's experiment, counted from the fixture: single-fact ('changing') questions whose golds share nothing.
+const inPaper = questions.map((q) => q.type === 'changing' && ![...norm(q.answers['2016']!)].some((x) => norm(q.answers['2018']!).has(x)));
+const paperOnly = (p: PlannedRecord[]) => p.filter((x) => inPaper[x.record.index]);
+const nPaper = inPaper.filter(Boolean).length;
+const expectPaper = {
+  a: { matched: right(paperOnly(plannedA)) / nPaper, crossed: rightIn(paperOnly(plannedA), '2018') / nPaper },
+  b: { matched: right(paperOnly(plannedB)) / nPaper, crossed: rightIn(paperOnly(plannedB), '2016') / nPaper },
+};
+
 let dir: string;
 before(async () => { dir = await mkdtemp(join(tmpdir(), 'rag-eval-ab-')); });
 after(async () => { await rm(dir, { recursive: true, force: true }); });
@@ -53,14 +65,15 @@ describe('A/B report', () => {
 
   it('scores each arm matched and crossed by gold year', () => {
     const rows = bodyRows(tableByClass(html, 'cross'));
-    assert.deepEqual(headers(tableByClass(html, 'cross')).map(stripTags).slice(2), ['EM gold 2016', 'F1 gold 2016', 'n 2016', 'EM gold 2018', 'F1 gold 2018', 'n 2018']);
+    assert.deepEqual(headers(tableByClass(html, 'cross')).map(stripTags).slice(1), ['EM gold 2016', 'F1 gold 2016', 'n 2016', 'EM gold 2018', 'F1 gold 2018', 'n 2018']);
     const em = (r: string[], j: number) => stripTags(r[j]!).split(' ')[0];
-    assert.equal(em(rows[0]!, 2), pct(right(plannedA), N)); // A, gold 2016: matched
-    assert.equal(em(rows[0]!, 5), pct(rightIn(plannedA, '2018'), N)); // A, gold 2018: crossed
-    assert.equal(em(rows[1]!, 2), pct(rightIn(plannedB, '2016'), N));
-    assert.equal(em(rows[1]!, 5), pct(right(plannedB), N));
-    assert.match(rows[0]![2]!, /matched/);
-    assert.match(rows[0]![5]!, /crossed/);
+    assert.equal(stripTags(rows[0]![0]!), 'A · 2016 index → w7-2016 (2016)');
+    assert.equal(em(rows[0]!, 1), pct(right(plannedA), N)); // A, gold 2016: matched
+    assert.equal(em(rows[0]!, 4), pct(rightIn(plannedA, '2018'), N)); // A, gold 2018: crossed
+    assert.equal(em(rows[1]!, 1), pct(rightIn(plannedB, '2016'), N));
+    assert.equal(em(rows[1]!, 4), pct(right(plannedB), N));
+    assert.match(rows[0]![1]!, /matched/);
+    assert.match(rows[0]![4]!, /crossed/);
     // Changing questions make the crossed cells worse than the matched ones, as in the paper.
     assert.ok(rightIn(plannedA, '2018') < right(plannedA) && rightIn(plannedB, '2016') < right(plannedB));
     const cmp = compareAb(a, b);
@@ -145,7 +158,92 @@ describe('A/B report', () => {
     const stats = imageStats(img);
     assert.ok(stats.distinctColors > 50, JSON.stringify(stats));
     assert.ok(stats.inkFraction > 0.03 && stats.inkFraction < 0.9, JSON.stringify(stats));
-    assert.ok(countColor(img, { r: 0x2f, g: 0x6f, b: 0xb3 }) > 500, 'EM bars not drawn');
+    assert.ok(countColor(img, hex(MATCHED_COLOR)) > 500, 'matched bars not drawn');
     assert.ok(countColor(img, { r: 0xe8, g: 0xf4, b: 0xea }) > 500, 'matched cells not shaded');
+  });
+
+  it("leads with the paper's experiment: changed single-fact questions only, matched and crossed per index, the paper's figures beside", () => {
+    assert.ok(nPaper >= 5 && nPaper < N, `the fixture should mix other questions in (paper ${nPaper} of ${N})`);
+    const cmp = compareAb(a, b);
+    assert.equal(cmp.paper!.n, nPaper);
+    assert.deepEqual(cmp.paper!.excludedTypes, [...new Set(questions.map((q) => q.type).filter((t) => t !== 'changing'))].sort());
+    assert.deepEqual([cmp.paper!.arms[0].matched.em, cmp.paper!.arms[0].crossed.em, cmp.paper!.arms[1].matched.em, cmp.paper!.arms[1].crossed.em],
+      [expectPaper.a.matched, expectPaper.a.crossed, expectPaper.b.matched, expectPaper.b.crossed]);
+    // The first section is the paper's experiment; the all-questions numbers come after it.
+    const h2 = [...html.matchAll(/<h2>([\s\S]*?)<\/h2>/g)].map((m) => stripTags(m[1]!));
+    assert.match(h2[0]!, /^The paper's experiment: index hot-swap \(Lewis et al\. 2020, section 4\.5\)/);
+    assert.equal(h2[1], `All ${N} questions of this run`);
+    const rows = bodyRows(tableByClass(html, 'headline')).map((r) => r.map(stripTags));
+    // [label, A ours, A paper, B ours, B paper]: th then four tds.
+    assert.deepEqual(rows.map((r) => r.map((c) => c.split(' ')[0])), [
+      [`${pct(expectPaper.a.matched * nPaper, nPaper)}%`, '70%', `${pct(expectPaper.b.matched * nPaper, nPaper)}%`, '68%'],
+      [`${pct(expectPaper.a.crossed * nPaper, nPaper)}%`, '4%', `${pct(expectPaper.b.crossed * nPaper, nPaper)}%`, '12%'],
+    ]);
+    assert.match(html, /<th>matched year<\/th>/);
+    assert.match(html, /<b>Matched<\/b>: each index scored against its own year's answers/);
+    assert.match(html, /<b>Crossed<\/b>: each index scored against the other year's answers/);
+    // The terminal says the same first.
+    const t = formatAbTable(cmp).split('\n');
+    assert.match(t[0]!, new RegExp(`^The paper's experiment \\(Lewis et al\\. 2020, section 4\\.5, index hot-swap\\): ${nPaper} single-fact questions whose answer changed`));
+    const line = (kind: string) => t.find((l) => l.startsWith(kind))!;
+    assert.match(line('matched'), new RegExp(`${pct(expectPaper.a.matched * nPaper, nPaper)}% of ${nPaper}\\s+${pct(expectPaper.b.matched * nPaper, nPaper)}% of ${nPaper}\\s+70% / 68%$`));
+    assert.match(line('crossed'), new RegExp(`${pct(expectPaper.a.crossed * nPaper, nPaper)}% of ${nPaper}\\s+${pct(expectPaper.b.crossed * nPaper, nPaper)}% of ${nPaper}\\s+4% / 12%$`));
+    assert.ok(t.findIndex((l) => l.startsWith('All 48 questions')) > t.findIndex((l) => l.startsWith('crossed')));
+  });
+
+  it('draws matched vs crossed as the first chart: the experiment, then each other type, with the paper marked', () => {
+    const firstSvg = html.indexOf('<svg');
+    assert.equal(firstSvg, html.indexOf('<svg xmlns="http://www.w3.org/2000/svg" class="matched-crossed"'));
+    assert.ok(firstSvg < html.indexOf('class="summary"'), 'chart before the all-questions table');
+    const values = (kind: string) => [...html.matchAll(new RegExp(`class="bar ${kind}" data-value="([^"]*)"`, 'g'))].map((m) => Number(m[1]));
+    const cmp = compareAb(a, b);
+    const others = cmp.byType.filter((x) => x.type !== 'changing');
+    assert.deepEqual(values('matched'), [expectPaper.a.matched, expectPaper.b.matched, ...others.flatMap((x) => [x.a.em, x.b.em])]);
+    assert.deepEqual(values('crossed'), [expectPaper.a.crossed, expectPaper.b.crossed, ...others.flatMap((x) => [x.crossed!.a.em, x.crossed!.b.em])]);
+    assert.deepEqual([...html.matchAll(/class="paper" data-value="([^"]*)"/g)].map((m) => Number(m[1])), [0.7, 0.04, 0.68, 0.12]);
+    assert.equal(count(html, 'class="bar matched"'), 2 * (1 + others.length));
+  });
+
+  it('names each arm once: side, what was asked for (when it differs) and snapshot', () => {
+    assert.equal(armName({ label: 'A: w7-2016', snapshot: 'w7-2016', year: '2016' }, 'A'), 'A · w7-2016 (2016)');
+    assert.equal(armName({ label: 'w7-2016', snapshot: 'w7-2016' }, 'A'), 'A · w7-2016');
+    assert.equal(armName({ label: 'prod', snapshot: 'w7-2018', year: '2018' }, 'B'), 'B · prod → w7-2018 (2018)');
+    for (const [la, lb] of [['A: w7-2016', 'B: w7-2018'], ['w7-2016', 'w7-2018']]) {
+      const r = renderAbReport({ title: 't', a: { ...a, label: la! }, b: { ...b, label: lb! } });
+      assert.match(r, /<p class="meta">A · w7-2016 \(2016\) — B · w7-2018 \(2018\)<\/p>/);
+      assert.ok(!/A: A:|B: B:|w7-2016 · w7-2016|w7-2018 · w7-2018/.test(r + formatAbTable({ a: { ...a, label: la! }, b: { ...b, label: lb! } })), 'a doubled label');
+    }
+  });
+
+  it("screenshot of the first screen (headless Chromium): the experiment's table and chart in view, bars as tall as their numbers", async () => {
+    const W = 1300, H = 900;
+    const path = join(dir, 'first-screen.html');
+    await writeFile(path, html);
+    // Layout, measured by the browser: both must end above the fold of a 1300x900 window.
+    const probe = join(dir, 'first-screen-probe.html');
+    await writeFile(probe, html.replace('</body>', `<script>for (const [k, s] of [['table', 'table.headline'], ['chart', 'svg.matched-crossed'], ['summary', 'table.summary']]) { const r = document.querySelector(s).getBoundingClientRect(); document.body.setAttribute('data-' + k, [r.left, r.top, r.right, r.bottom].map(Math.round).join(',')); }</script></body>`));
+    const dom = await renderedDom(probe, { });
+    const box = (k: string) => (new RegExp(`data-${k}="([-\\d,]+)"`).exec(dom)?.[1] ?? '').split(',').map(Number);
+    const [table, chart, summary] = [box('table'), box('chart'), box('summary')];
+    assert.equal(chart.length, 4, 'the probe measured the chart');
+    assert.ok(table[3]! <= H && chart[3]! <= H && chart[2]! <= W, `headline ${table} and chart ${chart} within ${W}x${H}`);
+    assert.ok(table[1]! < chart[1]! && chart[3]! <= summary[1]!, 'headline table, then chart, then the all-questions table');
+    const png = join(dir, 'first-screen.png');
+    await htmlToPng(path, png, { width: W, height: H });
+    const img = decodePng(await readFile(png));
+    // Each bar is 36 px wide and 200 px tall at 100% (matched-crossed-chart.ts); 12x12 legend squares. Edges
+    // may be anti-aliased, so allow one row of pixels per bar.
+    const cmp = compareAb(a, b);
+    const others = cmp.byType.filter((x) => x.type !== 'changing');
+    const matched = [expectPaper.a.matched, expectPaper.b.matched, ...others.flatMap((x) => [x.a.em!, x.b.em!])];
+    const crossed = [expectPaper.a.crossed, expectPaper.b.crossed, ...others.flatMap((x) => [x.crossed!.a.em!, x.crossed!.b.em!])];
+    for (const [color, vals] of [[MATCHED_COLOR, matched], [CROSSED_COLOR, crossed]] as const) {
+      const want = vals.reduce((s, v) => s + 36 * 200 * v, 0) + 144;
+      const got = countColor(img, hex(color), 6);
+      assert.ok(Math.abs(got - want) <= 36 * vals.length + 40, `${color}: ${got} pixels, bars say ${Math.round(want)}`);
+    }
+    // The paper's dashed marks and the headline cells' shading are on screen too.
+    assert.ok(countColor(img, { r: 0xe8, g: 0xf4, b: 0xea }) > 500, 'matched headline cells not shaded');
+    assert.ok(countColor(img, { r: 0xfb, g: 0xea, b: 0xea }) > 500, 'crossed headline cells not shaded');
   });
 });

@@ -2,6 +2,9 @@ import { aggregate, latencyStats, type Aggregate } from './aggregate.js';
 import { exactMatch, normalizeAnswer } from './answer-metrics.js';
 import { posteriorHeatmapSvg } from './heatmap.js';
 import { escapeHtml, htmlTable, ms, page, pct, textTable } from './html.js';
+import { goldForYear } from './gold-year.js';
+import { matchedCrossedChart, type ChartGroup } from './matched-crossed-chart.js';
+import { findPaperExperiment, PAPER_CITATION, PAPER_QUESTION_TYPE, type PaperArm, type PaperExperiment } from './paper-experiment.js';
 import type { LatencySummary, QaRecord } from './qa-record.js';
 
 /**
@@ -62,6 +65,8 @@ export interface TypeRow {
 
 export interface AbComparison {
   arms: [ArmSummary, ArmSummary];
+  /** The paper's index hot-swap experiment on the questions that test it; null without two distinct years. */
+  paper: PaperExperiment | null;
   /** [arm][gold year]: present when both arms have distinct years. */
   cross: [CrossCell[], CrossCell[]] | null;
   /** Per question type (world files), EM per arm against its matched gold (and the other year's: crossed). */
@@ -70,14 +75,6 @@ export interface AbComparison {
   paired: number;
   /** Paired questions whose normalised answers differ (or one arm failed). */
   diffs: AbDiff[];
-}
-
-/** The gold a record has for a year: gold_by_year first, else its own gold if that is the year's. */
-export function goldForYear(r: QaRecord, year: string, armYear?: string): readonly string[] | undefined {
-  const byYear = r.gold_by_year?.[year];
-  if (byYear?.length) return byYear;
-  const own = r.year ?? armYear;
-  return own === year ? r.gold : undefined;
 }
 
 function emOf(r: QaRecord, gold: readonly string[] | undefined): 0 | 1 | null {
@@ -132,7 +129,7 @@ export function compareAb(a: AbArm, b: AbArm): AbComparison {
     if (!failedOne && normalizeAnswer(ra.answer) === normalizeAnswer(rb.answer)) continue;
     diffs.push({ id: ra.id, question: ra.question, a: ra, b: rb, emA: emOf(ra, armGold(a)(ra)), emB: emOf(rb, armGold(b)(rb)) });
   }
-  return { arms: [summary(a), summary(b)], cross, byType, paired, diffs };
+  return { arms: [summary(a), summary(b)], paper: findPaperExperiment(a, b), cross, byType, paired, diffs };
 }
 
 function mark(em: 0 | 1 | null): string {
@@ -147,30 +144,73 @@ function answerCell(r: QaRecord): string {
   return r.error !== undefined ? `<span class="err">error: ${escapeHtml(r.error)}</span>` : escapeHtml(r.answer || '∅');
 }
 
-function armHeading(arm: { label: string; snapshot: string; year?: string }, side: string): string {
-  return `${side} · ${arm.label} · ${arm.snapshot}${arm.year ? ` (${arm.year})` : ''}`;
+/**
+ * "A · prod → world-142-2016 (2016)": the side, what was asked for and the snapshot it resolved to, each once
+ * (a label that is the snapshot id, or that already starts with the side, is not repeated).
+ */
+export function armName(arm: { label: string; snapshot: string; year?: string }, side: string): string {
+  const label = arm.label.replace(new RegExp(`^${side}[:·]?\\s+`), '').trim();
+  const what = !label || label === arm.snapshot ? arm.snapshot : `${label} → ${arm.snapshot}`;
+  return `${side} · ${what}${arm.year ? ` (${arm.year})` : ''}`;
 }
 
-function barChart(arms: ArmSummary[]): string {
-  const W = 460, H = 190, left = 40, bottom = 30, top = 16, barW = 46;
-  const y = (v: number) => top + (H - top - bottom) * (1 - v);
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" class="bars" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img">`];
-  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(`<line x1="${left}" x2="${W - 10}" y1="${y(t)}" y2="${y(t)}" stroke="#e3e3e3"/><text x="${left - 6}" y="${y(t) + 4}" font-size="11" text-anchor="end">${t * 100}</text>`);
-  }
-  arms.forEach((arm, i) => {
-    const gx = left + 30 + i * 200;
-    [['EM', arm.scores.em, '#2f6fb3'], ['F1', arm.scores.f1, '#e08a2c']].forEach(([name, v, color], j) => {
-      const val = (v as number | null) ?? 0;
-      const x = gx + j * (barW + 8);
-      parts.push(`<rect class="bar" x="${x}" y="${y(val)}" width="${barW}" height="${y(0) - y(val)}" fill="${color}"><title>${escapeHtml(`${arm.label} ${name as string}: ${pct(v as number | null)}`)}</title></rect>`);
-      parts.push(`<text x="${x + barW / 2}" y="${y(val) - 4}" font-size="11" text-anchor="middle">${pct(v as number | null)}</text>`);
-      parts.push(`<text x="${x + barW / 2}" y="${H - bottom + 14}" font-size="11" text-anchor="middle">${name}</text>`);
+/** "2016 index" when the arm has a year, else its side and snapshot. */
+function indexName(arm: { snapshot: string; year?: string }, side: string): string {
+  return arm.year ? `${arm.year} index` : `${side} ${arm.snapshot}`;
+}
+
+const pc = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${pct(x)}%`);
+
+/** The chart's groups: the paper's experiment first, then each other question type, matched and crossed per arm. */
+function chartGroups(cmp: AbComparison): ChartGroup[] {
+  const groups: ChartGroup[] = [];
+  const sides = ['A', 'B'];
+  if (cmp.paper) {
+    groups.push({
+      label: 'the paper\'s experiment', note: `${cmp.paper.n} changed single-fact questions`,
+      arms: cmp.paper.arms.map((a, i) => ({ name: indexName(a, sides[i]!), matched: a.matched.em, crossed: a.crossed.em, ...(a.paper ? { paper: a.paper } : {}) })),
     });
-    parts.push(`<text x="${gx + barW + 4}" y="${H - 4}" font-size="12" font-weight="600" text-anchor="middle">${escapeHtml(arm.label)}</text>`);
-  });
-  parts.push('</svg>');
-  return parts.join('');
+  }
+  for (const t of cmp.byType) {
+    if (!t.crossed || (cmp.paper && t.type === PAPER_QUESTION_TYPE)) continue; // shown as the experiment
+    groups.push({
+      label: t.type, note: `${t.n} questions`,
+      arms: [
+        { name: indexName(cmp.arms[0], 'A'), matched: t.a.em, crossed: t.crossed.a.em },
+        { name: indexName(cmp.arms[1], 'B'), matched: t.b.em, crossed: t.crossed.b.em },
+      ],
+    });
+  }
+  return groups;
+}
+
+/** The first screen: the paper's experiment, what each number means, ours beside the paper's, the chart. */
+function paperSection(cmp: AbComparison): string {
+  const p = cmp.paper;
+  if (!p) return '';
+  const hasPaper = p.arms.some((a) => a.paper);
+  const rows: { kind: 'matched' | 'crossed'; what: (a: PaperArm) => string }[] = [
+    { kind: 'matched', what: (a) => `${a.year} index, ${a.year} answers` },
+    { kind: 'crossed', what: (a) => `${a.year} index, ${a.otherYear} answers` },
+  ];
+  const cells = rows.map((r) => `<tr><th>${r.kind === 'matched' ? 'matched year' : 'crossed year'}</th>${p.arms.map((a) => {
+    const s = a[r.kind];
+    return `<td class="num ${r.kind}" title="${escapeHtml(r.what(a))}"><b>${pc(s.em)}</b> <span class="note">of ${s.scored}</span></td>${hasPaper ? `<td class="num paper">${a.paper ? `${Math.round(a.paper[r.kind] * 100)}%` : '—'}</td>` : ''}`;
+  }).join('')}</tr>`).join('\n');
+  const head = `<tr><th>EM (exact match)</th>${p.arms.map((a, i) => `<th class="num">${escapeHtml(indexName(a, i ? 'B' : 'A'))} <span class="note">${escapeHtml(a.snapshot)}</span></th>${hasPaper ? `<th class="num paper">the paper</th>` : ''}`).join('')}</tr>`;
+  const left = p.excluded
+    ? ` The other ${p.excluded} question(s) of this run${p.excludedTypes.length ? ` (${escapeHtml(p.excludedTypes.join(', '))}, or answers that did not change)` : ' (answers that did not change)'} are scored below, not here.`
+    : '';
+  return `<h2>The paper's experiment: index hot-swap (${escapeHtml(PAPER_CITATION)})</h2>
+<p class="meta">The same model with a ${escapeHtml(p.arms[0].year)} index and a ${escapeHtml(p.arms[1].year)} index, on the ${p.n} ${escapeHtml(p.questions)}.${left}</p>
+<table class="headline"><thead>${head}</thead><tbody>
+${cells}
+</tbody></table>
+<ul class="meaning">
+<li><b>Matched</b>: each index scored against its own year's answers. High means the model reads its answer from the index.</li>
+<li><b>Crossed</b>: each index scored against the other year's answers. Low means it does not answer from memory: swapping the index updates what it knows, with no retraining.</li>
+<li>EM is exact match after SQuAD normalisation (case, punctuation, articles), best over the gold answers; "of n" counts the questions scored.${hasPaper ? ' The paper\'s figures are for its NQ-style world-leader questions with a real Wikipedia index (70% / 68% matched; 4% with the 2016 index and 2018 leaders, 12% with the 2018 index and 2016 leaders); ours come from the synthetic world and its small models, so they show the same effect, not the same task.' : ''}</li>
+</ul>`;
 }
 
 function crossTable(cmp: AbComparison): string {
@@ -178,8 +218,7 @@ function crossTable(cmp: AbComparison): string {
   const years = cmp.cross[0].map((c) => c.goldYear);
   const rows = cmp.arms.map((arm, i) => ({ arm, side: i ? 'B' : 'A', cells: cmp.cross![i as 0 | 1] }));
   const cols = [
-    { header: 'arm', cell: (r: (typeof rows)[number]) => escapeHtml(`${r.side} · ${r.arm.label}`) },
-    { header: 'index', cell: (r: (typeof rows)[number]) => escapeHtml(`${r.arm.snapshot} (${r.arm.year})`) },
+    { header: 'arm', cell: (r: (typeof rows)[number]) => escapeHtml(armName(r.arm, r.side)) },
     ...years.flatMap((y, j) => [
       {
         header: `EM gold ${y}`, num: true,
@@ -190,8 +229,8 @@ function crossTable(cmp: AbComparison): string {
       { header: `n ${y}`, num: true, cell: (r: (typeof rows)[number]) => String(r.cells[j]!.scores.scored) },
     ]),
   ];
-  return `<h2>Matched vs crossed year</h2>
-<p class="meta">Each run scored against its own index year's answers (matched) and the other year's (crossed).</p>
+  return `<h2>Matched vs crossed year, all ${Math.max(cmp.arms[0].scores.n, cmp.arms[1].scores.n)} questions</h2>
+<p class="meta">Each run scored against its own index year's answers (matched) and the other year's (crossed), every question type together; n counts the questions that have a gold answer for that year.</p>
 ${htmlTable(rows, cols, { cls: 'cross' })}`;
 }
 
@@ -202,7 +241,7 @@ export function renderAbReport(input: AbReportInput): string {
   const armRows = cmp.arms.map((arm, i) => ({ arm, side: i ? 'B' : 'A' }));
   const summary = htmlTable(armRows, [
     { header: 'arm', cell: (r) => r.side },
-    { header: 'label', cell: (r) => escapeHtml(r.arm.label) },
+    { header: 'asked for', cell: (r) => escapeHtml(r.arm.label.replace(new RegExp(`^${r.side}[:·]?\\s+`), '') || r.arm.snapshot) },
     { header: 'snapshot', cell: (r) => escapeHtml(r.arm.snapshot) },
     { header: 'year', cell: (r) => escapeHtml(r.arm.year ?? '—') },
     { header: 'n', num: true, cell: (r) => String(r.arm.scores.n) },
@@ -253,16 +292,20 @@ ${cmp.diffs.length > shown.length ? `<p class="note">… and ${cmp.diffs.length 
     ? `<h2>Document posteriors per answer token</h2>
 <p class="meta">Rows: retrieved passages (best first); columns: generated tokens; shade: p(passage | question, answer so far).</p>
 ${picks.map((p) => `<section class="sample"><h3>${escapeHtml(p.a.question)}</h3><div class="pair">
-<div><div><b>A</b> ${answerCell(p.a)}</div>${posteriorHeatmapSvg({ docs: p.a.docs, tokens: p.a.tokens, posteriors: p.a.doc_posteriors, caption: armHeading(input.a, 'A') })}</div>
-<div><div><b>B</b> ${answerCell(p.b)}</div>${posteriorHeatmapSvg({ docs: p.b.docs, tokens: p.b.tokens, posteriors: p.b.doc_posteriors, caption: armHeading(input.b, 'B') })}</div>
+<div><div><b>A</b> ${answerCell(p.a)}</div>${posteriorHeatmapSvg({ docs: p.a.docs, tokens: p.a.tokens, posteriors: p.a.doc_posteriors, caption: armName(input.a, 'A') })}</div>
+<div><div><b>B</b> ${answerCell(p.b)}</div>${posteriorHeatmapSvg({ docs: p.b.docs, tokens: p.b.tokens, posteriors: p.b.doc_posteriors, caption: armName(input.b, 'B') })}</div>
 </div></section>`).join('\n')}`
     : '';
 
+  const groups = chartGroups(cmp);
+  const n = Math.max(cmp.arms[0].scores.n, cmp.arms[1].scores.n);
   const body = `<h1>${escapeHtml(input.title)}</h1>
-<p class="meta">A: ${escapeHtml(armHeading(input.a, 'A').slice(4))} — B: ${escapeHtml(armHeading(input.b, 'B').slice(4))}</p>
-<h2>Summary</h2>
+<p class="meta">${escapeHtml(armName(input.a, 'A'))} — ${escapeHtml(armName(input.b, 'B'))}</p>
+${paperSection(cmp)}
+${groups.length ? `<figure>${matchedCrossedChart(groups)}<figcaption>EM per index: matched (its own year's answers) and crossed (the other year's)${cmp.paper?.arms.some((a) => a.paper) ? '; dashed marks: the paper\'s figures' : ''}.</figcaption></figure>` : ''}
+<h2>All ${n} questions of this run</h2>
+<p class="meta">EM/F1 of each arm against its own year's answers${cmp.paper ? ', every question type together (the paper\'s experiment is above)' : ''}; latency per question.</p>
 ${summary}
-${barChart(cmp.arms)}
 ${crossTable(cmp)}
 ${byType}
 ${diffs}
@@ -270,17 +313,46 @@ ${heatmaps}`;
   return page(input.title, body);
 }
 
-/** The A/B summary for a terminal: per-arm scores, then matched vs crossed by gold year (when years are known). */
+/** The paper's experiment for a terminal: what the questions are, matched and crossed EM per index, the paper's beside. */
+export function formatPaperExperiment(p: PaperExperiment): string {
+  const hasPaper = p.arms.some((a) => a.paper);
+  const paperCell = (kind: 'matched' | 'crossed') => p.arms.map((a) => (a.paper ? `${Math.round(a.paper[kind] * 100)}%` : '—')).join(' / ');
+  const out = [
+    `The paper's experiment (${PAPER_CITATION}, index hot-swap): ${p.n} ${p.questions}`,
+    textTable(
+      ['EM (exact match)', ...p.arms.map((a) => `${a.year} index`), ...(hasPaper ? ['the paper'] : [])],
+      (['matched', 'crossed'] as const).map((kind) => [
+        kind === 'matched' ? 'matched: own year\'s answers' : 'crossed: other year\'s answers',
+        ...p.arms.map((a) => `${pc(a[kind].em)} of ${a[kind].scored}`),
+        ...(hasPaper ? [paperCell(kind)] : []),
+      ]),
+      [false, true, true, true],
+    ),
+    'Matched high: the model reads its answers from the index. Crossed low: it does not answer from memory, so swapping the index updates it.',
+  ];
+  if (p.excluded) out.push(`(${p.excluded} other question(s) of this run${p.excludedTypes.length ? `, e.g. ${p.excludedTypes.join(', ')},` : ''} are not part of this experiment: see below)`);
+  return out.join('\n');
+}
+
+/**
+ * The A/B summary for a terminal: the paper's experiment first (when both years are known), then per-arm scores
+ * over every question, matched vs crossed by gold year, and EM per question type.
+ */
 export function formatAbTable(input: { a: AbArm; b: AbArm } | AbComparison): string {
   const cmp = 'arms' in input ? input : compareAb(input.a, input.b);
   const out: string[] = [];
+  if (cmp.paper) {
+    out.push(formatPaperExperiment(cmp.paper));
+    out.push('');
+    out.push(`All ${Math.max(cmp.arms[0].scores.n, cmp.arms[1].scores.n)} questions of this run, every type (EM/F1 against each arm's own year):`);
+  }
   out.push(textTable(
-    ['arm', 'label', 'snapshot', 'year', 'n', 'failed', 'EM', 'F1', 'p50 ms', 'p95 ms'],
+    ['arm', 'n', 'failed', 'EM', 'F1', 'p50 ms', 'p95 ms'],
     cmp.arms.map((arm, i) => [
-      i ? 'B' : 'A', arm.label, arm.snapshot, arm.year ?? '-', String(arm.scores.n), String(arm.scores.failed),
+      armName(arm, i ? 'B' : 'A'), String(arm.scores.n), String(arm.scores.failed),
       pct(arm.scores.em), pct(arm.scores.f1), ms(arm.latency?.p50), ms(arm.latency?.p95),
     ]),
-    [false, false, false, false, true, true, true, true, true, true],
+    [false, true, true, true, true, true, true],
   ));
   if (cmp.cross) {
     const years = cmp.cross[0].map((c) => c.goldYear);

@@ -1,5 +1,6 @@
 import { exactMatch, f1 } from './answer-metrics.js';
-import { QA_RECORD_VERSION, type LatencySummary, type QaSummary } from './qa-record.js';
+import { retrievalHits } from './answer-in-passage.js';
+import { QA_RECORD_VERSION, RETRIEVE_ONLY, type LatencySummary, type QaSummary } from './qa-record.js';
 
 /** The fields scoring needs; QaRecord has them all. */
 export interface ScorableRecord {
@@ -8,6 +9,8 @@ export interface ScorableRecord {
   em?: number;
   f1?: number;
   error?: string;
+  /** Retrieve-only records have no answer to score. */
+  mode?: string;
 }
 
 export interface Aggregate {
@@ -38,6 +41,7 @@ export function aggregate<R extends ScorableRecord>(records: Iterable<R>, opts: 
   for (const r of records) {
     n++;
     if (r.error !== undefined) failed++;
+    if (r.mode === RETRIEVE_ONLY) continue;
     const gold = opts.gold ? opts.gold(r) : r.gold;
     const trusted = !opts.gold && r.em !== undefined;
     if (!gold?.length && !trusted) continue;
@@ -71,8 +75,9 @@ export function latencyStats(records: Iterable<{ latency_ms?: number; error?: st
 }
 
 /** The summary `qa run` prints and stores beside its records. */
-export function summarize(records: readonly (ScorableRecord & { snapshot: string; latency_ms?: number })[]): QaSummary {
+export function summarize(records: readonly (ScorableRecord & { snapshot: string; latency_ms?: number; k: number; gold_rank?: number | null })[]): QaSummary {
   const snapshots: Record<string, number> = {};
   for (const r of records) if (r.error === undefined) snapshots[r.snapshot] = (snapshots[r.snapshot] ?? 0) + 1;
-  return { v: QA_RECORD_VERSION, ...aggregate(records), snapshots, latency_ms: latencyStats(records) };
+  const retrieval = retrievalHits(records);
+  return { v: QA_RECORD_VERSION, ...aggregate(records), snapshots, latency_ms: latencyStats(records), ...(retrieval ? { retrieval } : {}) };
 }

@@ -44,6 +44,9 @@ td.crossed{background:#fbeaea}td.matched,tr.best td{background:#e8f4ea}
 figure{margin:8px 0}figcaption{font-size:12px;color:#555}
 svg text{font-family:system-ui,"DejaVu Sans",sans-serif}
 .passage{color:#333;font-size:13px;max-width:900px}
+table.headline td,table.headline th{padding:6px 12px}table.headline td b{font-size:20px}
+td.paper,th.paper{color:#444;background:#f6f8fa;font-style:italic}
+ul.meaning{margin:4px 0 8px;padding-left:20px;color:#333;max-width:1000px}ul.meaning li{margin:2px 0}
 `;
 
 /** A whole HTML document around already-escaped body markup. */

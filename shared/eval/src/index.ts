@@ -1,4 +1,5 @@
 export * from './answer-metrics.js';
+export * from './answer-in-passage.js';
 export * from './aggregate.js';
 export * from './eval-errors.js';
 export * from './python-literal.js';
@@ -11,3 +12,7 @@ export * from './sweep-k.js';
 export * from './explain.js';
 export * from './png.js';
 export * from './chromium.js';
+export * from './hot-swap-summary.js';
+export * from './gold-year.js';
+export * from './paper-experiment.js';
+export * from './matched-crossed-chart.js';

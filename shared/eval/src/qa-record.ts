@@ -1,6 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { access, constants } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { readTextChunks } from '@rag/core';
 import { QuestionFileError } from './eval-errors.js';
 
 /**
@@ -8,6 +10,9 @@ import { QuestionFileError } from './eval-errors.js';
  * because the lines are meant for jq and pandas as much as for us. `v` changes when a field changes meaning.
  */
 export const QA_RECORD_VERSION = 1;
+
+/** The mode that retrieves and stops: passages with provenance, scored by hits@K, no generated answer. */
+export const RETRIEVE_ONLY = 'retrieve-only';
 
 // Posteriors come out of a softmax in float32; allow the rounding that leaves a row summing a hair above 1.
 const probability = z.number().min(0).max(1 + 1e-4);
@@ -17,6 +22,8 @@ export const qaDocSchema = z.object({
   title: z.string(),
   /** Retriever inner product (higher is closer). */
   score: z.number(),
+  /** The passage itself: in retrieve-only records, whose output is the passages. */
+  text: z.string().optional(),
 });
 export type QaDoc = z.infer<typeof qaDocSchema>;
 
@@ -48,6 +55,11 @@ export const qaRecordSchema = z
     gold_by_year: z.record(z.string(), z.array(z.string())).optional(),
     /** Question type from the source file (world: changing | invariant | multi-fact). */
     type: z.string().optional(),
+    /**
+     * 1-based rank of the first retrieved passage whose text contains a gold answer (DPR's has_answer), null when
+     * none of the k does; absent without gold or retrieval. hits@K is the share of questions with gold_rank <= K.
+     */
+    gold_rank: z.number().int().min(1).nullable().optional(),
     em: z.union([z.literal(0), z.literal(1)]).optional(),
     f1: z.number().min(0).max(1).optional(),
     error: z.string().optional(),
@@ -80,6 +92,8 @@ export const qaSummarySchema = z.object({
   /** How many records each snapshot answered (a run that follows an alias flip shows two). */
   snapshots: z.record(z.string(), z.number().int().min(0)),
   latency_ms: latencySummarySchema.nullable(),
+  /** Retrieval accuracy as DPR reports it: hits[K] = share of questions with a gold answer in the top K passages. */
+  retrieval: z.object({ k: z.number().int().min(1), scored: z.number().int().min(0), hits: z.record(z.string(), z.number().min(0).max(1)) }).optional(),
 });
 export type QaSummary = z.infer<typeof qaSummarySchema>;
 
@@ -96,17 +110,16 @@ export interface QaRecordFile {
 /** Reads a `qa run` output file back; bad lines are listed, not fatal. */
 export async function readQaRecords(path: string): Promise<QaRecordFile> {
   const out: QaRecordFile = { records: [], invalid: [] };
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const opened = new Promise<void>((resolve, reject) => { stream.once('open', () => resolve()); stream.once('error', reject); });
   try {
-    await opened;
+    await access(path, constants.R_OK);
   } catch (err) {
     throw new QuestionFileError(`cannot read QA records ${path}: ${(err as Error).message}`, {
       cause: err, hint: 'pass the JSONL file that `rag qa run` wrote',
     });
   }
   let lineNo = 0;
-  for await (const raw of createInterface({ input: stream, crlfDelay: Infinity })) {
+  const text = Readable.from(readTextChunks(path, { expected: 'the JSONL file that `rag qa run` wrote' }));
+  for await (const raw of createInterface({ input: text, crlfDelay: Infinity })) {
     lineNo++;
     const text = raw.trim();
     if (!text) continue;

@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { sha256 } from '@rag/core';
+import { assertTextFile, readTextChunks, sha256, type TextCheckOptions } from '@rag/core';
 import { NoQuestionsError, QuestionFileError } from './eval-errors.js';
 import { parsePythonStringList } from './python-literal.js';
 
@@ -65,8 +65,9 @@ export function questionId(question: string, line: number): string {
   return `${sha256(question).slice(0, 12)}-${line}`;
 }
 
-const SNIFF_BYTES = 64 * 1024;
 const SNIFF_LINES = 50;
+/** For the text check's hint: what a question file may be. */
+const TEXT_CHECK: TextCheckOptions = { expected: 'a question file (NQ-open JSONL, the world\'s questions.jsonl, DPR CSV/TSV or plain text, in UTF-8)' };
 
 type Parsed =
   | { ok: true; question: string; answers?: string[]; answersByYear?: Record<string, string[]>; type?: string; sourceId?: string }
@@ -219,17 +220,12 @@ function parseLine(format: QuestionFormat, text: string, lineNo: number, year: s
   }
 }
 
+/** The first lines, from the checked head of the file: a binary or non-UTF-8 file fails here, before any work. */
 async function firstLines(path: string): Promise<string[]> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
-    const lines = buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
-    if (bytesRead === SNIFF_BYTES) lines.pop(); // possibly cut mid-line
-    return lines.map((l) => l.trim()).filter(Boolean).slice(0, SNIFF_LINES);
-  } finally {
-    await fh.close();
-  }
+  const { head, complete } = await assertTextFile(path, TEXT_CHECK);
+  const lines = head.split(/\r?\n/);
+  if (!complete) lines.pop(); // possibly cut mid-line
+  return lines.map((l) => l.trim()).filter(Boolean).slice(0, SNIFF_LINES);
 }
 
 const FORMAT_HINT = `pass the format explicitly (one of ${QUESTION_FORMATS.join(', ')})`;
@@ -290,10 +286,10 @@ class FileQuestionStream implements QuestionStream {
     let index = 0;
     let lineNo = 0;
     let noGoldNoted = false;
-    const rl = createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const raw of rl) {
+    // The same text check as every reader of user files: invalid UTF-8 or binary content anywhere fails the file.
+    const rl = createInterface({ input: Readable.from(readTextChunks(this.path, TEXT_CHECK)), crlfDelay: Infinity });
+    for await (const line of rl) {
       lineNo++;
-      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
       if (!line.trim()) continue;
       // Tabs are separators in TSV: trim only spaces there, so an empty first or last field stays visible.
       const delimited = this.format === 'dpr-tsv' || this.format === 'dpr-csv';
@@ -335,6 +331,7 @@ export async function openQuestions(path: string, opts: ReadQuestionsOptions = {
     throw new QuestionFileError(`unknown question format '${opts.format}'`, { hint: `use one of ${QUESTION_FORMATS.join(', ')}` });
   }
   await assertReadableFile(path);
+  if (opts.format !== undefined) await assertTextFile(path, TEXT_CHECK); // detection checks it otherwise
   const format = opts.format ?? (await detectQuestionFormat(path));
   const year = opts.year === undefined ? undefined : String(opts.year);
   if (year !== undefined && !/^\d{4}$/.test(year)) throw new QuestionFileError(`year must be four digits, got '${year}'`, { hint: 'e.g. 2016 or 2018' });

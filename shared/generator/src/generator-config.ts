@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelLoadError } from '@rag/core';
+import { CorruptInputError, ModelLoadError, readTextFileSync } from '@rag/core';
 
 /**
  * Decoding defaults of a seq2seq model, as transformers resolves them: GenerationConfig's built-in
@@ -64,10 +64,11 @@ type Json = Record<string, unknown>;
 
 function readJson(path: string): Json {
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    const v = JSON.parse(readTextFileSync(path, { expected: 'a JSON model config' })) as unknown;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
     return v as Json;
   } catch (err) {
+    if (err instanceof CorruptInputError) throw err; // not text at all: the shared wording
     throw new ModelLoadError(`cannot read ${path}: ${(err as Error).message}`, {
       cause: err,
       hint: 'export the generator again (python -m modelkit export-seq2seq)',

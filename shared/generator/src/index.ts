@@ -1,4 +1,5 @@
 export * from './generator-config.js';
+export * from './generator-card.js';
 export * from './onnx-layout.js';
 export * from './seq2seq-tokenizer.js';
 export * from './generator.js';

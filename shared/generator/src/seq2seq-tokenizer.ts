@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ModelLoadError, UsageError } from '@rag/core';
+import { CorruptInputError, ModelLoadError, UsageError, readTextFileSync } from '@rag/core';
 import { TextTokenizer } from '@rag/encoder';
 
 /** A padded batch: every row has the same length; mask 1 = real token. */
@@ -93,9 +93,10 @@ export function loadSeq2SeqTokenizer(dir: string, fallbackMaxLength: number): Se
   let json: object;
   let cfg: Record<string, unknown> = {};
   try {
-    json = JSON.parse(readFileSync(tokPath, 'utf8')) as object;
-    if (existsSync(cfgPath)) cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+    json = JSON.parse(readTextFileSync(tokPath, { expected: 'a tokenizer.json' })) as object;
+    if (existsSync(cfgPath)) cfg = JSON.parse(readTextFileSync(cfgPath, { expected: 'a JSON tokenizer config' })) as Record<string, unknown>;
   } catch (err) {
+    if (err instanceof CorruptInputError) throw err; // not text at all: the shared wording
     throw new ModelLoadError(`cannot parse the tokenizer files in ${dir}: ${(err as Error).message}`, {
       cause: err,
       hint: 'export the generator again',

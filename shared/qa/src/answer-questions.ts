@@ -3,8 +3,8 @@ import type { Encoder } from '@rag/encoder';
 import type { Generator } from '@rag/generator';
 import { ragGenerate, type RagAnswer, type RagDoc } from '@rag/rag';
 import type { SnapshotRetriever } from '@rag/retrieval';
-import { QA_RECORD_VERSION, exactMatch, f1 as f1Score, type QaRecord } from '@rag/eval';
-import type { QaQuestion, QaSettings } from './qa-job.schema.js';
+import { QA_RECORD_VERSION, RETRIEVE_ONLY, exactMatch, f1 as f1Score, goldRank, type QaRecord } from '@rag/eval';
+import type { QaMode, QaQuestion, QaSettings } from './qa-job.schema.js';
 
 /** The `snapshot` of a no-retrieval answer: the generator alone, no index. */
 export const NO_SNAPSHOT = 'none';
@@ -15,7 +15,8 @@ export interface QaModels {
 }
 
 export interface AnswerContext {
-  models: QaModels;
+  /** The generator may be absent in retrieve-only mode. */
+  models: Pick<QaModels, 'questionEncoder'> & Partial<Pick<QaModels, 'generator'>>;
   /** Absent only in no-retrieval mode. */
   retriever?: SnapshotRetriever;
   settings: QaSettings;
@@ -66,15 +67,21 @@ export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContex
   // Retrieval ran as one batch: charge each question an equal share.
   const retrievalMs = (performance.now() - t0) / Math.max(1, questions.length);
 
+  if (settings.mode === RETRIEVE_ONLY) {
+    // The output is the passages themselves: no generator runs.
+    return questions.map((q, i) => ({ ...recordBase(q, hits[i]!, ctx), answer: '', tokens: [], doc_posteriors: [], latency_ms: round(retrievalMs, 1) }) as QaRecord);
+  }
+  const generator = models.generator;
+  if (!generator) throw new Error(`answerQuestions: mode ${settings.mode} needs a generator`);
   const generate = (idx: number[]) =>
     ragGenerate(
-      models.generator,
+      generator,
       idx.map((i) => ({ question: questions[i]!.question, docs: hits[i]! })),
       {
-        mode: settings.mode,
+        mode: settings.mode as Exclude<QaMode, typeof RETRIEVE_ONLY>,
         beams: settings.beams,
         // HF's max_combined_length (300), but never past what the generator's positions allow.
-        maxCombinedLength: Math.min(300, models.generator.tokenizer.modelMaxLength),
+        maxCombinedLength: Math.min(300, generator.tokenizer.modelMaxLength),
         ...(settings.maxLength ? { maxLength: settings.maxLength } : {}),
       },
     );
@@ -123,11 +130,13 @@ function recordBase(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext) {
     snapshot: retrieval ? retrieval.snapshotId : NO_SNAPSHOT,
     mode: settings.mode,
     k: retrieval ? settings.k : 0,
-    docs: docs.map((d) => ({ id: d.id, title: d.title, score: round(d.score) })),
+    // Retrieve-only output is the passages, so they carry their text; RAG records name them (the snapshot has them).
+    docs: docs.map((d) => ({ id: d.id, title: d.title, score: round(d.score), ...(settings.mode === RETRIEVE_ONLY ? { text: d.text } : {}) })),
     ...(settings.year ? { year: settings.year } : {}),
     ...(q.answers ? { gold: q.answers } : {}),
     ...(q.answersByYear ? { gold_by_year: q.answersByYear } : {}),
     ...(q.type ? { type: q.type } : {}),
+    ...(retrieval && q.answers?.length ? { gold_rank: goldRank(docs.map((d) => d.text), q.answers) } : {}),
   };
 }
 

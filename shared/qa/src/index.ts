@@ -8,3 +8,4 @@ export * from './qa-worker.js';
 export * from './qa-run.js';
 export * from './model-fingerprint.js';
 export * from './qa-errors.js';
+export * from './world-generator-notice.js';

@@ -34,8 +34,12 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-/** The model directories that answer a run in this mode: the generator, plus the question encoder when retrieving. */
+/**
+ * The model directories that answer a run in this mode: the generator, plus the question encoder when
+ * retrieving; retrieve-only runs no generator, so only the question encoder counts.
+ */
 export function qaModelDirs(gen: Pick<GenerationConfig, 'generatorDir' | 'questionEncoderDir'>, mode: QaMode): string[] {
+  if (mode === 'retrieve-only') return [gen.questionEncoderDir];
   return mode === 'no-retrieval' ? [gen.generatorDir] : [gen.generatorDir, gen.questionEncoderDir];
 }
 

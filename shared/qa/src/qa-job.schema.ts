@@ -7,12 +7,14 @@ import { z } from 'zod';
 export const QA_PAYLOAD_VERSION = 1;
 
 export const RAG_MODES = ['rag-token', 'rag-sequence', 'rag-sequence-fast', 'no-retrieval'] as const;
-export type QaMode = (typeof RAG_MODES)[number];
+/** Every mode a run may have: the RAG modes, and retrieve-only (passages with provenance, no generation). */
+export const QA_MODES = [...RAG_MODES, 'retrieve-only'] as const;
+export type QaMode = (typeof QA_MODES)[number];
 
 export const qaSettingsSchema = z.object({
   /** A snapshot id or an alias; workers resolve aliases themselves and follow flips between chunks. */
   target: z.string().min(1),
-  mode: z.enum(RAG_MODES),
+  mode: z.enum(QA_MODES),
   k: z.number().int().min(1).max(100),
   beams: z.number().int().min(1).max(32),
   maxLength: z.number().int().min(2).max(512).optional(),

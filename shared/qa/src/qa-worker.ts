@@ -1,6 +1,8 @@
 import type { ConnectionOptions, Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@rag/core';
+import type { Encoder } from '@rag/encoder';
+import { RETRIEVE_ONLY } from '@rag/eval';
 import type { QueueConfig } from '@rag/config';
 import type { ObjectStore } from '@rag/storage';
 import { QA_QUEUE, createQueueWorker } from '@rag/queue';
@@ -22,6 +24,8 @@ export interface QaWorkerOptions {
   models: () => Promise<QaModels>;
   /** modelFingerprint() of this worker's models for a mode (see workerModelFingerprints): checked against each job's. */
   fingerprint: (mode: QaMode) => Promise<string>;
+  /** The question encoder alone, for retrieve-only chunks (default: from `models`, which loads the generator too). */
+  questionEncoder?: () => Promise<Encoder>;
   snapshots: SnapshotPool;
   logger: Logger;
   /** Called after each chunk (metrics). */
@@ -69,7 +73,7 @@ export function createQaWorker(o: QaWorkerOptions): Worker {
     }
     const questionsKey = layout.questions(req.chunk);
     const questions = parseQuestionChunk(await o.store.get(questionsKey), questionsKey);
-    const models = await o.models();
+    const models = req.settings.mode === RETRIEVE_ONLY && o.questionEncoder ? { questionEncoder: await o.questionEncoder() } : await o.models();
     const retrieval = req.settings.mode !== 'no-retrieval';
     // Pin one snapshot for the whole chunk: an alias flip takes effect at the next chunk.
     const lease = retrieval ? await o.snapshots.acquire(req.settings.target) : undefined;

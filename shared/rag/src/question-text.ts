@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ModelLoadError } from '@rag/core';
+import { ModelLoadError, readTextFileSync } from '@rag/core';
 
 /**
  * The question as HF RAG's generator sees it: RagRetriever decodes the question encoder's input ids
@@ -17,7 +17,7 @@ export function dprQuestionRoundTrip(questionEncoderDir: string): (question: str
     });
   }
   const cfgPath = join(questionEncoderDir, 'tokenizer_config.json');
-  const cfg = existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')) as object) : {};
-  const tok = new Tokenizer(JSON.parse(readFileSync(tokPath, 'utf8')) as object, cfg);
+  const cfg = existsSync(cfgPath) ? (JSON.parse(readTextFileSync(cfgPath, { expected: 'a JSON tokenizer config' })) as object) : {};
+  const tok = new Tokenizer(JSON.parse(readTextFileSync(tokPath, { expected: 'a tokenizer.json' })) as object, cfg);
   return (q) => tok.decode(tok.encode(q).ids, { skip_special_tokens: true });
 }

@@ -53,7 +53,18 @@ export interface AbTypeJson {
   b: { em: number | null; emCrossed?: number | null };
 }
 
+export interface AbPaperArmJson {
+  year: string;
+  /** EM against the index year's own answers, and against the other year's. */
+  em: number | null;
+  emCrossed: number | null;
+  /** The paper's figures for this index (Lewis et al. 2020, section 4.5), when the years are 2016 and 2018. */
+  paper?: { em: number; emCrossed: number };
+}
+
 export interface AbJson {
+  /** The paper's experiment: single-fact questions whose answer changed (world type 'changing'). */
+  paper?: { questions: string; n: number; a: AbPaperArmJson; b: AbPaperArmJson };
   a: AbArmJson;
   b: AbArmJson;
   /** Per question type (world files): the paper's experiment is type 'changing'. */
@@ -79,7 +90,12 @@ export function abJson(cmp: AbComparison, targets: [string, string]): AbJson {
       b: { em: t.b.em, ...(t.crossed ? { emCrossed: t.crossed.b.em } : {}) },
     }]))
     : undefined;
-  return { a: arm(0), b: arm(1), ...(byType ? { byType } : {}) };
+  const paperArm = (i: 0 | 1): AbPaperArmJson => {
+    const p = cmp.paper!.arms[i];
+    return { year: p.year, em: p.matched.em, emCrossed: p.crossed.em, ...(p.paper ? { paper: { em: p.paper.matched, emCrossed: p.paper.crossed } } : {}) };
+  };
+  const paper = cmp.paper ? { questions: cmp.paper.questions, n: cmp.paper.n, a: paperArm(0), b: paperArm(1) } : undefined;
+  return { ...(paper ? { paper } : {}), a: arm(0), b: arm(1), ...(byType ? { byType } : {}) };
 }
 
 /** The same questions against two snapshots (or aliases): EM/F1 per arm, differing answers, an HTML report. */
@@ -112,8 +128,9 @@ export async function ab(o: AbOptions): Promise<AbJson> {
   } finally {
     await session.close();
   }
-  const a = armOf(`A: ${o.a}`, o.a, o.yearA, ra);
-  const b = armOf(`B: ${o.b}`, o.b, o.yearB, rb);
+  // Labels are what was asked for (an alias or a snapshot id); the report adds the side and the resolved snapshot.
+  const a = armOf(o.a, o.a, o.yearA, ra);
+  const b = armOf(o.b, o.b, o.yearB, rb);
   const cmp = compareAb(a, b);
   await writeFile(resolve(o.out), renderAbReport({ title: `A/B: ${o.a} vs ${o.b}${o.changedOnly ? ' (questions whose answer changed)' : ''}${types ? ` (type ${types.join(', ')})` : ''}`, a, b }));
   if (o.answers) {

@@ -1,11 +1,15 @@
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { UsageError } from '@rag/core';
-import type { QaRecord } from '@rag/eval';
+import type { QaRecord, QaSummary } from '@rag/eval';
 import { assertStorageWritable } from '@rag/storage';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession } from '../queue-session.js';
-import { parseMode, parseTypes, runQa } from '../qa-runner.js';
+import { assertTarget, limitSet, loadQuestionSet, parseMode, parseTypes, runQa, selectTypes } from '../qa-runner.js';
+
+/** Passages per question when --k is not given: 5 for RAG (the paper's default), 20 for retrieve-only (DPR's top-20). */
+export const DEFAULT_K = 5;
+export const DEFAULT_K_RETRIEVE_ONLY = 20;
 
 export interface QaRunCliOptions {
   questions: string;
@@ -13,7 +17,7 @@ export interface QaRunCliOptions {
   year?: string;
   limit?: number;
   mode: string;
-  k: number;
+  k?: number;
   beams: number;
   maxLength?: number;
   out?: string;
@@ -40,26 +44,57 @@ export function generationWorkers(rt: ReturnType<typeof createRuntime>, n: numbe
   return workers;
 }
 
+/** `answers.jsonl` -> `answers.summary.json`: the run's summary beside its records. */
+export function summaryPath(out: string): string {
+  return out.replace(/\.jsonl?$/i, '') + '.summary.json';
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** "gold answer in the top 1 / 5 / 20 passages: 21.0% / 43.0% / 60.0% of 100 questions (hits@K, as DPR reports)". */
+export function hitsLine(r: NonNullable<QaSummary['retrieval']>): string {
+  const ks = Object.keys(r.hits);
+  return `gold answer in the top ${ks.join(' / ')} passages: ${ks.map((k) => pct(r.hits[k]!)).join(' / ')} of ${r.scored} questions (hits@K, as DPR reports)`;
+}
+
 export async function qaRun(o: QaRunCliOptions): Promise<void> {
-  const mode = parseMode(o.mode);
+  const mode = parseMode(o.mode, { retrieveOnly: true });
   if (mode !== 'no-retrieval' && !o.snapshot) throw new UsageError('--snapshot ID|ALIAS is required', { hint: 'or use --mode no-retrieval' });
+  const k = o.k ?? (mode === 'retrieve-only' ? DEFAULT_K_RETRIEVE_ONLY : DEFAULT_K);
   const rt = createRuntime();
-  // Answers are stored as they come: unusable storage fails here, before workers start.
+  // Everything that can be refused is checked before a queue, a Redis or a worker is started; answers are
+  // stored as they come, so unusable storage fails here too.
   await assertStorageWritable(rt.store);
+  if (mode !== 'no-retrieval') await assertTarget(rt, o.snapshot!);
+  const types = parseTypes(o.type);
+  const loaded = await loadQuestionSet(o.questions, { year: o.year, limit: types ? undefined : o.limit });
+  const set = types ? limitSet(selectTypes(loaded.set, types), o.limit) : loaded.set;
   const session = await openQueueSession(rt.config, rt.logger, { workers: generationWorkers(rt, o.workers), roles: 'generate' });
   try {
     const r = await runQa(rt, session, {
-      questions: o.questions, target: o.snapshot ?? '-', year: o.year, limit: o.limit, mode, k: o.k, beams: o.beams,
-      maxLength: o.maxLength, fresh: o.fresh, progress: o.progress, types: parseTypes(o.type),
+      questions: o.questions, target: o.snapshot ?? '-', year: o.year, limit: o.limit, mode, k, beams: o.beams,
+      maxLength: o.maxLength, fresh: o.fresh, progress: o.progress, set, invalid: loaded.invalid,
     });
-    if (o.out) await writeJsonl(o.out, r.records);
+    const run = { id: r.manifest.runId, resumed: r.resumed, seconds: Math.round(r.seconds * 10) / 10, invalidLines: r.invalid.length };
+    if (o.out) {
+      await writeJsonl(o.out, r.records);
+      await writeFile(summaryPath(o.out), JSON.stringify({ ...r.summary, mode, k, run }, null, 2) + '\n');
+    }
     if (o.json) {
-      process.stdout.write(JSON.stringify({ ...r.summary, run: { id: r.manifest.runId, resumed: r.resumed, seconds: Math.round(r.seconds * 10) / 10, invalidLines: r.invalid.length } }) + '\n');
+      process.stdout.write(JSON.stringify({ ...r.summary, run }) + '\n');
     } else {
       if (!o.out) for (const rec of r.records) process.stdout.write(JSON.stringify(rec) + '\n');
       const s = r.summary;
-      const gold = s.em !== undefined && s.em !== null ? `, EM ${(s.em * 100).toFixed(1)}%, F1 ${((s.f1 ?? 0) * 100).toFixed(1)}%` : '';
-      process.stderr.write(`answered ${s.answered}/${s.n} (${s.failed} failed)${gold} in ${r.seconds.toFixed(1)} s (${(s.n / r.seconds).toFixed(2)} q/s); snapshots ${JSON.stringify(s.snapshots)}; run ${r.manifest.runId}${r.resumed ? ' (resumed)' : ''}${o.out ? `; wrote ${o.out}` : ''}\n`);
+      const wrote = o.out ? `; wrote ${o.out} and ${summaryPath(o.out)}` : '';
+      const tail = `in ${r.seconds.toFixed(1)} s (${(s.n / r.seconds).toFixed(2)} q/s); snapshots ${JSON.stringify(s.snapshots)}; run ${r.manifest.runId}${r.resumed ? ' (resumed)' : ''}${wrote}`;
+      if (mode === 'retrieve-only') {
+        const hits = s.retrieval ? `; ${hitsLine(s.retrieval)}` : '; no gold answers to score retrieval against';
+        process.stderr.write(`retrieved the top ${k} passages for ${s.answered}/${s.n} questions (${s.failed} failed)${hits} ${tail}\n`);
+      } else {
+        const gold = s.em !== undefined && s.em !== null ? `, EM ${(s.em * 100).toFixed(1)}%, F1 ${((s.f1 ?? 0) * 100).toFixed(1)}%` : '';
+        const retrieval = s.retrieval ? `; retrieval alone: ${hitsLine(s.retrieval)}` : '';
+        process.stderr.write(`answered ${s.answered}/${s.n} (${s.failed} failed)${gold}${retrieval} ${tail}\n`);
+      }
     }
   } catch (err) {
     if (session.embedded) (err as { hint?: string }).hint ??= `worker logs: ${session.logDir}`;

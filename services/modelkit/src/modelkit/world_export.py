@@ -24,6 +24,9 @@ from modelkit.errors import ConformanceError
 from modelkit.json_io import write_json
 from modelkit.versions import toolchain_versions
 
+# What the generator knows: only the synthetic worlds it was trained on (no pretrained weights).
+WORLD_ONLY_KNOWLEDGE = "synthetic-world-only"
+
 log = logging.getLogger("modelkit.world.export")
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -257,6 +260,8 @@ def export_generator(model, tokenizer, held, gcfg, n_docs: int, out_dir: Path, s
                 "marginal likelihood over our own top-K retrieval."
             ),
             "licence": "Apache-2.0",
+            # Read by `rag qa run`: a world-only generator answering other questions gets a notice.
+            "knowledge": WORLD_ONLY_KNOWLEDGE,
             "packages": _packages(),
             "command": COMMAND,
             "rag": {
