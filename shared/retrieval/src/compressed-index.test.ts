@@ -112,6 +112,7 @@ test('auto builds Flat under the memory budget and IVF-PQ above it, the same for
   const r = await SnapshotRetriever.load(store, 'auto-pq');
   const texts: string[] = [];
   for await (const x of SnapshotRetriever.readPassages(store, big)) if (x.id === 'd7500-0' || x.id === 'd100-0') texts.push(x.text);
-  const hits = await r.search(encoder, texts, 1);
+  // Top 10 (80 PQ candidates): a topic's 35 documents in a shard are near-duplicates, whose PQ codes tie.
+  const hits = await r.search(encoder, texts, 10);
   assert.deepEqual(hits.map((h) => h[0]!.id).sort(), ['d100-0', 'd7500-0'], 'a mixed snapshot (IVF-PQ and Flat shards) finds a passage from its own text in either kind');
 });
