@@ -40,7 +40,7 @@ test('nprobe never exceeds nlist; hnsw carries its parameters', () => {
 test('ivfpq: one byte per 8 dims by default, about sqrt(n) lists, and re-rank recorded for serving', () => {
   const plan = planIndex(50_000, resolveIndexOptions({ kind: 'ivfpq' }), 256);
   assert.equal(plan.kind, 'ivfpq');
-  assert.equal(plan.factory, 'IVF224,PQ32x8');
+  assert.equal(plan.factory, 'IVF224,PQ32x8np');
   assert.deepEqual(plan.params, { nlist: 224, nprobe: 16, pqM: 32, pqBits: 8, rerank: 8 });
   assert.equal(defaultPqM(384), 48);
   assert.equal(defaultPqM(100), 10);
