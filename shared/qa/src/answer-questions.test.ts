@@ -26,19 +26,22 @@ after(async () => {
 const questions = [0, 1, 2].map((i) => ({ id: `q${i}`, index: i, question: `who wrote book number ${i}?` }));
 const settings = { target: 'none', mode: 'no-retrieval' as const, k: 1, beams: 1, maxLength: 4 };
 
-/** Makes the generator's encode() throw `err` on its `nth` call (0-based), then behave again. */
-function failOnce(nth: number, err: Error): () => void {
+/** Makes the generator's encode() throw `err` on the given calls (0-based), and behave otherwise. */
+function failOn(nth: number[], err: Error): () => void {
   const real = generator.encode;
   let calls = 0;
   generator.encode = async function (this: Generator, ...args: Parameters<Generator['encode']>) {
-    if (calls++ === nth) throw err;
+    if (nth.includes(calls++)) throw err;
     return real.apply(this, args);
   } as Generator['encode'];
   return () => { generator.encode = real; };
 }
 
+// The three questions are decoded as one batch (encode call 0); when it fails they are answered one at a
+// time (calls 1, 2, 3), so question 1 alone is call 2.
+
 test('an ONNX Runtime error of one question fails the chunk (to be retried); the retry answers every question', async () => {
-  const restore = failOnce(1, new Error('Failed to allocate memory for requested buffer of size 4194304'));
+  const restore = failOn([0, 2], new Error('Failed to allocate memory for requested buffer of size 4194304'));
   try {
     await assert.rejects(answerQuestions(questions, { models: { generator, questionEncoder }, settings }), /Failed to allocate memory/);
     // The retry of the chunk (what BullMQ does next) gets a real answer for every question.
@@ -51,7 +54,7 @@ test('an ONNX Runtime error of one question fails the chunk (to be retried); the
 });
 
 test('a deterministic input error is that question\'s final answer; the others are answered', async () => {
-  const restore = failOnce(1, new UsageError('question 1 cannot be tokenized'));
+  const restore = failOn([0, 2], new UsageError('question 1 cannot be tokenized'));
   try {
     const recs = await answerQuestions(questions, { models: { generator, questionEncoder }, settings });
     assert.deepEqual(recs.map((r) => r.error), [undefined, 'question 1 cannot be tokenized', undefined]);
@@ -61,4 +64,16 @@ test('a deterministic input error is that question\'s final answer; the others a
   assert.equal(isFinalQuestionError(new Error('ORT session run failed')), false);
   assert.equal(isFinalQuestionError(new RangeError('Array buffer allocation failed')), false);
   assert.equal(isFinalQuestionError(new UsageError('bad question')), true);
+});
+
+test('a batch that fails is answered one question at a time, with the answers each question gets alone', async () => {
+  const alone = await answerQuestions(questions, { models: { generator, questionEncoder }, settings, generationBatch: 1 });
+  const restore = failOn([0], new Error('Failed to allocate memory for requested buffer of size 4194304'));
+  try {
+    const recs = await answerQuestions(questions, { models: { generator, questionEncoder }, settings });
+    assert.deepEqual(recs.map((r) => r.error), [undefined, undefined, undefined]);
+    assert.deepEqual(recs.map((r) => r.tokens), alone.map((r) => r.tokens));
+  } finally {
+    restore();
+  }
 });
