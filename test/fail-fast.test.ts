@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmbeddedRedis } from '@rag/queue';
 import { runRag, startRag, collect } from './helpers/run-rag.js';
@@ -14,6 +14,9 @@ import { descendants, waitGone, cmdline } from './helpers/process-tree.js';
 const dir = tempDir('failfast');
 const source = join(dir.path, 'corpus.jsonl');
 writeTopicCorpus(source, 24);
+// Questions are checked before any queue is opened: a valid file, so that Redis is what fails.
+const questions = join(dir.path, 'questions.txt');
+writeFileSync(questions, 'who wrote the first book?\nwhere is the capital?\n');
 const base = { RAG_HOME: join(dir.path, 'home'), RAG_SOURCE_ROOTS: dir.path, RAG_JOB_ATTEMPTS: '2', RAG_JOB_BACKOFF_MS: '200' };
 const REFUSING = 'redis://127.0.0.1:1';
 
@@ -84,7 +87,7 @@ test('a worker that cannot write storage fails the build with the path and what 
 test('a Redis that refuses connections: every queue command says so within 30 s', async () => {
   const cases: string[][] = [
     ['snapshot', 'build', '--source', source, '--snapshot', 'noredis', '--no-progress'],
-    ['qa', 'run', '--questions', source, '--mode', 'no-retrieval', '--no-progress'],
+    ['qa', 'run', '--questions', questions, '--mode', 'no-retrieval', '--no-progress'],
     ['worker'],
     ['coordinator', '--port', '0'],
   ];

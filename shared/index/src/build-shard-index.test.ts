@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { CorruptInputError, UsageError, createLogger } from '@rag/core';
-import { buildShardIndex, buildShardIndexAsync } from './build-shard-index.js';
+import { buildShardIndex, buildShardIndexAsync, trainingSample } from './build-shard-index.js';
+import { planIndex } from './plan-index.js';
+import { resolveIndexOptions } from './index-options.js';
 import { getFaissThreads, setFaissThreads } from './faiss-native.js';
 import { randomUnitVectors } from './random-unit-vectors.js';
 import { ShardIndex } from './shard-index.js';
@@ -156,5 +158,24 @@ test('ivfpq: reproducible bytes across runs and thread counts, a fraction of Fla
   assert.deepEqual(index.getSearchParams(), { nprobe: 6 });
   const r = index.search(queries, 50, 5);
   assert.ok(r.labels.every((l) => l >= 0 && l < N));
+  index.release();
+});
+
+test('ivfpq trains on an even-stride sample of a large shard; the sync and async builds give the same bytes', async () => {
+  // 8 lists and 16 codes per sub-quantizer: 64 points per centroid of the larger k-means = 1,024 of the rows.
+  const opts = { kind: 'ivfpq', pqM: 16, pqBits: 4, nlist: 8 };
+  const plan = planIndex(N, resolveIndexOptions(opts), DIM);
+  assert.equal(plan.trainMax, 1024);
+  const sample = trainingSample(base, DIM, plan.trainMax);
+  assert.equal(sample.length, 1024 * DIM);
+  const row = 5;
+  const src = Math.floor((row * N) / 1024);
+  assert.deepEqual(sample.subarray(row * DIM, (row + 1) * DIM), base.subarray(src * DIM, (src + 1) * DIM));
+  assert.equal(trainingSample(base, DIM, undefined), base);
+  const sync = buildShardIndex(base, DIM, opts);
+  const async = await buildShardIndexAsync(base, DIM, opts);
+  assert.ok(sync.bytes.equals(async.bytes), 'sync and async IVF-PQ builds differ');
+  const index = ShardIndex.fromBuffer(sync.bytes, sync.params);
+  assert.equal(index.ntotal, N, 'every row is added, not just the training sample');
   index.release();
 });

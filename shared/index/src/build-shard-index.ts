@@ -46,6 +46,18 @@ function prepare(vectors: Float32Array, dim: number, options: Readonly<Record<st
   return { opts, plan, n, native: loadFaissNative() };
 }
 
+/** Rows at an even stride, at most `max` of them (deterministic); all of `vectors` when it is no larger. */
+export function trainingSample(vectors: Float32Array, dim: number, max: number | undefined): Float32Array {
+  const n = vectors.length / dim;
+  if (max === undefined || n <= max) return vectors;
+  const out = new Float32Array(max * dim);
+  for (let i = 0; i < max; i++) {
+    const row = Math.floor((i * n) / max);
+    out.set(vectors.subarray(row * dim, (row + 1) * dim), i * dim);
+  }
+  return out;
+}
+
 function needsTraining(kind: IndexKind): boolean {
   return kind === 'ivf' || kind === 'ivfpq';
 }
@@ -91,7 +103,7 @@ export function buildShardIndex(
   try {
     index = create(p, dim);
     if (singleThread) p.native.Index.ragSetThreads(1);
-    if (needsTraining(p.plan.kind)) index.ragTrain(vectors);
+    if (needsTraining(p.plan.kind)) index.ragTrain(trainingSample(vectors, dim, p.plan.trainMax));
     index.ragAdd(vectors);
     return finish(p, index);
   } catch (err) {
@@ -117,7 +129,9 @@ export async function buildShardIndexAsync(
   try {
     index = create(p, dim);
     const threads = p.plan.kind === 'hnsw' && p.opts.deterministic ? 1 : p.native.Index.ragGetThreads();
-    await index.ragTrainAddAsync(vectors, needsTraining(p.plan.kind), true, threads);
+    const sample = needsTraining(p.plan.kind) ? trainingSample(vectors, dim, p.plan.trainMax) : vectors;
+    if (sample !== vectors) await index.ragTrainAddAsync(sample, true, false, threads);
+    await index.ragTrainAddAsync(vectors, sample === vectors && needsTraining(p.plan.kind), true, threads);
     return finish(p, index);
   } catch (err) {
     throw wrapFailure(err, p, dim);

@@ -7,7 +7,7 @@ test('defaults fill what is not given', () => {
   const o = resolveIndexOptions({ kind: 'hnsw', efSearch: 128 });
   assert.deepEqual(o, { ...DEFAULT_INDEX_OPTIONS, kind: 'hnsw', efSearch: 128 });
   assert.equal(o.hnswM, 32);
-  assert.equal(o.nprobe, 16);
+  assert.equal(o.nprobe, undefined, 'nprobe defaults per kind at planning: 16 for IVF, 64 for IVF-PQ');
 });
 
 test('unknown kinds, unknown keys and bad numbers are refused with UsageError', () => {

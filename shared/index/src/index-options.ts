@@ -19,15 +19,18 @@ export interface IndexOptions {
   efSearch: number;
   /** IVF / IVF-PQ: number of lists; undefined = about 4·sqrt(n) (IVF) or sqrt(n) (IVF-PQ), see planIndex. */
   nlist?: number;
-  /** IVF / IVF-PQ: lists visited per query (settable again after load). */
-  nprobe: number;
-  /** IVF-PQ: sub-quantizers (bytes per vector at 8 bits); undefined = dim / 8. Must divide dim. */
+  /**
+   * IVF / IVF-PQ: lists visited per query (settable again after load); undefined = 16 for IVF, 64 for
+   * IVF-PQ (its ~sqrt(n) lists are fewer and larger, and recall@10 at 200k passages needed 64: docs/scale.md).
+   */
+  nprobe?: number;
+  /** IVF-PQ: sub-quantizers (bytes per vector at 8 bits); undefined = dim / 4. Must divide dim. */
   pqM?: number;
   /** IVF-PQ: bits per sub-quantizer code. */
   pqBits: number;
   /**
    * IVF-PQ: candidates re-ranked exactly per result (k·rerank approximate hits are re-scored with
-   * the stored fp32 embeddings), so the compressed index costs memory, not recall.
+   * the stored fp32 embeddings), so the compressed index costs memory, not recall. Default 16.
    */
   rerank: number;
   /** auto: the in-memory size of Flat vectors (passages · dim · 4 bytes) above which IVF-PQ is built. */
@@ -39,14 +42,16 @@ export interface IndexOptions {
   deterministic: boolean;
 }
 
+/** Lists visited per query when not given. */
+export const DEFAULT_NPROBE = { ivf: 16, ivfpq: 64 } as const;
+
 export const DEFAULT_INDEX_OPTIONS: Readonly<IndexOptions> = {
   kind: 'flat',
   hnswM: 32,
   efConstruction: 80,
   efSearch: 64,
-  nprobe: 16,
   pqBits: 8,
-  rerank: 8,
+  rerank: 16,
   flatBudgetMiB: 1024,
   deterministic: true,
 };

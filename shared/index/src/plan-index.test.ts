@@ -37,13 +37,16 @@ test('nprobe never exceeds nlist; hnsw carries its parameters', () => {
   });
 });
 
-test('ivfpq: one byte per 8 dims by default, about sqrt(n) lists, and re-rank recorded for serving', () => {
+test('ivfpq: one byte per 4 dims by default, about sqrt(n) lists, a training sample, and re-rank recorded for serving', () => {
   const plan = planIndex(50_000, resolveIndexOptions({ kind: 'ivfpq' }), 256);
   assert.equal(plan.kind, 'ivfpq');
-  assert.equal(plan.factory, 'IVF224,PQ32x8np');
-  assert.deepEqual(plan.params, { nlist: 224, nprobe: 16, pqM: 32, pqBits: 8, rerank: 8 });
-  assert.equal(defaultPqM(384), 48);
-  assert.equal(defaultPqM(100), 10);
+  assert.equal(plan.factory, 'IVF224,PQ64x8np');
+  assert.deepEqual(plan.params, { nlist: 224, nprobe: 64, pqM: 64, pqBits: 8, rerank: 16 });
+  // 64 points per centroid of the larger k-means (256 codes per sub-quantizer): 16,384 of the 50,000 rows.
+  assert.equal(plan.trainMax, 16_384);
+  assert.equal(planIndex(12_000, resolveIndexOptions({ kind: 'ivfpq' }), 256).trainMax, undefined);
+  assert.equal(defaultPqM(384), 96);
+  assert.equal(defaultPqM(100), 25);
   assert.throws(() => planIndex(50_000, resolveIndexOptions({ kind: 'ivfpq', pqM: 30 }), 256), (e) => e instanceof UsageError && /does not divide the 256-d/.test(e.message));
 });
 
