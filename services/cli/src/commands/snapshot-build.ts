@@ -190,6 +190,12 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     process.stderr.write(`rag: skipped ${bad.count} bad line(s) of ${source} (--skip-bad-lines)\n`);
     for (const b of bad.first) process.stderr.write(`rag: ${source}:${b.line}: skipped: ${b.reason}\n`);
   }
+  // A compressed index asked for (or chosen by auto) but built Flat costs Flat's memory: say so once.
+  const fellBack = manifest.shards.filter((s) => typeof s.index?.params.fallbackReason === 'string');
+  if (fellBack.length > 0) {
+    const first = fellBack[0]!.index!;
+    process.stderr.write(`rag: note: ${fellBack.length} of ${manifest.shards.length} shard(s) were built ${first.kind} instead of ${String(first.params.requestedKind)}: ${String(first.params.fallbackReason)}\n`);
+  }
   return manifest;
 }
 
