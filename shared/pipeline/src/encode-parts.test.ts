@@ -139,3 +139,29 @@ test('parts split the to-do rows at chunk boundaries, covering each row once', (
   assert.equal(encodePartsFor(300, 500), 1);
   assert.equal(encodePartsFor(2000, undefined), 1);
 });
+
+test('a part reads only its rows of the shard (one range read through the offsets) and refuses an altered row', async () => {
+  const store = new LocalObjectStore(join(dir, 'ranges'));
+  const req = request('ranges', writeCorpus('ranges.jsonl'), staticEnc.settings.dir);
+  const ingest = await runIngest(req, { store, logger });
+  const entry = ingest.shards[0]!;
+  assert.ok(entry.offsets, 'new shards carry row offsets');
+  const job: ShardJob = { v: PAYLOAD_VERSION, snapshotId: 'ranges', shard: 0, encoderDir: req.encoderDir, index: req.index, encodeParts: 3 };
+  // Count what the store hands out while part 1 runs.
+  const read = { whole: 0, rangeBytes: 0 };
+  const spy = Object.create(store) as LocalObjectStore;
+  spy.get = async (key: string) => { if (key === entry.key) read.whole++; return store.get(key); };
+  spy.getRange = async (key: string, start: number, end: number) => { if (key === entry.key) read.rangeBytes += end - start; return store.getRange(key, start, end); };
+  const m = await runEncodePart({ ...job, part: 1 }, { store: spy, encoder: staticEnc, logger, chunk: CHUNK });
+  assert.equal(read.whole, 0, 'the whole passages object was not read');
+  assert.ok(read.rangeBytes > 0 && read.rangeBytes < entry.bytes! / 2, `part 1 of 3 read ${read.rangeBytes} of ${entry.bytes} bytes`);
+  assert.ok(m.rows > 0);
+  // One character of a row of part 2 changed, same length: that row no longer matches its hash.
+  const raw = await store.get(entry.key);
+  const off = (await store.get(entry.offsets!.key)).readUInt32LE((entry.passages - 2) * 4);
+  const bad = Buffer.from(raw);
+  const at = bad.indexOf('"text":"', off) + 8;
+  bad[at] = bad[at] === 0x61 ? 0x62 : 0x61;
+  await store.put(entry.key, bad);
+  await assert.rejects(runEncodePart({ ...job, part: 2 }, { store, encoder: staticEnc, logger, chunk: CHUNK }), (e: Error & { code?: string }) => e.code === 'SHARD_INTEGRITY' && /does not match its passage hash/.test(e.message));
+});
