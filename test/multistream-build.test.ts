@@ -173,6 +173,8 @@ test('kill -9 of a worker during the range jobs loses nothing (distributed: rang
   const env = {
     REDIS_URL: redis.url, RAG_STORAGE: storeOf('ms-killed'), RAG_HOME: home, RAG_QUEUE_PREFIX: 'mskill',
     RAG_LOCK_MS: '10000', RAG_STALLED_MS: '1000', RAG_ENCODER: encoder,
+    // Distributed workers read sources only under their roots (the dump is in a temp directory).
+    RAG_SOURCE_ROOTS: dir.path,
   };
   const workers = [startRag(['worker'], env), startRag(['worker'], env)];
   const exits = workers.map((w) => collect(w, 900_000));
