@@ -30,7 +30,7 @@ export interface IndexOptions {
   pqBits: number;
   /**
    * IVF-PQ: candidates re-ranked exactly per result (k·rerank approximate hits are re-scored with
-   * the stored fp32 embeddings), so the compressed index costs memory, not recall. Default 16.
+   * the stored fp32 embeddings), so the compressed index costs memory, not recall. Default 32.
    */
   rerank: number;
   /** auto: the in-memory size of Flat vectors (passages · dim · 4 bytes) above which IVF-PQ is built. */
@@ -51,7 +51,7 @@ export const DEFAULT_INDEX_OPTIONS: Readonly<IndexOptions> = {
   efConstruction: 80,
   efSearch: 64,
   pqBits: 8,
-  rerank: 16,
+  rerank: 32,
   flatBudgetMiB: 1024,
   deterministic: true,
 };

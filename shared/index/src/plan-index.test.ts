@@ -41,7 +41,7 @@ test('ivfpq: one byte per 4 dims by default, about sqrt(n) lists, a training sam
   const plan = planIndex(50_000, resolveIndexOptions({ kind: 'ivfpq' }), 256);
   assert.equal(plan.kind, 'ivfpq');
   assert.equal(plan.factory, 'IVF224,PQ64x8np');
-  assert.deepEqual(plan.params, { nlist: 224, nprobe: 64, pqM: 64, pqBits: 8, rerank: 16 });
+  assert.deepEqual(plan.params, { nlist: 224, nprobe: 64, pqM: 64, pqBits: 8, rerank: 32 });
   // 64 points per centroid of the larger k-means (256 codes per sub-quantizer): 16,384 of the 50,000 rows.
   assert.equal(plan.trainMax, 16_384);
   assert.equal(planIndex(12_000, resolveIndexOptions({ kind: 'ivfpq' }), 256).trainMax, undefined);

@@ -66,7 +66,7 @@ test('ivfpq shards with exact re-rank return the exact top-10 of Flat (recall@10
   const p = pq.shards[0]!.index!.params;
   assert.equal(p.pqM, 64, '256-d vectors: 64 sub-quantizers');
   assert.equal(p.pqBits, 6);
-  assert.equal(p.rerank, 16);
+  assert.equal(p.rerank, 32);
   assert.equal(p.nlist, 63, 'about sqrt(4000) lists');
   assert.ok(pq.shards[0]!.bytes < flat.shards[0]!.bytes / 8, `compressed index ${pq.shards[0]!.bytes} B vs Flat ${flat.shards[0]!.bytes} B`);
 
@@ -96,7 +96,7 @@ test('ivfpq shards with exact re-rank return the exact top-10 of Flat (recall@10
   const m1 = { ...pq, id: 'pq1', shards: pq.shards.map((s) => ({ ...s, index: { kind: s.index!.kind, params: { ...s.index!.params, rerank: 1 } } })) };
   await store.put('snapshots/pq1/manifest.json', JSON.stringify(m1));
   const recall1 = recallOf(await (await SnapshotRetriever.load(store, 'pq1')).search(encoder, queries, 10));
-  assert.ok(recall1 < recall, `rerank=1 recall ${recall1} < rerank=16 recall ${recall}`);
+  assert.ok(recall1 < recall, `rerank=1 recall ${recall1} < rerank=32 recall ${recall}`);
 });
 
 test('auto builds Flat under the memory budget and IVF-PQ above it, the same for every shard; a small shard falls back to Flat', async () => {
