@@ -35,7 +35,9 @@ export async function waitForBuild(o: WaitOptions): Promise<unknown> {
       const state = await job.getState();
       if (state === 'completed') return job.returnvalue;
       if (state === 'failed') {
-        const reason = await rootReason(q, o.prefix, job.failedReason ?? 'unknown');
+        // Read again: `job` was fetched before getState(), possibly before it failed (no failedReason yet).
+        const failed = await q('publish').getJob(jobIds.publish(o.snapshotId));
+        const reason = await rootReason(q, o.prefix, failed?.failedReason ?? job.failedReason ?? 'unknown');
         throw new BuildFailedError(`build of ${o.snapshotId} failed: ${reason}`, {
           hint: 'fix the cause and run the same command again; finished shards are kept and skipped',
         });
