@@ -12,7 +12,6 @@
  * Throughput is questions/s over wall time (best of --reps; the machine is shared), plus CPU ms per
  * question (process CPU time, less sensitive to other processes). Prints one JSON object.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +20,7 @@ import * as generatorLib from '@rag/generator';
 import * as ragLib from '@rag/rag';
 import type { RagAnswer, RagItem, RagMode } from '@rag/rag';
 import { checkoutBaseline, type BaselineTree } from './lib/baseline-tree.js';
-import { loadWikiPassages } from './lib/wiki-passages.js';
+import { loadRagItems } from './lib/rag-items.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -61,21 +60,7 @@ interface Variant {
   batched: boolean;
 }
 
-async function loadItems(): Promise<RagItem[]> {
-  const questions = readFileSync(values.nq!, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .slice(0, nQuestions)
-    .map((l) => (JSON.parse(l) as { question: string }).question);
-  const passages = await loadWikiPassages(values.dump!, nQuestions * K);
-  return questions.map((question, q) => ({
-    question,
-    docs: Array.from({ length: K }, (_, j) => {
-      const p = passages[(q * K + j) % passages.length]!;
-      return { id: `p${q}-${j}`, title: p.title, text: p.text, score: 80 - 1.5 * j };
-    }),
-  }));
-}
+const loadItems = (): Promise<RagItem[]> => loadRagItems({ nq: values.nq!, dump: values.dump!, n: nQuestions, k: K });
 
 const items = await loadItems();
 const modelDir = resolve(values.model!);

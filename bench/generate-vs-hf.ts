@@ -15,14 +15,14 @@
  * Prints one JSON object; `results` = [{model, mode, oursQps, hfQps, ratio, identicalSequences}].
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadGenerator } from '@rag/generator';
 import { buildRagBatch, ragGenerateFromBatch, type RagItem, type RagMode } from '@rag/rag';
-import { loadWikiPassages } from './lib/wiki-passages.js';
+import { loadRagItems } from './lib/rag-items.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -60,21 +60,7 @@ function modelkit(args: string[]): string {
   });
 }
 
-async function loadItems(n: number): Promise<RagItem[]> {
-  const questions = readFileSync(values.nq!, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .slice(0, n)
-    .map((l) => (JSON.parse(l) as { question: string }).question);
-  const passages = await loadWikiPassages(values.dump!, n * K);
-  return questions.map((question, q) => ({
-    question,
-    docs: Array.from({ length: K }, (_, j) => {
-      const p = passages[(q * K + j) % passages.length]!;
-      return { id: `p${q}-${j}`, title: p.title, text: p.text, score: 80 - 1.5 * j };
-    }),
-  }));
-}
+const loadItems = (n: number): Promise<RagItem[]> => loadRagItems({ nq: values.nq!, dump: values.dump!, n, k: K });
 
 interface ModelSpec {
   name: 'world-generator' | 'bart-base-shape';

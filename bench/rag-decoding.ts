@@ -14,14 +14,14 @@
  * p90) and in batches of --batch (median), and decoder work per question (decodeStep calls, decoder
  * rows × new tokens). Prints one JSON object.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadGenerator, type Generator } from '@rag/generator';
 import { ragGenerate, type RagItem, type RagMode } from '@rag/rag';
-import { loadWikiPassages } from './lib/wiki-passages.js';
+import { loadRagItems } from './lib/rag-items.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -57,23 +57,7 @@ function modelDirs(): string[] {
   return [...dirs, ...(values.model as string[]).map((m) => resolve(m))];
 }
 
-async function loadItems(): Promise<RagItem[]> {
-  const questions = readFileSync(values.nq!, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .slice(0, nQuestions)
-    .map((l) => (JSON.parse(l) as { question: string }).question);
-  const passages = existsSync(values.dump!)
-    ? await loadWikiPassages(values.dump!, nQuestions * K)
-    : Array.from({ length: nQuestions * K }, (_, i) => ({ title: `Passage ${i}`, text: 'lorem ipsum '.repeat(50).trim() }));
-  return questions.map((question, q) => ({
-    question,
-    docs: Array.from({ length: K }, (_, j) => {
-      const p = passages[(q * K + j) % passages.length]!;
-      return { id: `p${q}-${j}`, title: p.title, text: p.text, score: 80 - 1.5 * j };
-    }),
-  }));
-}
+const loadItems = (): Promise<RagItem[]> => loadRagItems({ nq: values.nq!, dump: values.dump!, n: nQuestions, k: K });
 
 /** Counts decoder work by wrapping decodeStep (rows × new tokens = decoder token-rows computed). */
 function instrument(gen: Generator): { calls: number; tokenRows: number; reset(): void } {
