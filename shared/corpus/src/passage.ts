@@ -1,4 +1,4 @@
-import { sha256 } from '@rag/core';
+import { ShardIntegrityError, sha256 } from '@rag/core';
 
 /** Hex characters of sha256 kept in `Passage.hash`: 64 bits, ample to spot changed text or duplicates. */
 export const PASSAGE_HASH_LENGTH = 16;
@@ -41,6 +41,24 @@ export function sourceHash(title: string, raw: string): string {
 
 export function passageHash(title: string, text: string): string {
   return sha256(`${title}\n${text}`).slice(0, PASSAGE_HASH_LENGTH);
+}
+
+/**
+ * One stored passage row (a JSON line read on its own, e.g. by a range read), checked against its own
+ * hash: the only check possible when the object's sha256 would need every byte. `where` names the row
+ * in the error; `hint` says how to recover.
+ */
+export function parseCheckedPassage(line: string, where: string, hint: string): Passage {
+  let p: Passage;
+  try {
+    p = JSON.parse(line) as Passage;
+  } catch (err) {
+    throw new ShardIntegrityError(`${where} is not a JSON passage`, { cause: err, hint });
+  }
+  if (typeof p.text !== 'string' || passageHash(p.title, p.text) !== p.hash) {
+    throw new ShardIntegrityError(`${where} does not match its passage hash`, { hint });
+  }
+  return p;
 }
 
 export function makePassage(id: string, title: string, text: string): Passage {

@@ -16,7 +16,7 @@ import {
   type ShardJob,
 } from './job-payloads.schema.js';
 import { parsePassageShard } from './passage-shard.js';
-import { passageHash, type Passage } from '@rag/corpus';
+import { parseCheckedPassage } from '@rag/corpus';
 
 export interface EncodeDeps {
   store: ObjectStore;
@@ -65,16 +65,7 @@ async function readPassageRange(store: ObjectStore, entry: IngestShard, shard: n
   const out: PassageInput[] = [];
   for (let r = first; r <= last; r++) {
     const line = bytes.subarray(raw.readUInt32LE(r * 4) - from, raw.readUInt32LE((r + 1) * 4) - from).toString('utf8');
-    let p: Passage;
-    try {
-      p = JSON.parse(line) as Passage;
-    } catch (err) {
-      throw new ShardIntegrityError(`row ${r} of shard ${shard} (${entry.key}) is not a JSON passage`, { cause: err, hint: 're-run the build; ingest will rewrite the shard' });
-    }
-    if (typeof p.text !== 'string' || passageHash(p.title, p.text) !== p.hash) {
-      throw new ShardIntegrityError(`row ${r} of shard ${shard} (${entry.key}) does not match its passage hash`, { hint: 're-run the build; ingest will rewrite the shard' });
-    }
-    out[r] = p;
+    out[r] = parseCheckedPassage(line, `row ${r} of shard ${shard} (${entry.key})`, 're-run the build; ingest will rewrite the shard');
   }
   return out;
 }

@@ -79,7 +79,7 @@ test('a row altered in storage is refused when read, with the object named', asy
   // Same length, another word: offsets still fit, the row's hash does not.
   const body = (await store.get(key)).toString('utf8').replace(/"text":"(\w)/, (_all, c: string) => `"text":"${c === 'x' ? 'y' : 'x'}`);
   await store.put(key, body);
-  await assert.rejects(r.search(encoder, [VOCAB.join(' ')], 40), (err: unknown) => err instanceof ShardIntegrityError && /does not match its hash/.test(err.message) && err.message.includes(key));
+  await assert.rejects(r.search(encoder, [VOCAB.join(' ')], 40), (err: unknown) => err instanceof ShardIntegrityError && /does not match its passage hash/.test(err.message) && err.message.includes(key));
 });
 
 test('each shard records and is searched with its own index: a small last shard does not relabel an IVF snapshot', async () => {

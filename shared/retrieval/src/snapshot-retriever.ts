@@ -1,5 +1,5 @@
 import { ShardIntegrityError, UsageError, sha256, type Logger } from '@rag/core';
-import { passageHash, type Passage } from '@rag/corpus';
+import { parseCheckedPassage, type Passage } from '@rag/corpus';
 import type { Encoder } from '@rag/encoder';
 import { ShardIndex, compareHits, mergeTopK, type MergedHit } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
@@ -246,16 +246,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 async function readRow(store: ObjectStore, s: LoadedShard, row: number): Promise<Passage> {
   const off = s.offsets!;
   const bytes = await store.getRange(s.passagesKey, off[row]!, off[row + 1]!);
-  let p: Passage;
-  try {
-    p = JSON.parse(bytes.toString('utf8')) as Passage;
-  } catch (err) {
-    throw new ShardIntegrityError(`row ${row} of ${s.passagesKey} is not a JSON passage`, { cause: err, hint: 'the object was altered; rebuild the snapshot' });
-  }
-  if (typeof p.text !== 'string' || passageHash(p.title, p.text) !== p.hash) {
-    throw new ShardIntegrityError(`row ${row} of ${s.passagesKey} does not match its hash`, { hint: 'the object was altered; rebuild the snapshot' });
-  }
-  return p;
+  return parseCheckedPassage(bytes.toString('utf8'), `row ${row} of ${s.passagesKey}`, 'the object was altered; rebuild the snapshot');
 }
 
 /** Runs fn over items, at most `limit` at a time; results in input order. */
