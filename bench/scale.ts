@@ -36,6 +36,17 @@ const N = Number(o.passages);
 const work = resolve(o.work ?? join(repo, '.rag', 'bench-scale', String(N)));
 mkdirSync(work, { recursive: true });
 const log = (m: string) => process.stderr.write(`[scale ${N}] ${m}\n`);
+// Stopping the benchmark stops what it started: the build CLI (which stops its workers and Redis) and the server.
+const children = new Set<import('node:child_process').ChildProcess>();
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const c of children) c.kill(sig);
+    log(`interrupted by ${sig}; the corpus and finished build stages under ${work} are kept (run again to resume)`);
+    stopping = true;
+    process.exitCode = 130;
+  });
+}
 const storage = join(work, 'storage');
 const id = `scale-${N}`;
 
@@ -95,6 +106,7 @@ if (existsSync(buildFile)) {
     env: { ...process.env, RAG_STORAGE: storage, RAG_HOME: join(work, 'home'), REDIS_URL: '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.add(child);
   let stdout = '';
   child.stdout.on('data', (d) => { stdout += d; });
   const peak: Record<string, number> = {};
@@ -110,6 +122,7 @@ if (existsSync(buildFile)) {
   const timer = setInterval(sample, 200);
   const code = await new Promise<number | null>((r) => child.on('close', r));
   clearInterval(timer);
+  if (stopping) process.exit(130);
   if (code !== 0) throw new Error(`build exited ${code}`);
   const peakRssMiB: Record<string, number> = {};
   let w = 0;
@@ -126,9 +139,12 @@ const serve = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', join(re
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, RAG_LOG_LEVEL: 'warn' },
 });
+children.add(serve);
 let served = '';
 serve.stdout.on('data', (d) => { served += d; });
-if ((await new Promise<number | null>((r) => serve.on('close', r))) !== 0) throw new Error('serving failed');
+const served0 = await new Promise<number | null>((r) => serve.on('close', r));
+if (stopping) process.exit(130);
+if (served0 !== 0) throw new Error('serving failed');
 const s = JSON.parse(served);
 
 let storageBytes = 0;
