@@ -37,6 +37,26 @@ test('loads the Optimum split layout with a sha256 over the ONNX files', () => {
   assert.equal(gen.vocabSize, 200);
 });
 
+test('encode() in chunks of rows (the cache-sized default, or one row per call) is bit-identical to one call', async () => {
+  const { encoderChunkRows } = await import('./generator.js');
+  assert.equal(encoderChunkRows(256, 4), 1, 'a 256-token row of a 4-head model fills the 1 MiB budget');
+  assert.equal(encoderChunkRows(64, 4), 16);
+  const oneCall = await loadGenerator({ dir: GEN_DIR, intraOpThreads: 1, encoderChunkBytes: 1 << 30 });
+  const rowAtATime = await loadGenerator({ dir: GEN_DIR, intraOpThreads: 1, encoderChunkBytes: 1 });
+  try {
+    const a = await oneCall.encode(IDS, MASK);
+    const b = await rowAtATime.encode(IDS, MASK);
+    assert.deepEqual(b.hidden.dims, a.hidden.dims);
+    assert.equal(b.rows, 3);
+    assert.equal(maxAbsDiff(a.hidden.data as Float32Array, b.hidden.data as Float32Array), 0);
+    assert.deepEqual([...(b.mask.data as BigInt64Array)], [...(a.mask.data as BigInt64Array)]);
+  } finally {
+    await oneCall.release();
+    await rowAtATime.release();
+  }
+  await assert.rejects(loadGenerator({ dir: GEN_DIR, encoderChunkBytes: 0 }), /encoderChunkBytes/);
+});
+
 test('cached decoding step by step gives the logits of one uncached pass over the whole prefix', async () => {
   const enc = await gen.encode(IDS, MASK);
   const prefix = [2, 0, 34, 186, 5];

@@ -93,6 +93,8 @@ export interface GeneratorParts {
   encoderSession: InferenceSession;
   decoderSession: InferenceSession;
   decoderWithPastSession?: InferenceSession;
+  /** see GeneratorOptions.encoderChunkBytes */
+  encoderChunkBytes?: number;
 }
 
 const PAST_PREFIX = 'past_key_values.';
@@ -116,6 +118,7 @@ export class Generator {
   /** past_key_values.* input names of the cached decoder, in graph order */
   private readonly pastNames: string[];
   private readonly mergedNeedsHidden: boolean;
+  private readonly encoderChunkBytes: number;
   private released = false;
 
   constructor(parts: GeneratorParts) {
@@ -128,6 +131,8 @@ export class Generator {
     this.encoderSession = parts.encoderSession;
     this.decoderSession = parts.decoderSession;
     this.withPastSession = parts.decoderWithPastSession;
+    this.encoderChunkBytes = parts.encoderChunkBytes ?? ENCODER_CHUNK_BYTES;
+    if (!(this.encoderChunkBytes > 0)) throw new UsageError(`encoderChunkBytes must be > 0, got ${parts.encoderChunkBytes}`);
 
     const enc = this.encoderSession.inputNames;
     if (!enc.includes('input_ids') || !enc.includes('attention_mask') || !this.encoderSession.outputNames.includes('last_hidden_state')) {
@@ -189,12 +194,37 @@ export class Generator {
     const ids = used < width ? inputIds.map((r) => r.slice(0, used)) : inputIds;
     const mask = used < width ? fullMask.map((r) => r.slice(0, used)) : fullMask;
     const feeds = { input_ids: int64Tensor(ids, used), attention_mask: int64Tensor(mask, used) };
-    const out = await this.encoderSession.run(feeds, ['last_hidden_state']);
-    const hidden = out.last_hidden_state as Tensor;
-    if (hidden.type !== 'float32') {
-      throw new ModelLoadError(`encoder output is ${hidden.type}; only float32 exports are supported`, { hint: 'export in fp32' });
+    const rows = inputIds.length;
+    const step = encoderChunkRows(used, this.config.numHeads, this.encoderChunkBytes);
+    let hidden: Tensor | undefined;
+    let data: Float32Array | undefined;
+    // Rows are independent: run them a few at a time, so that each call's attention scores
+    // (rows · heads · width² floats) stay in cache; one call over a whole RAG batch streams ~1 MB per
+    // row through memory and was 20% slower on the world generator. Outputs are bit-identical (the
+    // width, and so every row's arithmetic, is the whole batch's).
+    for (let from = 0; from < rows; from += step) {
+      const n = Math.min(step, rows - from);
+      const part =
+        n === rows
+          ? feeds
+          : {
+              input_ids: new Tensor('int64', (feeds.input_ids.data as BigInt64Array).subarray(from * used, (from + n) * used), [n, used]),
+              attention_mask: new Tensor('int64', (feeds.attention_mask.data as BigInt64Array).subarray(from * used, (from + n) * used), [n, used]),
+            };
+      const out = (await this.encoderSession.run(part, ['last_hidden_state'])).last_hidden_state as Tensor;
+      if (out.type !== 'float32') {
+        throw new ModelLoadError(`encoder output is ${out.type}; only float32 exports are supported`, { hint: 'export in fp32' });
+      }
+      if (n === rows) {
+        hidden = out;
+        break;
+      }
+      const width = out.dims[2]!;
+      data ??= new Float32Array(Buffer.allocUnsafeSlow(rows * used * width * 4).buffer);
+      data.set(out.data as Float32Array, from * used * width);
+      if (from + n >= rows) hidden = new Tensor('float32', data, [rows, used, width]);
     }
-    return { rows: inputIds.length, seqLen: used, hidden, mask: feeds.attention_mask };
+    return { rows, seqLen: used, hidden: hidden!, mask: feeds.attention_mask };
   }
 
   /** A decoder state over encoder rows (default: one decoder row per encoder row; repeat rows for beams). */
@@ -328,6 +358,14 @@ export class Generator {
 /** past_key_values.<layer>.encoder.* are cross-attention tensors (a function of the encoder row only). */
 function isCrossName(name: string): boolean {
   return name.includes('.encoder.');
+}
+
+/** Bytes of attention scores one encoder call may hold by default: about a core's L2 cache. */
+export const ENCODER_CHUNK_BYTES = 1 << 20;
+
+/** Encoder rows per call for a width: as many as keep heads · width² float32 scores within `budget` bytes (at least 1). */
+export function encoderChunkRows(width: number, heads: number, budget = ENCODER_CHUNK_BYTES): number {
+  return Math.max(1, Math.floor(budget / (heads * width * width * 4)));
 }
 
 /** Widest column any row's mask keeps (at least 1): trailing columns masked in every row can go. */

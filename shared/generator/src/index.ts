@@ -13,3 +13,4 @@ export * from './generation/greedy-search.js';
 export * from './generation/beam-search.js';
 export * from './generation/seq2seq-step-model.js';
 export * from './generation/generate.js';
+export * from './generation/fast-exp.js';

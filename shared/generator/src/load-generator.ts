@@ -19,6 +19,11 @@ export interface GeneratorOptions {
   intraOpThreads?: number;
   /** Which decoder files to use when the directory has both layouts. @defaultValue 'split' */
   decoderLayout?: DecoderLayout;
+  /**
+   * Attention-score bytes one encoder call may hold: encode() runs its rows in chunks of about this
+   * much (at least one row), which keeps them in cache. Outputs do not depend on it. @defaultValue 1 MiB
+   */
+  encoderChunkBytes?: number;
   logger?: Logger;
 }
 
@@ -63,6 +68,9 @@ export async function loadGenerator(opts: GeneratorOptions): Promise<Generator> 
   if (!Number.isInteger(threads) || threads < 0) {
     throw new ConfigError(`intraOpThreads must be an integer >= 0, got ${threads}`, { hint: '0 lets ONNX Runtime decide' });
   }
+  if (opts.encoderChunkBytes !== undefined && !(opts.encoderChunkBytes > 0)) {
+    throw new ConfigError(`encoderChunkBytes must be > 0, got ${opts.encoderChunkBytes}`, { hint: 'omit it for the default (1 MiB)' });
+  }
   if (ep === 'cuda' && !cudaProviderInstalled()) {
     throw new ModelLoadError('executionProvider "cuda" was requested but ONNX Runtime has no CUDA provider on this machine', {
       hint: CUDA_INSTALL_HINT,
@@ -83,6 +91,7 @@ export async function loadGenerator(opts: GeneratorOptions): Promise<Generator> 
       encoderSession: encoderSession!,
       decoderSession: decoderSession!,
       decoderWithPastSession,
+      encoderChunkBytes: opts.encoderChunkBytes,
     });
   } catch (err) {
     await Promise.all(sessions.map((s) => s.release()));

@@ -45,7 +45,10 @@ export function gatherRows(t: Tensor, src: readonly number[]): Tensor {
   const rows = dims[0]!;
   const rowSize = dims.slice(1).reduce((a, b) => a * b, 1);
   const data = t.data as Float32Array | BigInt64Array;
-  const out = data instanceof BigInt64Array ? new BigInt64Array(src.length * rowSize) : new Float32Array(src.length * rowSize);
+  // Every element is written below: skip the zero-fill of a fresh typed array (the first step's
+  // cross-attention expansion gathers hundreds of MB).
+  const bytes = Buffer.allocUnsafeSlow(src.length * rowSize * data.BYTES_PER_ELEMENT).buffer;
+  const out = data instanceof BigInt64Array ? new BigInt64Array(bytes) : new Float32Array(bytes);
   for (let i = 0; i < src.length; i++) {
     const s = src[i]!;
     if (s < 0 || s >= rows) throw new RangeError(`row ${s} out of range 0..${rows - 1}`);

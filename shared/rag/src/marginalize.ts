@@ -1,4 +1,22 @@
-let scratch = new Float64Array(0);
+import { fastExp } from '@rag/generator';
+
+// One document row's exp(logit - max) and a hypothesis' running sum over documents: [V] each.
+let row = new Float64Array(0);
+let acc = new Float64Array(0);
+
+/** What one RAG-Token step leaves behind for per-document scores: the log-softmax normaliser of every row. */
+export interface DocRowNorms {
+  /** [rows*K] logsumexp_v(logits[r, v]) (float64); ±Infinity for a row whose max is infinite */
+  lse: Float64Array;
+}
+
+/**
+ * log p(v | x, z, y<i) for document row r = h*K + z, as float32: logits[r, v] - lse[r] (the log-softmax
+ * entry, computed only for the tokens someone asks about instead of for the whole [rows*K, V] block).
+ */
+export function docTokenLogprob(logits: Float32Array, norms: DocRowNorms, V: number, r: number, v: number): number {
+  return Math.fround(logits[r * V + v]! - norms.lse[r]!);
+}
 
 /**
  * RAG-Token marginalisation of one hypothesis' next token (HF RagTokenForGeneration.marginalize):
@@ -6,71 +24,63 @@ let scratch = new Float64Array(0);
  *
  * logits:   [rows*K, V] raw decoder logits, K consecutive rows per hypothesis (row = h*K + z)
  * logPrior: [rows][K] log p(z|x) of each hypothesis' question
- * docLp:    out [rows*K, V] log_softmax of each document row (kept for per-document scores)
- * returns   [rows, V] marginal log-probs (already normalised: logsumexp over V is 0)
+ * returns   marginal [rows, V] log-probs (already normalised: logsumexp over V is 0), and each document
+ *           row's normaliser (docTokenLogprob gives its log_softmax entries)
  *
  * One exp per logit: with e_zv = exp(logit_zv - max_z) and s_z = Σ_v e_zv (the log-softmax's own sum),
  *   Σ_z p(z|x) p(v|x,z) = Σ_z (exp(log p(z|x)) / s_z) · e_zv
  * (float64 throughout; a token whose every term underflows falls back to the logsumexp form).
  */
-export function marginalizeNextToken(logits: Float32Array, logPrior: readonly (readonly number[])[], K: number, V: number, docLp: Float32Array): Float32Array {
+export function marginalizeNextToken(logits: Float32Array, logPrior: readonly (readonly number[])[], K: number, V: number): { marginal: Float32Array; norms: DocRowNorms } {
   const rows = logPrior.length;
-  const n = rows * K * V;
-  if (scratch.length < n) scratch = new Float64Array(n);
-  const e = scratch;
-  const lse = new Float64Array(rows * K);
-  for (let r = 0; r < rows * K; r++) {
-    const o = r * V;
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) if (logits[o + v]! > max) max = logits[o + v]!;
-    let s = 0;
-    if (max === -Infinity || max === Infinity) {
-      for (let v = 0; v < V; v++) e[o + v] = 0;
-      lse[r] = max;
-    } else {
-      for (let v = 0; v < V; v++) {
-        const x = Math.exp(logits[o + v]! - max);
-        e[o + v] = x;
-        s += x;
-      }
-      lse[r] = max + Math.log(s);
-    }
-    const l = lse[r]!;
-    for (let v = 0; v < V; v++) docLp[o + v] = logits[o + v]! - l;
+  if (row.length < V) {
+    row = new Float64Array(V);
+    acc = new Float64Array(V);
   }
+  const lse = new Float64Array(rows * K);
+  const norms = { lse };
   const out = new Float32Array(rows * V);
-  const c = new Float64Array(K);
   for (let h = 0; h < rows; h++) {
     const prior = logPrior[h]!;
+    acc.fill(0, 0, V);
+    // Document by document (each row's e_zv stays in cache): acc_v += (p(z|x) / s_z) · e_zv
     for (let z = 0; z < K; z++) {
       const r = h * K + z;
+      const o = r * V;
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) if (logits[o + v]! > max) max = logits[o + v]!;
+      if (max === -Infinity || max === Infinity) {
+        lse[r] = max;
+        continue;
+      }
+      let s = 0;
+      for (let v = 0; v < V; v++) {
+        const x = fastExp(logits[o + v]! - max);
+        row[v] = x;
+        s += x;
+      }
+      const l = max + Math.log(s);
+      lse[r] = l;
       // exp(prior - lse + max) = p(z|x) / s_z
-      const l = lse[r]!;
-      c[z] = Number.isFinite(l) ? Math.exp(prior[z]! - l + maxOf(logits, r * V, V)) : 0;
+      const c = Math.exp(prior[z]! - l + max);
+      for (let v = 0; v < V; v++) acc[v] = acc[v]! + c * row[v]!;
     }
     const o = h * V;
     for (let v = 0; v < V; v++) {
-      let s = 0;
-      for (let z = 0; z < K; z++) s += c[z]! * e[(h * K + z) * V + v]!;
-      out[o + v] = s > 0 && Number.isFinite(s) ? Math.log(s) : logSumExpTerms(prior, docLp, h, K, V, v);
+      const s = acc[v]!;
+      out[o + v] = s > 0 && Number.isFinite(s) ? Math.log(s) : logSumExpTerms(prior, logits, norms, h, K, V, v);
     }
   }
-  return out;
+  return { marginal: out, norms };
 }
 
-function maxOf(x: Float32Array, start: number, n: number): number {
+/** logsumexp_z(prior_z + log p(v|x,z)): exact for tokens whose probability terms all underflow. */
+function logSumExpTerms(prior: readonly number[], logits: Float32Array, norms: DocRowNorms, h: number, K: number, V: number, v: number): number {
   let max = -Infinity;
-  for (let i = start; i < start + n; i++) if (x[i]! > max) max = x[i]!;
-  return max;
-}
-
-/** logsumexp_z(prior_z + docLp[(h*K+z), v]): exact for tokens whose probability terms all underflow. */
-function logSumExpTerms(prior: readonly number[], docLp: Float32Array, h: number, K: number, V: number, v: number): number {
-  let max = -Infinity;
-  for (let z = 0; z < K; z++) max = Math.max(max, prior[z]! + docLp[(h * K + z) * V + v]!);
+  for (let z = 0; z < K; z++) max = Math.max(max, prior[z]! + docTokenLogprob(logits, norms, V, h * K + z, v));
   if (max === -Infinity) return -Infinity;
   let s = 0;
-  for (let z = 0; z < K; z++) s += Math.exp(prior[z]! + docLp[(h * K + z) * V + v]! - max);
+  for (let z = 0; z < K; z++) s += Math.exp(prior[z]! + docTokenLogprob(logits, norms, V, h * K + z, v) - max);
   return max + Math.log(s);
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { logSoftmax } from '@rag/generator';
 import { contextString } from './context-inputs.js';
 import { docLogPrior, innerProducts, topKIndices } from './doc-scores.js';
-import { cumulativeDocPosteriors, marginalizeNextToken, tokenDocPosterior } from './marginalize.js';
+import { cumulativeDocPosteriors, docTokenLogprob, marginalizeNextToken, tokenDocPosterior } from './marginalize.js';
 import { ragSequenceNll, ragTokenNll } from './nll.js';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -31,13 +31,17 @@ test('RAG-Token marginal: logsumexp_z(log p(z|x) + log p(y|x,z)); one document =
   const K = 2;
   const logits = Float32Array.from([1, 2, 3, 3, 2, 1]);
   const prior = [Math.log(0.25), Math.log(0.75)];
-  const docLp = new Float32Array(K * V);
-  const m = marginalizeNextToken(logits, [prior], K, V, docLp);
+  const { marginal: m, norms } = marginalizeNextToken(logits, [prior], K, V);
   const p0 = logSoftmax([1, 2, 3]).map(Math.exp);
   const p1 = logSoftmax([3, 2, 1]).map(Math.exp);
   for (let v = 0; v < V; v++) close(m[v]!, Math.log(0.25 * p0[v]! + 0.75 * p1[v]!), 1e-6);
   close([...m].reduce((a, b) => a + Math.exp(b), 0), 1, 1e-6);
-  const single = marginalizeNextToken(Float32Array.from([1, 2, 3]), [[0]], 1, V, new Float32Array(V));
+  // per-document log-softmax entries, computed on demand from each row's normaliser
+  for (let v = 0; v < V; v++) {
+    close(docTokenLogprob(logits, norms, V, 0, v), Math.log(p0[v]!), 1e-6);
+    close(docTokenLogprob(logits, norms, V, 1, v), Math.log(p1[v]!), 1e-6);
+  }
+  const single = marginalizeNextToken(Float32Array.from([1, 2, 3]), [[0]], 1, V).marginal;
   logSoftmax([1, 2, 3]).forEach((v, i) => close(single[i]!, v, 1e-6));
 });
 

@@ -2,7 +2,7 @@ import { lastPositionLogits, search } from '@rag/generator';
 import type { DecodeOptions, DecoderState, EncoderStates, Generator, SearchResult, StepModel } from '@rag/generator';
 import type { RagBatch } from './context-inputs.js';
 import { docLogPrior } from './doc-scores.js';
-import { marginalizeNextToken, tokenDocPosterior } from './marginalize.js';
+import { docTokenLogprob, marginalizeNextToken, tokenDocPosterior, type DocRowNorms } from './marginalize.js';
 import { ragTokenNll } from './nll.js';
 import { shiftLeft, teacherForce } from './teacher-forcing.js';
 
@@ -19,7 +19,8 @@ export interface TokenDocScores {
  * which greedy/beam search then treat as the model's logits (HF RagTokenForGeneration.generate).
  */
 export class RagTokenStepModel implements StepModel<TokenDocScores> {
-  private docLp: Float32Array = new Float32Array(0);
+  /** the last step's raw logits [rows*K, V] and row normalisers, for per-document token scores */
+  private last: { logits: Float32Array; norms: DocRowNorms } | null = null;
 
   constructor(
     private readonly gen: Generator,
@@ -43,8 +44,9 @@ export class RagTokenStepModel implements StepModel<TokenDocScores> {
     const res = await this.gen.decodeStep(this.state, ids);
     this.state = res.state;
     const logits = lastPositionLogits(res);
-    if (this.docLp.length !== logits.length) this.docLp = new Float32Array(logits.length);
-    return marginalizeNextToken(logits, this.logPrior, K, this.vocabSize, this.docLp);
+    const { marginal, norms } = marginalizeNextToken(logits, this.logPrior, K, this.vocabSize);
+    this.last = { logits, norms };
+    return marginal;
   }
 
   /** Beam reorder: hypothesis i continues src[i], so its K rows continue src[i]'s K rows (HF _reorder_cache). */
@@ -59,7 +61,8 @@ export class RagTokenStepModel implements StepModel<TokenDocScores> {
 
   annotate(row: number, token: number): TokenDocScores {
     const V = this.vocabSize;
-    const docLogprobs = Array.from({ length: this.K }, (_, z) => this.docLp[(row * this.K + z) * V + token]!);
+    const { logits, norms } = this.last!;
+    const docLogprobs = Array.from({ length: this.K }, (_, z) => docTokenLogprob(logits, norms, V, row * this.K + z, token));
     return { docLogprobs, logPrior: this.logPrior[row]! };
   }
 }

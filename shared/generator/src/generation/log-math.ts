@@ -1,4 +1,5 @@
 /** Numerics shared by decoding and RAG marginalisation. All log-probabilities are natural logs. */
+import { fastExp } from './fast-exp.js';
 
 /** log Σ exp(x) over a slice, stable for -Infinity entries (all -Infinity → -Infinity). */
 export function logSumExp(x: ArrayLike<number>, start = 0, end = x.length): number {
@@ -7,7 +8,7 @@ export function logSumExp(x: ArrayLike<number>, start = 0, end = x.length): numb
   if (max === -Infinity) return -Infinity;
   if (max === Infinity) return Infinity;
   let s = 0;
-  for (let i = start; i < end; i++) s += Math.exp(x[i]! - max);
+  for (let i = start; i < end; i++) s += fastExp(x[i]! - max);
   return max + Math.log(s);
 }
 
