@@ -107,6 +107,62 @@ def test_onnx_matches_pytorch_and_cached_greedy_equals_generate(exported):
     assert max(len(r) for r in report["greedy_ids"]) >= 4
 
 
+def test_bart_export_has_the_grouped_decoder_checked_against_the_with_past_graph(exported):
+    from modelkit.grouped_decoder import GROUPED_DECODER_FILE, verify_grouped
+
+    model, out = exported
+    g_in, g_out, g_dims = _io(out / "onnx" / GROUPED_DECODER_FILE)
+    past_in, past_out, _ = _io(out / "onnx" / DECODER_WITH_PAST_FILE)
+    assert g_in == past_in and g_out == past_out
+    # cross-attention caches and the encoder mask have one row per group, decoder rows per beam
+    assert g_dims["past_key_values.0.encoder.key"][0] == "groups"
+    assert g_dims["encoder_attention_mask"][0] == "groups"
+    assert g_dims["past_key_values.0.decoder.key"][0] == "batch_size"
+    report = verify_grouped(out / "onnx")
+    assert max(report["max_abs_diff"].values()) < 1e-5
+    assert "grouped_vs_with_past_logits" in verify_export(model, out)["max_abs_diff"]
+
+
+def test_grouped_decoder_that_disagrees_is_rejected(exported, bart_tokenizer, tmp_path):
+    import shutil
+
+    from modelkit.errors import ConformanceError
+    from modelkit.grouped_decoder import GROUPED_DECODER_FILE, verify_grouped
+
+    _, out = exported
+    bad = tmp_path / "onnx"
+    shutil.copytree(out / "onnx", bad)
+    # the grouped graph of another model (other weights) must not pass for this one's
+    other = _tiny_bart(bart_tokenizer, seed=12)
+    from modelkit.grouped_decoder import export_grouped_decoder
+
+    export_grouped_decoder(other, tmp_path / "other")
+    shutil.copy(tmp_path / "other" / GROUPED_DECODER_FILE, bad / GROUPED_DECODER_FILE)
+    with pytest.raises(ConformanceError, match="grouped decoder disagrees"):
+        verify_grouped(bad)
+
+
+def test_add_grouped_decoder_to_an_export_without_one(exported, tmp_path, capsys):
+    import json
+    import shutil
+
+    from modelkit.cli import main
+    from modelkit.grouped_decoder import GROUPED_DECODER_FILE
+
+    _, out = exported
+    old = tmp_path / "old-export"
+    shutil.copytree(out, old)
+    (old / "onnx" / GROUPED_DECODER_FILE).unlink()
+    (old / "PROVENANCE.json").write_text(json.dumps({"files": {}}))
+    assert main(["add-grouped-decoder", "--dir", str(old)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (old / "onnx" / GROUPED_DECODER_FILE).is_file() and result["bytes"] > 0
+    prov = json.loads((old / "PROVENANCE.json").read_text())
+    assert prov["files"][f"onnx/{GROUPED_DECODER_FILE}"]["bytes"] == result["bytes"]
+    assert prov["export"]["groupedDecoder"]["vsWithPastGraph"]["max_abs_diff"]["logits"] < 1e-5
+    assert main(["add-grouped-decoder", "--dir", str(tmp_path / "nothing")]) != 0
+
+
 def test_real_text_decode_with_dynamic_shapes(exported, bart_tokenizer):
     """Batch size and lengths differ from the trace; padded rows decode like unpadded ones."""
     model, out = exported

@@ -134,6 +134,8 @@ test('encode() drops columns masked in every row: extra padding changes neither 
 });
 
 test('beam reorders keep the cross-attention cache; dropped rows stay as dead rows until fewer than half are live', async () => {
+  // The per-row layout (the Optimum graphs alone); the grouped one has its own test below.
+  const gen = await loadGenerator({ dir: GEN_DIR, intraOpThreads: 1, groupedDecoder: false });
   const enc = await gen.encode(IDS, MASK);
   // Two beams per input, as beam search lays them out; the first step runs each distinct row once.
   const encRows = [0, 0, 1, 1, 2, 2];
@@ -172,6 +174,46 @@ test('beam reorders keep the cross-attention cache; dropped rows stay as dead ro
   [0, 1, 4, 5].forEach((s, i) => assert.ok(maxAbsDiff(viaDead.subarray(i * V, (i + 1) * V), ref.subarray(s * V, (s + 1) * V)) < 1e-6, `dead-row layout row ${i}`));
   const viaCompact = lastPositionLogits(await gen.decodeStep(compact, ids(2)));
   [4, 5].forEach((s, i) => assert.ok(maxAbsDiff(viaCompact.subarray(i * V, (i + 1) * V), ref.subarray(s * V, (s + 1) * V)) < 1e-6, `compact row ${i}`));
+  await gen.release();
+});
+
+test('grouped decoder: beams of one input share one cross-attention row, through reorders, dead rows and compaction, with the logits of the per-row graphs', async () => {
+  assert.ok(gen.files.decoderWithPastGrouped, 'the fixture export has the grouped graph');
+  const perRow = await loadGenerator({ dir: GEN_DIR, intraOpThreads: 1, groupedDecoder: false });
+  try {
+    const V = gen.vocabSize;
+    const encRows = [0, 0, 1, 1, 2, 2];
+    const [encG, encP] = [await gen.encode(IDS, MASK), await perRow.encode(IDS, MASK)];
+    const g1 = await gen.decodeStep(gen.startDecoding(encG, encRows), encRows.map(() => [2]));
+    const p1 = await perRow.decodeStep(perRow.startDecoding(encP, encRows), encRows.map(() => [2]));
+    assert.equal(g1.state.groupBeams, 2);
+    assert.equal(maxAbsDiff(g1.logits, p1.logits), 0, 'the first step is the same graph');
+    const cross = Object.keys(g1.state.past!).filter((k) => k.includes('.encoder.'));
+    // one cross-attention row per input, straight from the first step: no per-beam copy
+    for (const k of cross) assert.equal(g1.state.past![k]!.dims[0], 3);
+    assert.equal(p1.state.past![cross[0]!]!.dims[0], 6);
+    const step = (r: { state: import('./generator.js').DecoderState }, g: Generator, rows: number, tok: number) => g.decodeStep(r.state, Array.from({ length: rows }, (_, i) => [tok + i]));
+    let [g, p] = [await step(g1, gen, 6, 10), await step(p1, perRow, 6, 10)];
+    assert.ok(maxAbsDiff(g.logits, p.logits) < 1e-5);
+    // fork (each input's first beam twice), then drop input 1 (dead rows), then keep input 2 only (compaction)
+    for (const [src, rows, live] of [[[0, 0, 2, 2, 4, 4], 6, 6], [[0, 1, 4, 5], 4, 6], [[2, 3], 2, 2]] as const) {
+      const gs = gen.reorder(g.state, src);
+      const ps = perRow.reorder(p.state, src);
+      assert.equal(gs.groupBeams, 2);
+      assert.equal(gs.cacheRows, live);
+      for (const k of cross) assert.equal(gs.past![k]!.dims[0], live / 2);
+      [g, p] = [await step({ state: gs }, gen, rows, 20), await step({ state: ps }, perRow, rows, 20)];
+      assert.equal(g.logits.length, rows * V);
+      assert.ok(maxAbsDiff(g.logits, p.logits) < 1e-5, `after reorder ${src.join(',')}`);
+    }
+    // a step of two tokens leaves the grouped layout (the grouped graph takes one) and still agrees
+    const two = await gen.decodeStep(g.state, [[5, 6], [7, 8]]);
+    const twoP = await perRow.decodeStep(p.state, [[5, 6], [7, 8]]);
+    assert.equal(two.state.groupBeams, null);
+    assert.ok(maxAbsDiff(two.logits, twoP.logits) < 1e-5);
+  } finally {
+    await perRow.release();
+  }
 });
 
 test('executionProvider cuda without the CUDA provider fails at load with how to install it', { skip: cudaProviderInstalled() && 'this host has the CUDA provider' }, async () => {

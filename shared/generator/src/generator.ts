@@ -26,6 +26,7 @@ export interface EncoderStates {
 export class DecoderState {
   private hiddenCache?: Tensor;
   private maskCache?: Tensor;
+  private groupMaskCache?: Tensor;
 
   constructor(
     readonly encoder: EncoderStates,
@@ -38,7 +39,17 @@ export class DecoderState {
     readonly slots: readonly number[] | null = null,
     /** encoder row of every cache row (live or dead); defaults to encRows */
     readonly cacheEncRows: readonly number[] = encRows,
+    /**
+     * Grouped layout (the grouped with-past graph): cache rows come in consecutive groups of this many
+     * rows sharing one encoder row, and the cross-attention tensors hold one row per group
+     * (cacheRows / groupBeams rows), not one per cache row. null: one cross row per cache row.
+     */
+    readonly groupBeams: number | null = null,
   ) {}
+
+  get groups(): number {
+    return this.groupBeams ? this.cacheRows / this.groupBeams : this.cacheRows;
+  }
 
   get rows(): number {
     return this.encRows.length;
@@ -50,7 +61,7 @@ export class DecoderState {
 
   /** The same rows one step further: the gathered encoder tensors carry over. */
   advance(past: Readonly<Record<string, Tensor>>, newTokens: number): DecoderState {
-    const next = new DecoderState(this.encoder, this.encRows, past, this.pastLength + newTokens, this.slots, this.cacheEncRows);
+    const next = new DecoderState(this.encoder, this.encRows, past, this.pastLength + newTokens, this.slots, this.cacheEncRows, this.groupBeams);
     next.inheritEncoderViews(this);
     return next;
   }
@@ -59,6 +70,14 @@ export class DecoderState {
   inheritEncoderViews(other: DecoderState): void {
     this.hiddenCache = other.hiddenCache;
     this.maskCache = other.maskCache;
+    this.groupMaskCache = other.groupMaskCache;
+  }
+
+  /** Encoder mask rows of the groups (grouped layout): [groups, seqLen]. */
+  groupMask(): Tensor {
+    const n = this.groupBeams!;
+    this.groupMaskCache ??= gatherRows(this.encoder.mask, Array.from({ length: this.groups }, (_, g) => this.cacheEncRows[g * n]!));
+    return this.groupMaskCache;
   }
 
   /** Encoder hidden states row-aligned with the cache rows (gathered once per layout). */
@@ -93,6 +112,8 @@ export interface GeneratorParts {
   encoderSession: InferenceSession;
   decoderSession: InferenceSession;
   decoderWithPastSession?: InferenceSession;
+  /** decoder_with_past_grouped_model.onnx, when the export has it (and it is not switched off) */
+  decoderWithPastGroupedSession?: InferenceSession;
   /** see GeneratorOptions.encoderChunkBytes */
   encoderChunkBytes?: number;
 }
@@ -115,6 +136,7 @@ export class Generator {
   private readonly encoderSession: InferenceSession;
   private readonly decoderSession: InferenceSession;
   private readonly withPastSession?: InferenceSession;
+  private readonly groupedSession?: InferenceSession;
   /** past_key_values.* input names of the cached decoder, in graph order */
   private readonly pastNames: string[];
   private readonly mergedNeedsHidden: boolean;
@@ -131,6 +153,7 @@ export class Generator {
     this.encoderSession = parts.encoderSession;
     this.decoderSession = parts.decoderSession;
     this.withPastSession = parts.decoderWithPastSession;
+    this.groupedSession = parts.files.layout === 'split' ? parts.decoderWithPastGroupedSession : undefined;
     this.encoderChunkBytes = parts.encoderChunkBytes ?? ENCODER_CHUNK_BYTES;
     if (!(this.encoderChunkBytes > 0)) throw new UsageError(`encoderChunkBytes must be > 0, got ${parts.encoderChunkBytes}`);
 
@@ -156,6 +179,14 @@ export class Generator {
         throw new ModelLoadError(`decoder inputs [${s.inputNames.join(', ')}] are not the Optimum seq2seq decoder's`, {
           hint: 'export with python -m modelkit export-seq2seq',
           details: { unexpected: extra },
+        });
+      }
+    }
+    if (this.groupedSession) {
+      const want = ['input_ids', 'encoder_attention_mask', ...this.pastNames].sort().join(',');
+      if ([...this.groupedSession.inputNames].sort().join(',') !== want) {
+        throw new ModelLoadError(`${parts.files.decoderWithPastGrouped} inputs [${this.groupedSession.inputNames.join(', ')}] are not the grouped decoder's`, {
+          hint: 're-export it with python -m modelkit add-grouped-decoder, or delete it (the Optimum graphs suffice)',
         });
       }
     }
@@ -245,6 +276,7 @@ export class Generator {
     if (!state.past) return new DecoderState(state.encoder, encRows, null, 0);
     const oldSlots = state.slots ?? identityRows(state.rows);
     const slots = 2 * encRows.length >= state.cacheRows ? placeRows(encRows, src, oldSlots, state.cacheEncRows) : null;
+    if (!slots && state.groupBeams) return compactGroups(state, encRows, src.map((s) => oldSlots[s]!)) ?? this.reorder(ungroup(state), src);
     if (!slots) {
       // Compact: one gather of every tensor into exactly the live rows.
       const from = src.map((s) => oldSlots[s]!);
@@ -259,7 +291,7 @@ export class Generator {
     const past: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(state.past)) past[k] = keep || isCrossName(k) ? t : gatherRows(t, cacheSrc);
     const packed = slots.length === state.cacheRows && isIdentity(slots, slots.length);
-    const next = new DecoderState(state.encoder, encRows, past, state.pastLength, packed ? null : slots, state.cacheEncRows);
+    const next = new DecoderState(state.encoder, encRows, past, state.pastLength, packed ? null : slots, state.cacheEncRows, state.groupBeams);
     next.inheritEncoderViews(state);
     return next;
   }
@@ -280,11 +312,39 @@ export class Generator {
       const { unique, of } = distinctRows(state.encRows, inputIds);
       if (unique.length < state.rows) {
         const sub = await this.runDecoder(new DecoderState(state.encoder, unique.map((r) => state.encRows[r]!), null, 0), unique.map((r) => inputIds[r]!));
-        const expanded = this.reorder(sub.state, of);
+        const expanded = this.groupRows(sub.state, of) ?? this.reorder(sub.state, of);
         return { ...sub, logits: gatherFloatRows(sub.logits, n * sub.vocabSize, of), state: expanded };
       }
     }
-    return this.runDecoder(state, inputIds);
+    // The grouped graph takes one new token per row; anything else runs on per-row caches.
+    return this.runDecoder(state.groupBeams && n !== 1 ? ungroup(state) : state, inputIds);
+  }
+
+  /**
+   * After a first step over distinct rows: row i continues distinct row of[i]. When every distinct row
+   * has its own encoder row and the same number N > 1 of continuations (beam search), lays the cache
+   * out in groups of N rows per distinct row and keeps the first step's cross-attention tensors as
+   * they are, one row per group, for the grouped graph. null when that graph is absent or the rows
+   * are not so uniform (the caller then copies per row).
+   */
+  private groupRows(sub: DecoderState, of: readonly number[]): DecoderState | null {
+    if (!this.groupedSession || !sub.past) return null;
+    const groups = sub.rows;
+    const beams = of.length / groups;
+    if (!Number.isInteger(beams) || beams < 2 || new Set(sub.encRows).size !== groups) return null;
+    const count = new Array<number>(groups).fill(0);
+    for (const u of of) count[u]!++;
+    if (count.some((c) => c !== beams)) return null;
+    // cache row g*N + j holds the j-th row continuing group g
+    const next = new Array<number>(groups).fill(0);
+    const slots = of.map((u) => u * beams + next[u]!++);
+    const cacheEncRows = Array.from({ length: groups * beams }, (_, p) => sub.encRows[Math.floor(p / beams)]!);
+    const fromGroup = Array.from({ length: groups * beams }, (_, p) => Math.floor(p / beams));
+    const past: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(sub.past)) past[k] = isCrossName(k) ? t : gatherRows(t, fromGroup);
+    const encRows = of.map((u) => sub.encRows[u]!);
+    const packed = isIdentity(slots, slots.length);
+    return new DecoderState(sub.encoder, encRows, past, sub.pastLength, packed ? null : slots, cacheEncRows, beams);
   }
 
   private async runDecoder(state: DecoderState, rowIds: readonly (readonly number[])[]): Promise<DecodeStepResult> {
@@ -302,7 +362,11 @@ export class Generator {
       encoder_attention_mask: state.mask(),
     };
     let session: InferenceSession;
-    if (this.files.layout === 'split') {
+    if (state.groupBeams) {
+      session = this.groupedSession!;
+      feeds.encoder_attention_mask = state.groupMask();
+      Object.assign(feeds, state.past);
+    } else if (this.files.layout === 'split') {
       session = first ? this.decoderSession : this.withPastSession!;
       if (first) feeds.encoder_hidden_states = state.hidden();
       else Object.assign(feeds, state.past);
@@ -352,7 +416,50 @@ export class Generator {
     await this.encoderSession.release();
     await this.decoderSession.release();
     await this.withPastSession?.release();
+    await this.groupedSession?.release();
   }
+}
+
+/** The same state with one cross-attention row per cache row (what the Optimum graphs take). */
+function ungroup(state: DecoderState): DecoderState {
+  const n = state.groupBeams!;
+  const past: Record<string, Tensor> = {};
+  const fromGroup = Array.from({ length: state.cacheRows }, (_, p) => Math.floor(p / n));
+  for (const [k, t] of Object.entries(state.past!)) past[k] = isCrossName(k) ? gatherRows(t, fromGroup) : t;
+  const next = new DecoderState(state.encoder, state.encRows, past, state.pastLength, state.slots, state.cacheEncRows);
+  next.inheritEncoderViews(state);
+  return next;
+}
+
+/**
+ * Compaction in the grouped layout: keeps the groups that still have live rows, each with all its N
+ * rows live (beam search drops whole questions), copying N self-attention rows and one cross-attention
+ * row per kept group. `from[i]` is the cache row new row i continues. null when some kept group is not
+ * full (the caller falls back to per-row caches).
+ */
+function compactGroups(state: DecoderState, encRows: readonly number[], from: readonly number[]): DecoderState | null {
+  const n = state.groupBeams!;
+  const newGroup = new Map<number, number>();
+  const filled: number[] = [];
+  const slots = from.map((p) => {
+    const g = Math.floor(p / n);
+    let ng = newGroup.get(g);
+    if (ng === undefined) {
+      ng = newGroup.size;
+      newGroup.set(g, ng);
+      filled.push(0);
+    }
+    return ng * n + filled[ng]!++;
+  });
+  if (filled.some((c) => c !== n)) return null;
+  const keptGroups = [...newGroup.keys()];
+  const selfSrc = new Array<number>(slots.length);
+  slots.forEach((p, i) => (selfSrc[p] = from[i]!));
+  const past: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(state.past!)) past[k] = gatherRows(t, isCrossName(k) ? keptGroups : selfSrc);
+  const cacheEncRows = Array.from({ length: slots.length }, (_, p) => state.cacheEncRows[keptGroups[Math.floor(p / n)]! * n]!);
+  const packed = isIdentity(slots, slots.length);
+  return new DecoderState(state.encoder, encRows, past, state.pastLength, packed ? null : slots, cacheEncRows, n);
 }
 
 /** past_key_values.<layer>.encoder.* are cross-attention tensors (a function of the encoder row only). */

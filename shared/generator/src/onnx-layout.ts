@@ -17,12 +17,18 @@ export interface OnnxFiles {
   decoder: string;
   /** split only */
   decoderWithPast?: string;
+  /**
+   * split only, optional (our exporter writes it for BART): the with-past decoder taking cross-attention
+   * caches once per encoder row, for beam search (see services/modelkit grouped_decoder.py).
+   */
+  decoderWithPastGrouped?: string;
 }
 
 export const ENCODER_FILE = 'encoder_model.onnx';
 export const DECODER_FILE = 'decoder_model.onnx';
 export const DECODER_WITH_PAST_FILE = 'decoder_with_past_model.onnx';
 export const DECODER_MERGED_FILE = 'decoder_model_merged.onnx';
+export const DECODER_WITH_PAST_GROUPED_FILE = 'decoder_with_past_grouped_model.onnx';
 
 export function seq2seqExportHint(dir: string): string {
   return `export a seq2seq model into ${dir}: \`python -m modelkit export-seq2seq\` (services/modelkit) or \`optimum-cli export onnx --task text2text-generation-with-past\``;
@@ -45,7 +51,10 @@ export function findOnnxFiles(dir: string, prefer?: DecoderLayout): OnnxFiles {
     const split = existsSync(p(DECODER_FILE)) && existsSync(p(DECODER_WITH_PAST_FILE));
     const merged = existsSync(p(DECODER_MERGED_FILE));
     const layout: DecoderLayout | undefined = prefer && (prefer === 'split' ? split : merged) ? prefer : split ? 'split' : merged ? 'merged' : undefined;
-    if (layout === 'split') return { layout, encoder, decoder: p(DECODER_FILE), decoderWithPast: p(DECODER_WITH_PAST_FILE) };
+    if (layout === 'split') {
+      const grouped = p(DECODER_WITH_PAST_GROUPED_FILE);
+      return { layout, encoder, decoder: p(DECODER_FILE), decoderWithPast: p(DECODER_WITH_PAST_FILE), ...(existsSync(grouped) ? { decoderWithPastGrouped: grouped } : {}) };
+    }
     if (layout === 'merged') return { layout, encoder, decoder: p(DECODER_MERGED_FILE) };
     throw new ModelLoadError(
       `${base} has ${ENCODER_FILE} but no decoder: need ${DECODER_MERGED_FILE}, or ${DECODER_FILE} + ${DECODER_WITH_PAST_FILE}`,

@@ -1,5 +1,5 @@
 """`python -m modelkit <command>`: export-encoder, distill-static, reference-embeddings, export-seq2seq,
-rag-fixtures, train-world-models."""
+add-grouped-decoder, rag-fixtures, train-world-models."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     s2s.add_argument("--out", required=True, type=Path, help="output directory (replaced on success)")
     s2s.add_argument("--opset", type=int, default=17)
     s2s.add_argument("--tolerance", type=float, default=1e-4, help="max |logit diff| ONNX vs PyTorch")
+
+    agd = sub.add_parser("add-grouped-decoder", help="add onnx/decoder_with_past_grouped_model.onnx (beams share cross-attention caches) to a BART export")
+    agd.add_argument("--dir", required=True, type=Path, help="an exported seq2seq directory (config.json + onnx/)")
 
     rfx = sub.add_parser("rag-fixtures", help="write HF RAG reference fixtures from tiny seeded models")
     rfx.add_argument("--out", required=True, type=Path, help="fixture directory, e.g. test/fixtures/hf-rag")
@@ -115,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             from modelkit.export_seq2seq import export_seq2seq_dir
 
             print(json.dumps(export_seq2seq_dir(args.model, args.out, opset=args.opset, tolerance=args.tolerance), indent=2))
+        elif args.command == "add-grouped-decoder":
+            from modelkit.grouped_decoder import add_grouped_decoder
+
+            print(json.dumps(add_grouped_decoder(args.dir), indent=2))
         elif args.command == "rag-fixtures":
             from modelkit.rag_fixtures import write_rag_fixtures
 

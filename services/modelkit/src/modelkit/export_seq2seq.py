@@ -9,6 +9,8 @@ Layout written under `out_dir`:
     onnx/decoder_with_past_model.onnx   input_ids, encoder_attention_mask,
                                         past_key_values.{i}.decoder.key/value, past_key_values.{i}.encoder.key/value
                                         -> logits, present.{i}.decoder.key/value
+    onnx/decoder_with_past_grouped_model.onnx   (BART only; not Optimum's) the same step with cross-attention
+                                        caches once per encoder row, for beam search: see grouped_decoder.py
 
 The names are Optimum's, so transformers.js and our TypeScript loader read either export. As in
 Optimum, the with-past decoder has no `encoder_hidden_states` input: cross-attention reads the cached
@@ -251,6 +253,10 @@ def export_onnx_parts(model, onnx_dir: Path, opset: int = DEFAULT_OPSET) -> dict
     )
     for role in ("decoder", "decoder_with_past"):
         drop_copy_nodes(paths[role])
+    if model.config.model_type == "bart":
+        from modelkit.grouped_decoder import export_grouped_decoder
+
+        paths["decoder_with_past_grouped"] = export_grouped_decoder(model, onnx_dir, opset=opset)
     return paths
 
 
@@ -419,6 +425,13 @@ def verify_export(model, out_dir: Path, *, max_length: int = 10, tolerance: floa
     l2, _ = ort_model.next_step(forced[:, 5:6], mask, past)
     chained = np.concatenate([l0, l1, l2], axis=1)
     diffs["with_past_chain_logits"] = float(np.abs(chained - ref_forced).max())
+
+    from modelkit.grouped_decoder import GROUPED_DECODER_FILE, verify_grouped
+
+    if (Path(out_dir) / ONNX_SUBDIR / GROUPED_DECODER_FILE).is_file():
+        grouped = verify_grouped(Path(out_dir) / ONNX_SUBDIR, tolerance=tolerance)["max_abs_diff"]
+        diffs["grouped_vs_with_past_logits"] = grouped["logits"]
+        diffs["grouped_vs_with_past_present"] = grouped["present"]
 
     report = {
         "max_abs_diff": diffs,
