@@ -216,6 +216,36 @@ test('grouped decoder: beams of one input share one cross-attention row, through
   }
 });
 
+test('teacher forcing: rows sharing encoder rows get one first token per encoder row, then the rest in one cached step, with the logits of full passes', async () => {
+  const enc = await gen.encode(IDS, MASK);
+  const encRows = [0, 0, 0, 1, 1, 2];
+  const start = gen.config.decoderStartTokenId;
+  const labels = [[start, 11, 12, 13], [start, 14, 15, 16], [start, 11, 17, 2], [start, 20, 21, 22], [start, 23, 2, 1], [start, 30, 31, 32]];
+  // count the rows the uncached first-step graph runs on (it computes the cross-attention keys/values)
+  const session = (gen as unknown as { decoderSession: { run: (f: Record<string, { dims: readonly number[] }>) => Promise<unknown> } }).decoderSession;
+  const run = session.run.bind(session);
+  const firstStepRows: number[] = [];
+  session.run = (f) => (firstStepRows.push(f.input_ids!.dims[0]!), run(f));
+  let res;
+  try {
+    res = await gen.decodeStep(gen.startDecoding(enc, encRows), labels);
+  } finally {
+    session.run = run;
+  }
+  assert.deepEqual(firstStepRows, [3], 'one uncached row per encoder row');
+  assert.equal(res.newTokens, 4);
+  const V = gen.vocabSize;
+  for (let i = 0; i < labels.length; i++) {
+    // the same row alone: one full uncached pass over its 4 tokens
+    const alone = await gen.decodeStep(gen.startDecoding(enc, [encRows[i]!]), [labels[i]!]);
+    assert.ok(maxAbsDiff(res.logits.subarray(i * 4 * V, (i + 1) * 4 * V), alone.logits) < 1e-5, `row ${i}`);
+  }
+  // and the cache it leaves continues like any other: one more token for every row
+  const next = await gen.decodeStep(res.state, labels.map(() => [7]));
+  const ref = await gen.decodeStep((await gen.decodeStep(gen.startDecoding(enc, [encRows[5]!]), [labels[5]!])).state, [[7]]);
+  assert.ok(maxAbsDiff(next.logits.subarray(5 * V, 6 * V), ref.logits) < 1e-5);
+});
+
 test('executionProvider cuda without the CUDA provider fails at load with how to install it', { skip: cudaProviderInstalled() && 'this host has the CUDA provider' }, async () => {
   await assert.rejects(loadGenerator({ dir: GEN_DIR, executionProvider: 'cuda' }), (e: unknown) => {
     assert.ok(e instanceof ModelLoadError);

@@ -315,6 +315,22 @@ export class Generator {
         const expanded = this.groupRows(sub.state, of) ?? this.reorder(sub.state, of);
         return { ...sub, logits: gatherFloatRows(sub.logits, n * sub.vocabSize, of), state: expanded };
       }
+      // Teacher forcing (scoring candidates under each document): many rows read one encoder row with
+      // different prefixes that share their first token (the decoder start). One token per encoder row
+      // first, then the rest of every prefix in one cached step: the cross-attention keys/values are
+      // computed once per encoder row, not once per row (RAG-Sequence's thorough re-scoring spent most
+      // of its time recomputing them).
+      if (n > 1 && 2 * distinctRows(state.encRows, inputIds.map((r) => [r[0]!])).unique.length <= state.rows) {
+        const head = await this.decodeStep(state, inputIds.map((r) => [r[0]!]));
+        const tail = await this.decodeStep(head.state, inputIds.map((r) => r.slice(1)));
+        const V = head.vocabSize;
+        const logits = new Float32Array(state.rows * n * V);
+        for (let r = 0; r < state.rows; r++) {
+          logits.set(head.logits.subarray(r * V, (r + 1) * V), r * n * V);
+          logits.set(tail.logits.subarray(r * (n - 1) * V, (r + 1) * (n - 1) * V), r * n * V + V);
+        }
+        return { logits, newTokens: n, vocabSize: V, state: tail.state };
+      }
     }
     // The grouped graph takes one new token per row; anything else runs on per-row caches.
     return this.runDecoder(state.groupBeams && n !== 1 ? ungroup(state) : state, inputIds);
