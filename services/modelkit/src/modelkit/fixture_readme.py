@@ -30,6 +30,7 @@ nonsense: the fixtures pin down *arithmetic and decoding rules*, not quality.
 | `question_encoder/model.onnx` | DPRQuestionEncoder, inputs `input_ids`, `attention_mask`, `token_type_ids` → `last_hidden_state`, `pooler_output` (= the [CLS] row; projection_dim 0). Plus config.json and tokenizer files. |
 | `ctx_encoder/model.onnx` | DPRContextEncoder, same layout; passages were encoded as the tokenizer pair (title, text). |
 | `generator/onnx/{{encoder_model,decoder_model,decoder_with_past_model}}.onnx` | BartForConditionalGeneration in the Optimum layout (`export_seq2seq.py`), plus config.json, generation_config.json, tokenizer files. |
+| `generator/onnx/decoder_with_past_grouped_model.onnx` | The grouped with-past step the BART export adds (cross-attention caches once per encoder row; `grouped_decoder.py`). The tests decode through it by default and compare it with the Optimum graphs. |
 | `fixtures.json` | every input and reference output below. Floats are rounded to 7 decimals. |
 
 Top-level keys of `fixtures.json` (`format` = "{fx["format"]}"): `seeds`, `versions`, `model`, `n_docs`,
