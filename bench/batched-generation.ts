@@ -5,13 +5,15 @@
  *        [--questions 16] [--batch 16] [--threads 1] [--reps 2] [--modes rag-token,rag-sequence,rag-sequence-fast]
  *
  * For each mode, interleaved --reps times: this tree answering --questions real NQ-open questions in
- * batches of --batch, this tree one question at a time, and (with --baseline) the baseline commit's
+ * batches of --batch, this tree one question at a time, the batches again without the grouped decoder graph
+ * (per-beam cross-attention caches; when the model has that graph), and (with --baseline) the baseline commit's
  * `shared/` libraries and generator files one at a time and in batches. Each question gets K real
  * 100-word Wikipedia passages (enwiki sample) with fixed decreasing scores. Every variant's answers
  * (token ids) must be identical to the baseline one-at-a-time answers; the JSON says whether they are.
  * Throughput is questions/s over wall time (best of --reps; the machine is shared), plus CPU ms per
  * question (process CPU time, less sensitive to other processes). Prints one JSON object.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +60,8 @@ interface Variant {
   libs: Libs;
   modelDir: string;
   batched: boolean;
+  /** load options beyond dir and threads (ours only: e.g. the grouped decoder switched off) */
+  load?: { groupedDecoder?: boolean };
 }
 
 const loadItems = (): Promise<RagItem[]> => loadRagItems({ nq: values.nq!, dump: values.dump!, n: nQuestions, k: K });
@@ -76,10 +80,14 @@ if (values.baseline) {
   variants.push({ name: 'baseline-one-at-a-time', libs, modelDir: dir, batched: false }, { name: `baseline-batch${batchSize}`, libs, modelDir: dir, batched: true });
 }
 variants.push({ name: 'ours-one-at-a-time', libs: ours, modelDir, batched: false }, { name: `ours-batch${batchSize}`, libs: ours, modelDir, batched: true });
+// The same batches through the Optimum graphs alone (cross-attention caches per beam), when the model has the grouped graph.
+if (existsSync(join(modelDir, 'onnx', 'decoder_with_past_grouped_model.onnx'))) {
+  variants.push({ name: `ours-batch${batchSize}-per-row-caches`, libs: ours, modelDir, batched: true, load: { groupedDecoder: false } });
+}
 
 try {
   const gens = new Map<string, generatorLib.Generator>();
-  for (const v of variants) gens.set(v.name, await v.libs.generator.loadGenerator({ dir: v.modelDir, intraOpThreads: threads }));
+  for (const v of variants) gens.set(v.name, await v.libs.generator.loadGenerator({ dir: v.modelDir, intraOpThreads: threads, ...v.load }));
   const first = gens.get(variants[0]!.name)!;
   const maxCombinedLength = Math.min(300, first.tokenizer.modelMaxLength);
   log(`${first.name}: K ${K}, beams ${beams}, ${items.length} questions, batch ${batchSize}, ${threads} thread(s), maxCombinedLength ${maxCombinedLength}; variants ${variants.map((v) => v.name).join(', ')}`);
@@ -131,6 +139,7 @@ try {
             cpuSpeedupVsBaselineOneAtATime: round(cpu('baseline-one-at-a-time')! / cpu(oursBatch)!),
           }
         : {}),
+      ...(qps(`${oursBatch}-per-row-caches`) ? { groupedOverPerRowCaches: round(qps(oursBatch)! / qps(`${oursBatch}-per-row-caches`)!) } : {}),
     });
   }
   for (const g of gens.values()) await g.release();
