@@ -13,7 +13,6 @@
  * Throughput is questions/s over wall time (best of --reps; the machine is shared), plus CPU ms per
  * question (process CPU time, less sensitive to other processes). Prints one JSON object.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,7 +80,7 @@ if (values.baseline) {
 }
 variants.push({ name: 'ours-one-at-a-time', libs: ours, modelDir, batched: false }, { name: `ours-batch${batchSize}`, libs: ours, modelDir, batched: true });
 // The same batches through the Optimum graphs alone (cross-attention caches per beam), when the model has the grouped graph.
-if (existsSync(join(modelDir, 'onnx', 'decoder_with_past_grouped_model.onnx'))) {
+if (generatorLib.findOnnxFiles(modelDir).decoderWithPastGrouped) {
   variants.push({ name: `ours-batch${batchSize}-per-row-caches`, libs: ours, modelDir, batched: true, load: { groupedDecoder: false } });
 }
 

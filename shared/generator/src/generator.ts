@@ -153,9 +153,8 @@ export class Generator {
     this.encoderSession = parts.encoderSession;
     this.decoderSession = parts.decoderSession;
     this.withPastSession = parts.decoderWithPastSession;
-    this.groupedSession = parts.files.layout === 'split' ? parts.decoderWithPastGroupedSession : undefined;
+    this.groupedSession = parts.decoderWithPastGroupedSession;
     this.encoderChunkBytes = parts.encoderChunkBytes ?? ENCODER_CHUNK_BYTES;
-    if (!(this.encoderChunkBytes > 0)) throw new UsageError(`encoderChunkBytes must be > 0, got ${parts.encoderChunkBytes}`);
 
     const enc = this.encoderSession.inputNames;
     if (!enc.includes('input_ids') || !enc.includes('attention_mask') || !this.encoderSession.outputNames.includes('last_hidden_state')) {
@@ -227,35 +226,32 @@ export class Generator {
     const feeds = { input_ids: int64Tensor(ids, used), attention_mask: int64Tensor(mask, used) };
     const rows = inputIds.length;
     const step = encoderChunkRows(used, this.config.numHeads, this.encoderChunkBytes);
-    let hidden: Tensor | undefined;
-    let data: Float32Array | undefined;
+    if (step >= rows) return { rows, seqLen: used, hidden: await this.runEncoder(feeds), mask: feeds.attention_mask };
     // Rows are independent: run them a few at a time, so that each call's attention scores
     // (rows · heads · width² floats) stay in cache; one call over a whole RAG batch streams ~1 MB per
     // row through memory and was 20% slower on the world generator. Outputs are bit-identical (the
     // width, and so every row's arithmetic, is the whole batch's).
+    const ids64 = feeds.input_ids.data as BigInt64Array;
+    const mask64 = feeds.attention_mask.data as BigInt64Array;
+    let data: Float32Array | undefined;
+    let dModel = 0;
     for (let from = 0; from < rows; from += step) {
       const n = Math.min(step, rows - from);
-      const part =
-        n === rows
-          ? feeds
-          : {
-              input_ids: new Tensor('int64', (feeds.input_ids.data as BigInt64Array).subarray(from * used, (from + n) * used), [n, used]),
-              attention_mask: new Tensor('int64', (feeds.attention_mask.data as BigInt64Array).subarray(from * used, (from + n) * used), [n, used]),
-            };
-      const out = (await this.encoderSession.run(part, ['last_hidden_state'])).last_hidden_state as Tensor;
-      if (out.type !== 'float32') {
-        throw new ModelLoadError(`encoder output is ${out.type}; only float32 exports are supported`, { hint: 'export in fp32' });
-      }
-      if (n === rows) {
-        hidden = out;
-        break;
-      }
-      const width = out.dims[2]!;
-      data ??= new Float32Array(Buffer.allocUnsafeSlow(rows * used * width * 4).buffer);
-      data.set(out.data as Float32Array, from * used * width);
-      if (from + n >= rows) hidden = new Tensor('float32', data, [rows, used, width]);
+      const rowsOf = (t: BigInt64Array) => new Tensor('int64', t.subarray(from * used, (from + n) * used), [n, used]);
+      const out = await this.runEncoder({ input_ids: rowsOf(ids64), attention_mask: rowsOf(mask64) });
+      dModel = out.dims[2]!;
+      data ??= new Float32Array(Buffer.allocUnsafeSlow(rows * used * dModel * 4).buffer);
+      data.set(out.data as Float32Array, from * used * dModel);
     }
-    return { rows, seqLen: used, hidden: hidden!, mask: feeds.attention_mask };
+    return { rows, seqLen: used, hidden: new Tensor('float32', data!, [rows, used, dModel]), mask: feeds.attention_mask };
+  }
+
+  private async runEncoder(feeds: { input_ids: Tensor; attention_mask: Tensor }): Promise<Tensor> {
+    const hidden = (await this.encoderSession.run(feeds, ['last_hidden_state'])).last_hidden_state as Tensor;
+    if (hidden.type !== 'float32') {
+      throw new ModelLoadError(`encoder output is ${hidden.type}; only float32 exports are supported`, { hint: 'export in fp32' });
+    }
+    return hidden;
   }
 
   /** A decoder state over encoder rows (default: one decoder row per encoder row; repeat rows for beams). */
@@ -354,8 +350,8 @@ export class Generator {
     // cache row g*N + j holds the j-th row continuing group g
     const next = new Array<number>(groups).fill(0);
     const slots = of.map((u) => u * beams + next[u]!++);
-    const cacheEncRows = Array.from({ length: groups * beams }, (_, p) => sub.encRows[Math.floor(p / beams)]!);
-    const fromGroup = Array.from({ length: groups * beams }, (_, p) => Math.floor(p / beams));
+    const fromGroup = groupOfRows(groups * beams, beams);
+    const cacheEncRows = fromGroup.map((g) => sub.encRows[g]!);
     const past: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(sub.past)) past[k] = isCrossName(k) ? t : gatherRows(t, fromGroup);
     const encRows = of.map((u) => sub.encRows[u]!);
@@ -436,11 +432,16 @@ export class Generator {
   }
 }
 
+/** The group of each of `rows` cache rows laid out in consecutive groups of `n`: [0 × n, 1 × n, ...]. */
+function groupOfRows(rows: number, n: number): number[] {
+  return Array.from({ length: rows }, (_, p) => Math.floor(p / n));
+}
+
 /** The same state with one cross-attention row per cache row (what the Optimum graphs take). */
 function ungroup(state: DecoderState): DecoderState {
   const n = state.groupBeams!;
   const past: Record<string, Tensor> = {};
-  const fromGroup = Array.from({ length: state.cacheRows }, (_, p) => Math.floor(p / n));
+  const fromGroup = groupOfRows(state.cacheRows, n);
   for (const [k, t] of Object.entries(state.past!)) past[k] = isCrossName(k) ? gatherRows(t, fromGroup) : t;
   const next = new DecoderState(state.encoder, state.encRows, past, state.pastLength, state.slots, state.cacheEncRows);
   next.inheritEncoderViews(state);
@@ -473,7 +474,7 @@ function compactGroups(state: DecoderState, encRows: readonly number[], from: re
   slots.forEach((p, i) => (selfSrc[p] = from[i]!));
   const past: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(state.past!)) past[k] = gatherRows(t, isCrossName(k) ? keptGroups : selfSrc);
-  const cacheEncRows = Array.from({ length: slots.length }, (_, p) => state.cacheEncRows[keptGroups[Math.floor(p / n)]! * n]!);
+  const cacheEncRows = groupOfRows(slots.length, n).map((g) => state.cacheEncRows[keptGroups[g]! * n]!);
   const packed = isIdentity(slots, slots.length);
   return new DecoderState(state.encoder, encRows, past, state.pastLength, packed ? null : slots, cacheEncRows, n);
 }
