@@ -85,9 +85,10 @@ export async function loadGenerator(opts: GeneratorOptions): Promise<Generator> 
   const paths = [files.encoder, files.decoder, ...(files.decoderWithPast ? [files.decoderWithPast] : [])];
   // The grouped graph holds the same weights as the with-past one: it is not part of the model's identity.
   const grouped = opts.groupedDecoder !== false ? files.decoderWithPastGrouped : undefined;
-  const [sha256, ...sessions] = await Promise.all([sha256Files(paths), ...[...paths, ...(grouped ? [grouped] : [])].map((p) => createSession(p, ep, threads))]);
+  const sessionPaths = grouped ? [...paths, grouped] : paths;
+  const [sha256, ...sessions] = await Promise.all([sha256Files(paths), ...sessionPaths.map((p) => createSession(p, ep, threads))]);
   const [encoderSession, decoderSession, decoderWithPastSession] = sessions as InferenceSession[];
-  const groupedSession = grouped ? (sessions as InferenceSession[])[paths.length] : undefined;
+  const groupedSession = grouped ? (sessions.at(-1) as InferenceSession) : undefined;
   let gen: Generator;
   try {
     gen = new Generator({

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from modelkit.errors import ConformanceError, UsageError
+from modelkit.export_seq2seq import DECODER_WITH_PAST_FILE, ONNX_SUBDIR
 
 log = logging.getLogger("modelkit.grouped_decoder")
 
@@ -160,8 +161,6 @@ def verify_grouped(onnx_dir: Path, *, tolerance: float = MAX_ABS_DIFF) -> dict[s
     caches of other shapes than the trace's; raises ConformanceError if logits or caches differ."""
     import onnxruntime as ort
 
-    from modelkit.export_seq2seq import DECODER_WITH_PAST_FILE
-
     onnx_dir = Path(onnx_dir)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
@@ -205,9 +204,9 @@ def add_grouped_decoder(model_dir: Path) -> dict[str, Any]:
     from modelkit.bart_from_onnx import bart_from_onnx
 
     model_dir = Path(model_dir)
-    onnx_dir = model_dir / "onnx"
-    if not (onnx_dir / "decoder_with_past_model.onnx").is_file():
-        raise UsageError(f"{onnx_dir} has no decoder_with_past_model.onnx", hint="export the model first (python -m modelkit export-seq2seq)")
+    onnx_dir = model_dir / ONNX_SUBDIR
+    if not (onnx_dir / DECODER_WITH_PAST_FILE).is_file():
+        raise UsageError(f"{onnx_dir} has no {DECODER_WITH_PAST_FILE}", hint="export the model first (python -m modelkit export-seq2seq)")
     model = bart_from_onnx(model_dir)
     path = export_grouped_decoder(model, onnx_dir)
     try:
@@ -222,17 +221,17 @@ def add_grouped_decoder(model_dir: Path) -> dict[str, Any]:
 
 def _record_in_provenance(model_dir: Path, path: Path, report: dict[str, Any]) -> None:
     """A directory with a PROVENANCE.json lists its files: add the new graph and how it was checked."""
-    import hashlib
     import json
 
     from modelkit.json_io import write_json
+    from modelkit.world_export import sha256_file
 
     prov_path = model_dir / "PROVENANCE.json"
     if not prov_path.is_file():
         return
     prov = json.loads(prov_path.read_text())
     rel = str(path.relative_to(model_dir))
-    prov.setdefault("files", {})[rel] = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
+    prov.setdefault("files", {})[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     prov["files"] = dict(sorted(prov["files"].items()))
     prov.setdefault("export", {})["groupedDecoder"] = {
         "file": rel,
