@@ -3,7 +3,6 @@ and a rebuild reproduces the committed models/minilm-static-256 byte for byte.""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
@@ -11,14 +10,11 @@ import pytest
 
 from conftest import PACKAGE, REPO_ROOT
 from modelkit.cli import main
+from modelkit.file_hash import sha256_file
 from modelkit.pooling import cosine_rows
 
 STATIC_DIR = REPO_ROOT / "models" / "minilm-static-256"
 STATIC_FIXTURE = REPO_ROOT / "test" / "fixtures" / "static-encoder-reference.json"
-
-
-def _sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +106,8 @@ def test_rebuild_reproduces_the_committed_model(static_export):
     for name in committed:
         if name in ("model.onnx", "PROVENANCE.json"):
             continue
-        assert _sha256(out / name) == _sha256(STATIC_DIR / name), f"{name} differs from the committed model"
-    if _sha256(out / "model.onnx") != _sha256(STATIC_DIR / "model.onnx"):
+        assert sha256_file(out / name) == sha256_file(STATIC_DIR / name), f"{name} differs from the committed model"
+    if sha256_file(out / "model.onnx") != sha256_file(STATIC_DIR / "model.onnx"):
         a, b = _table(out / "model.onnx"), _table(STATIC_DIR / "model.onnx")
         assert a.shape == b.shape
         assert np.abs(a - b).max() <= 2 ** -9 * max(1.0, np.abs(b).max()), "more than fp16 rounding apart"

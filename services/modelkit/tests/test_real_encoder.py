@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
@@ -11,14 +10,11 @@ import pytest
 from conftest import COMMITTED_FIXTURE, COMMITTED_MODEL_DIR, PACKAGE
 from modelkit.cli import main
 from modelkit.errors import SourcePackageError
+from modelkit.file_hash import sha256_file
 from modelkit.onnx_encoder import OnnxSentenceEncoder
 from modelkit.pooling import cosine_rows
 from modelkit.reference import COSINE_THRESHOLDS
 from modelkit.source_package import locate_model
-
-
-def _sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_locate_model_finds_the_bundled_weights():
@@ -58,7 +54,7 @@ def test_export_conforms_and_records_provenance(real_export):
     on_disk = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert on_disk == sorted([*prov["files"], "PROVENANCE.json"])
     for name, entry in prov["files"].items():
-        assert _sha256(out / name) == entry["sha256"], name
+        assert sha256_file(out / name) == entry["sha256"], name
 
 
 def test_exported_tokenizer_truncates_at_max_seq_length_without_fixed_padding(real_export):
@@ -84,7 +80,7 @@ def test_export_is_reproducible(real_export):
 def test_committed_model_matches_its_provenance_and_the_reference():
     prov = json.loads((COMMITTED_MODEL_DIR / "PROVENANCE.json").read_text())
     for name, entry in prov["files"].items():
-        assert _sha256(COMMITTED_MODEL_DIR / name) == entry["sha256"], name
+        assert sha256_file(COMMITTED_MODEL_DIR / name) == entry["sha256"], name
     fixture = json.loads(COMMITTED_FIXTURE.read_text())
     texts = [s["text"] for s in fixture["sentences"]]
     want = np.array([s["embedding"] for s in fixture["sentences"]], dtype=np.float32)

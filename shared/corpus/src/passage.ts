@@ -61,6 +61,22 @@ export function parseCheckedPassage(line: string, where: string, hint: string): 
   return p;
 }
 
+/** A shard's passages object (JSONL, one passage a line, as ingest writes it), parsed whole. */
+export function parsePassageShard(raw: Uint8Array, key: string): Passage[] {
+  const out: Passage[] = [];
+  let lineNo = 0;
+  for (const line of Buffer.from(raw).toString('utf8').split('\n')) {
+    lineNo++;
+    if (line === '') continue;
+    try {
+      out.push(JSON.parse(line) as Passage);
+    } catch (err) {
+      throw new ShardIntegrityError(`passage shard ${key} line ${lineNo} is not JSON`, { cause: err });
+    }
+  }
+  return out;
+}
+
 export function makePassage(id: string, title: string, text: string): Passage {
   return { id, title, text, hash: passageHash(title, text) };
 }

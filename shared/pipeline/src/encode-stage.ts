@@ -15,8 +15,7 @@ import {
   type IngestShard,
   type ShardJob,
 } from './job-payloads.schema.js';
-import { parsePassageShard } from './passage-shard.js';
-import { parseCheckedPassage } from '@rag/corpus';
+import { parseCheckedPassage, parsePassageShard } from '@rag/corpus';
 
 export interface EncodeDeps {
   store: ObjectStore;

@@ -192,7 +192,7 @@ test('incremental builds chain: night 3 on an incremental night 2 equals a full 
   for (const r of rows) {
     let i = 0;
     for (const [shard, first, count] of r.loc) {
-      const ps = (await import('./passage-shard.js')).parsePassageShard(await store.get(n3.shards[shard]!.passagesKey), 'x');
+      const ps = (await import('@rag/corpus')).parsePassageShard(await store.get(n3.shards[shard]!.passagesKey), 'x');
       for (let j = 0; j < count; j++, i++) assert.equal(ps[first + j]!.hash, r.h[i], `page ${r.p} passage ${i}`);
     }
   }

@@ -1,6 +1,5 @@
 export * from './job-payloads.schema.js';
 export * from './build-markers.js';
-export * from './passage-shard.js';
 export * from './ingest-stage.js';
 export * from './ingest-range-stage.js';
 export * from './ingest-merge.js';

@@ -1,5 +1,5 @@
 import { EmptyCorpusError, RagError, UsageError, sha256File, type Logger } from '@rag/core';
-import { createReadStats, fileSource, readSourcePages, sha256Source, type ByteSource, type CorpusReadStats, type Passage, type SourcePage } from '@rag/corpus';
+import { createReadStats, fileSource, parsePassageShard, readSourcePages, sha256Source, type ByteSource, type CorpusReadStats, type Passage, type SourcePage } from '@rag/corpus';
 import { findModelFile } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, pageRowLine, putContent, putContentFile, type PageRow } from '@rag/snapshot';
@@ -8,7 +8,6 @@ import { readMarker, writeMarker, inputsSha256 } from './build-markers.js';
 import { INGEST_VERSION, ingestMarkerSchema, PAYLOAD_VERSION, type BuildRequest, type IngestMarker, type IngestShard } from './job-payloads.schema.js';
 import { loadBase, type BaseSnapshot } from './base-snapshot.js';
 import { ShardWriter, passageRow, type EmbeddingSource, type PassageRow } from './shard-writer.js';
-import { parsePassageShard } from './passage-shard.js';
 
 export { passageLine } from './shard-writer.js';
 

@@ -1,10 +1,9 @@
 import { ShardIntegrityError, UsageError, sha256, type Logger } from '@rag/core';
-import { parseCheckedPassage, type Passage } from '@rag/corpus';
+import { parseCheckedPassage, parsePassageShard, type Passage } from '@rag/corpus';
 import type { Encoder } from '@rag/encoder';
 import { ShardIndex, compareHits, mergeTopK, type MergedHit } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotRegistry, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
-import { parsePassageShard } from '@rag/pipeline';
 
 export interface RetrievedPassage {
   id: string;

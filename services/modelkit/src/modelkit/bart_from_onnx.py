@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 from modelkit.errors import ConformanceError, UsageError
-
-ONNX_SUBDIR = "onnx"
+from modelkit.seq2seq_layout import ONNX_SUBDIR
 
 
 def _initializers(model) -> dict[str, np.ndarray]:

@@ -21,7 +21,6 @@ which changes only the divisor of the mean, and that scale disappears in the L2 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from modelkit.errors import ConformanceError, UsageError
+from modelkit.file_hash import sha256_file
 from modelkit.json_io import dumps_records, round_vector, write_json, write_text
 from modelkit.offline import force_offline
 from modelkit.reference import UPSTREAM_MODEL
@@ -66,10 +66,6 @@ class StaticExport:
     out_dir: Path
     provenance: dict[str, Any]
     model: Any  # model2vec.StaticModel, kept for references and tests
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def distill_static_model(source: SourceModel, pca_dims: int = DEFAULT_PCA_DIMS, dtype: str = DEFAULT_DTYPE):
@@ -297,7 +293,7 @@ def distill_static(
             )
 
         files = {
-            str(p.relative_to(stage)): {"sha256": _sha256(p), "bytes": p.stat().st_size}
+            str(p.relative_to(stage)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
             for p in sorted(stage.rglob("*"))
             if p.is_file()
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from modelkit.errors import ConformanceError, UsageError
+from modelkit.file_hash import sha256_file
 from modelkit.json_io import write_json
 from modelkit.offline import force_offline
 from modelkit.onnx_encoder import OnnxSentenceEncoder
@@ -50,14 +50,6 @@ INT8_SAFETY_MARGIN = 0.003
 class ExportResult:
     out_dir: Path
     provenance: dict[str, Any]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_tokenizer_files(source: Path, dest: Path, max_seq_length: int) -> dict[str, Any]:
@@ -186,7 +178,7 @@ def export_encoder(
                 quant["rejectedBecause"] = "no int8 candidate reached the cosine bar; shipped fp32"
 
         files = {
-            str(p.relative_to(stage)): {"sha256": _sha256(p), "bytes": p.stat().st_size}
+            str(p.relative_to(stage)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
             for p in sorted(stage.rglob("*"))
             if p.is_file()
         }

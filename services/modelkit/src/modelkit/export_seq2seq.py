@@ -30,14 +30,11 @@ import torch
 
 from modelkit.errors import ConformanceError, UsageError
 from modelkit.onnx_copy_nodes import drop_copy_nodes
+from modelkit.seq2seq_layout import DECODER_FILE, DECODER_WITH_PAST_FILE, ENCODER_FILE, GROUPED_DECODER_FILE, ONNX_SUBDIR
 
 log = logging.getLogger("modelkit.export_seq2seq")
 
 DEFAULT_OPSET = 17
-ONNX_SUBDIR = "onnx"
-ENCODER_FILE = "encoder_model.onnx"
-DECODER_FILE = "decoder_model.onnx"
-DECODER_WITH_PAST_FILE = "decoder_with_past_model.onnx"
 # ORT vs PyTorch logits, fp32.
 MAX_ABS_LOGIT_DIFF = 1e-4
 SUPPORTED_MODEL_TYPES = ("bart", "t5")
@@ -426,7 +423,7 @@ def verify_export(model, out_dir: Path, *, max_length: int = 10, tolerance: floa
     chained = np.concatenate([l0, l1, l2], axis=1)
     diffs["with_past_chain_logits"] = float(np.abs(chained - ref_forced).max())
 
-    from modelkit.grouped_decoder import GROUPED_DECODER_FILE, verify_grouped
+    from modelkit.grouped_decoder import verify_grouped
 
     if (Path(out_dir) / ONNX_SUBDIR / GROUPED_DECODER_FILE).is_file():
         grouped = verify_grouped(Path(out_dir) / ONNX_SUBDIR, tolerance=tolerance)["max_abs_diff"]

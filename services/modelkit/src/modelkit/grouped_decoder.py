@@ -31,11 +31,11 @@ import numpy as np
 import torch
 
 from modelkit.errors import ConformanceError, UsageError
-from modelkit.export_seq2seq import DECODER_WITH_PAST_FILE, ONNX_SUBDIR
+from modelkit.file_hash import sha256_file
+from modelkit.seq2seq_layout import DECODER_WITH_PAST_FILE, GROUPED_DECODER_FILE, ONNX_SUBDIR
 
 log = logging.getLogger("modelkit.grouped_decoder")
 
-GROUPED_DECODER_FILE = "decoder_with_past_grouped_model.onnx"
 MAX_ABS_DIFF = 1e-4
 
 
@@ -224,7 +224,6 @@ def _record_in_provenance(model_dir: Path, path: Path, report: dict[str, Any]) -
     import json
 
     from modelkit.json_io import write_json
-    from modelkit.world_export import sha256_file
 
     prov_path = model_dir / "PROVENANCE.json"
     if not prov_path.is_file():

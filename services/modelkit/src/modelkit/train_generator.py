@@ -10,11 +10,9 @@ from __future__ import annotations
 import logging
 import random
 import re
-import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from modelkit.training_loop import Every, TrainingLoop, shuffled_batches
 from modelkit.world_data import Example, WorldSplit, generator_input
 from modelkit.world_names import fresh_name_like
 
@@ -283,44 +281,19 @@ def train_generator(model, tokenizer, pairs: list[GoldPair], config: GenTrainCon
     steps_per_epoch = max(1, len(pairs) // config.batch_size)
     total = config.max_steps if config.max_steps is not None else int(steps_per_epoch * config.epochs)
     window_steps = int(total * config.window_share)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01, betas=(0.9, 0.98))
-    warmup = min(config.warmup_steps, max(1, total // 10))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.02, (total - s) / max(1, total - warmup))
+
+    def loss_of(batch: list[GoldPair], step: int):
+        batch = [b.renamed(rng) if config.rename and rng.random() < config.rename else b for b in batch]
+        sources = [b.window(rng, config.window_words) if step < window_steps else b.source() for b in batch]
+        return seq2seq_loss(model, tokenizer, sources, [b.answer for b in batch], gcfg)
+
+    loop = TrainingLoop(
+        name="gen", modules=[model], param_groups=[{"params": list(model.parameters()), "lr": config.lr}],
+        total=total, warmup=min(config.warmup_steps, max(1, total // 10)), floor=0.02, betas=(0.9, 0.98),
+        log_every=100, logger=log, note=lambda step: " (windows)" if step < window_steps else "",
+        callbacks=[Every(config.monitor_every, config.monitor)] if config.monitor is not None else [],
     )
-    model.train()
-    losses: list[float] = []
-    step = 0
-    started = time.monotonic()
-    while step < total:
-        order = list(range(len(pairs)))
-        rng.shuffle(order)
-        for start in range(0, len(order) - config.batch_size + 1, config.batch_size):
-            if step >= total:
-                break
-            batch = [pairs[i] for i in order[start : start + config.batch_size]]
-            batch = [b.renamed(rng) if config.rename and rng.random() < config.rename else b for b in batch]
-            windowed = step < window_steps
-            sources = [b.window(rng, config.window_words) if windowed else b.source() for b in batch]
-            loss = seq2seq_loss(model, tokenizer, sources, [b.answer for b in batch], gcfg)
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimiser.step()
-            schedule.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step % 100 == 0 or step == total:
-                log.info(
-                    "gen step %d/%d%s loss %.4f (%.0fs)", step, total, " (windows)" if windowed else "",
-                    np.mean(losses[-100:]), time.monotonic() - started,
-                )
-            if config.monitor is not None and (step % config.monitor_every == 0 or step == total):
-                model.eval()
-                config.monitor(step)
-                model.train()
-    model.eval()
-    return losses
+    return loop.run(lambda: shuffled_batches(rng, pairs, config.batch_size), loss_of)
 
 
 def generate_answers(model, tokenizer, sources: list[str], gcfg: GeneratorConfig, batch_size: int = 64) -> list[str]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from modelkit.training_loop import TrainingLoop, shuffled_batches
 from modelkit.world_data import Example, WorldSplit
 
 log = logging.getLogger("modelkit.train.qenc")
@@ -150,34 +150,11 @@ def train_question_encoder(
         raise ValueError("no training example has a positive passage")
     steps_per_epoch = max(1, len(items) // config.batch_size)
     total = steps_per_epoch * config.epochs if max_steps is None else max_steps
-    optimiser = torch.optim.AdamW(encoder.model.parameters(), lr=config.lr, weight_decay=0.01)
-    warmup = max(1, int(total * config.warmup_ratio))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / max(1, total - warmup))
+    loop = TrainingLoop(
+        name="qenc", modules=[encoder.model], param_groups=[{"params": list(encoder.model.parameters()), "lr": config.lr}],
+        total=total, warmup=max(1, int(total * config.warmup_ratio)), logger=log,
     )
-    encoder.model.train()
-    losses: list[float] = []
-    step = 0
-    started = time.monotonic()
-    while step < total:
-        order = list(range(len(items)))
-        rng.shuffle(order)
-        for start in range(0, len(order) - config.batch_size + 1, config.batch_size):
-            if step >= total:
-                break
-            batch = [items[i] for i in order[start : start + config.batch_size]]
-            loss = dpr_loss(encoder, batch)
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(encoder.model.parameters(), 1.0)
-            optimiser.step()
-            schedule.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step % 50 == 0 or step == total:
-                log.info("qenc step %d/%d loss %.4f (%.0fs)", step, total, np.mean(losses[-50:]), time.monotonic() - started)
-    encoder.model.eval()
-    return losses
+    return loop.run(lambda: shuffled_batches(rng, items, config.batch_size), lambda batch, _step: dpr_loss(encoder, batch))
 
 
 def retrieval_recall(encoder: QuestionEncoder, world: WorldSplit, k: int = 5) -> dict:

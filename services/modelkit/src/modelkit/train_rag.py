@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from modelkit.train_generator import EOS_ID, PAD_ID, GeneratorConfig, fresh_answer, pad_rows, target_ids
 from modelkit.train_question_encoder import SCORE_SCALE, QuestionEncoder, top_k
+from modelkit.training_loop import Every, TrainingLoop
 from modelkit.world_data import DOC_SEP, TITLE_SEP, Example, Snapshot, WorldSplit, generator_input
 
 log = logging.getLogger("modelkit.train.rag")
@@ -136,43 +136,21 @@ def train_rag(rag, qenc: QuestionEncoder, tokenizer, worlds: list[WorldSplit], c
         for start in range(0, len(order) - config.batch_size + 1, config.batch_size):
             batches.append((snap, order[start : start + config.batch_size]))
     total = config.max_steps if config.max_steps is not None else int(len(batches) * config.epochs)
-    generator_params = list(rag.generator.parameters())
-    optimiser = torch.optim.AdamW(
-        [
-            {"params": generator_params, "lr": config.lr_generator},
+
+    def epoch() -> list[tuple[Snapshot, list[Example]]]:
+        rng.shuffle(batches)
+        return batches
+
+    loop = TrainingLoop(
+        name="rag", modules=[rag, qenc.model],
+        param_groups=[
+            {"params": list(rag.generator.parameters()), "lr": config.lr_generator},
             {"params": list(qenc.model.parameters()), "lr": config.lr_question_encoder},
         ],
-        weight_decay=0.01,
+        total=total, warmup=max(1, total // 20), clip=list(rag.parameters()), logger=log,
+        callbacks=[Every(50, config.checkpoint)] if config.checkpoint is not None else [],
     )
-    warmup = max(1, total // 20)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / max(1, total - warmup))
-    )
-    rag.train()
-    qenc.model.train()
-    losses: list[float] = []
-    step = 0
-    started = time.monotonic()
-    while step < total:
-        rng.shuffle(batches)
-        for snap, exs in batches:
-            if step >= total:
-                break
-            loss = rag_loss(rag, qenc, tokenizer, snap, exs, config.n_docs, gcfg, rng, config.rename)
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(list(rag.parameters()), 1.0)
-            optimiser.step()
-            schedule.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step % 50 == 0 or step == total:
-                log.info("rag step %d/%d loss %.4f (%.0fs)", step, total, np.mean(losses[-50:]), time.monotonic() - started)
-                if config.checkpoint is not None:
-                    config.checkpoint(step)
-    rag.eval()
-    qenc.model.eval()
-    return losses
+    return loop.run(epoch, lambda batch, _step: rag_loss(rag, qenc, tokenizer, batch[0], batch[1], config.n_docs, gcfg, rng, config.rename))
 
 
 def rag_answers(rag, qenc: QuestionEncoder, tokenizer, snap: Snapshot, questions: list[str], gcfg: GeneratorConfig, n_docs: int,

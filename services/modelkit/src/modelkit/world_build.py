@@ -189,6 +189,20 @@ def _machine(threads: int) -> str:
     return f"{model}, {os.cpu_count()} cores, torch {threads} threads"
 
 
+def _save_pretrained(ckpt: Path, model, tokenizer) -> None:
+    model.save_pretrained(ckpt)
+    tokenizer.save_pretrained(ckpt)
+
+
+def _checkpointed(ckpt: Path, train, done: Path | None = None) -> dict[str, Any]:
+    """A resumable stage: `train()` saves its checkpoint into `ckpt` and returns the stage's metrics,
+    kept in ckpt/metrics.json; skipped when the checkpoint is there (`done`, default ckpt/config.json),
+    and the stored metrics are returned either way."""
+    if not (done or ckpt / "config.json").is_file():
+        write_json(ckpt / "metrics.json", train())
+    return json.loads((ckpt / "metrics.json").read_text())
+
+
 def _seed_everything(seed: int, threads: int) -> None:
     import random
 
@@ -205,7 +219,6 @@ def _seed_everything(seed: int, threads: int) -> None:
 
 def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> dict[str, Any]:
     force_offline()
-    import torch
     from transformers import AutoTokenizer, BartForConditionalGeneration
     from transformers.utils import logging as hf_logging
 
@@ -222,6 +235,7 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
     )
     from modelkit.train_question_encoder import QencConfig, QuestionEncoder, retrieval_recall, train_question_encoder
     from modelkit.train_rag import RagTrainConfig, build_rag, build_rag_sequence, rag_em, train_rag
+    from modelkit.training_loop import loss_summary
     from modelkit.world_data import load_world
     from modelkit.world_export import export_generator, export_question_encoder
 
@@ -268,20 +282,16 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
     # 1. Question encoder, DPR loss against the frozen passage vectors.
     qenc_dir = work / "ckpt-qenc-dpr"
     t = time.monotonic()
-    if not (qenc_dir / "config.json").is_file():
+
+    def train_qenc() -> dict[str, Any]:
         qenc = QuestionEncoder.from_dir(source.model_dir)
-        metrics["retrievalBaseline"] = retrieval_recall(qenc, held, k=5)
+        baseline = retrieval_recall(qenc, held, k=5)
         started = time.monotonic()
         losses = train_question_encoder(qenc, train_worlds, QencConfig(epochs=config.qenc_epochs, seed=config.seed))
-        metrics["qencLoss"] = {
-            "first": round(losses[0], 4), "last50": round(sum(losses[-50:]) / len(losses[-50:]), 4), "steps": len(losses),
-            "trainSeconds": round(time.monotonic() - started),
-        }
-        qenc.model.save_pretrained(qenc_dir)
-        qenc.tokenizer.save_pretrained(qenc_dir)
-        write_json(qenc_dir / "metrics.json", {k: metrics[k] for k in ("retrievalBaseline", "qencLoss")})
-    else:
-        metrics.update(json.loads((qenc_dir / "metrics.json").read_text()))
+        _save_pretrained(qenc_dir, qenc.model, qenc.tokenizer)
+        return {"retrievalBaseline": baseline, "qencLoss": loss_summary(losses, 50, time.monotonic() - started)}
+
+    metrics.update(_checkpointed(qenc_dir, train_qenc))
     qenc = QuestionEncoder.from_dir(qenc_dir)
     metrics["retrievalDpr"] = retrieval_recall(qenc, held, k=5)
     log.info("held-out recall@5 (positive): baseline %.3f, DPR %.3f", metrics["retrievalBaseline"]["positive"]["all"]["em"], metrics["retrievalDpr"]["positive"]["all"]["em"])
@@ -307,7 +317,8 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
         if not gen_train.max_steps:
             continue
         previous, gen_dir = gen_dir, work / name
-        if not (gen_dir / "config.json").is_file():
+
+        def train_round() -> dict[str, Any]:
             if previous is None:
                 tokenizer = train_tokenizer(tokenizer_corpus(train_worlds, config.tokenizer_blank_names), gcfg.vocab_size, gcfg.max_source_length)
                 model = build_bart(gcfg, len(tokenizer), config.seed)
@@ -324,15 +335,11 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
             gen_train.monitor_every = config.gen_monitor_every
             started = time.monotonic()
             losses = train_generator(model, tokenizer, pairs, gen_train, gcfg)
+            _save_pretrained(gen_dir, model, tokenizer)
             seconds = round(time.monotonic() - started)
-            model.save_pretrained(gen_dir)
-            tokenizer.save_pretrained(gen_dir)
-            summary = {
-                "round": name, "first": round(losses[0], 4), "last100": round(sum(losses[-100:]) / len(losses[-100:]), 4),
-                "steps": len(losses), "pairs": len(pairs), "trainSeconds": seconds,
-            }
-            write_json(gen_dir / "metrics.json", {"genLoss": summary})
-        gen_losses.append(json.loads((gen_dir / "metrics.json").read_text())["genLoss"])
+            return {"genLoss": {"round": name, **loss_summary(losses, 100), "pairs": len(pairs), "trainSeconds": seconds}}
+
+        gen_losses.append(_checkpointed(gen_dir, train_round)["genLoss"])
     metrics["genLoss"] = gen_losses
     tokenizer = AutoTokenizer.from_pretrained(str(gen_dir), local_files_only=True)
     model = BartForConditionalGeneration.from_pretrained(str(gen_dir), attn_implementation="eager", local_files_only=True)
@@ -343,20 +350,19 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
     # 3. Joint RAG-Token fine-tuning (generator + question encoder).
     rag_dir = work / "ckpt-rag"
     t = time.monotonic()
-    if not (rag_dir / "generator" / "config.json").is_file():
+
+    def train_joint() -> dict[str, Any]:
         rag = build_rag(qenc, model, gcfg, config.n_docs)
         rag_train = RagTrainConfig(
             n_docs=config.n_docs, batch_size=config.rag_batch, epochs=config.rag_epochs, rename=config.rag_rename, seed=config.seed
         )
         started = time.monotonic()
         losses = train_rag(rag, qenc, tokenizer, train_worlds, rag_train, gcfg)
-        seconds = round(time.monotonic() - started)
-        model.save_pretrained(rag_dir / "generator")
-        tokenizer.save_pretrained(rag_dir / "generator")
-        qenc.model.save_pretrained(rag_dir / "question_encoder")
-        qenc.tokenizer.save_pretrained(rag_dir / "question_encoder")
-        write_json(rag_dir / "metrics.json", {"ragLoss": {"first": round(losses[0], 4), "last50": round(sum(losses[-50:]) / len(losses[-50:]), 4), "steps": len(losses), "trainSeconds": seconds}})
-    metrics.update(json.loads((rag_dir / "metrics.json").read_text()))
+        _save_pretrained(rag_dir / "generator", model, tokenizer)
+        _save_pretrained(rag_dir / "question_encoder", qenc.model, qenc.tokenizer)
+        return {"ragLoss": loss_summary(losses, 50, time.monotonic() - started)}
+
+    metrics.update(_checkpointed(rag_dir, train_joint, done=rag_dir / "generator" / "config.json"))
     qenc = QuestionEncoder.from_dir(rag_dir / "question_encoder")
     model = BartForConditionalGeneration.from_pretrained(str(rag_dir / "generator"), attn_implementation="eager", local_files_only=True)
     rag = build_rag(qenc, model, gcfg, config.n_docs)
@@ -366,17 +372,16 @@ def train_world_models(work: Path, out_root: Path, config: WorldBuildConfig) -> 
     polish_dir = work / "ckpt-gen-polish"
     t = time.monotonic()
     if config.gen_polish_steps > 0:
-        if not (polish_dir / "config.json").is_file():
+
+        def train_polish() -> dict[str, Any]:
             polish = GenTrainConfig(max_steps=config.gen_polish_steps, batch_size=config.gen_batch, lr=config.gen_polish_lr,
                                     warmup_steps=100, window_share=0.0, rename=config.gen_extra_rename, seed=config.seed + 2)
             started = time.monotonic()
             losses = train_generator(model, tokenizer, pairs, polish, gcfg)
-            model.save_pretrained(polish_dir)
-            tokenizer.save_pretrained(polish_dir)
-            write_json(polish_dir / "metrics.json", {"genPolishLoss": {
-                "first": round(losses[0], 4), "last100": round(sum(losses[-100:]) / len(losses[-100:]), 4),
-                "steps": len(losses), "trainSeconds": round(time.monotonic() - started)}})
-        metrics.update(json.loads((polish_dir / "metrics.json").read_text()))
+            _save_pretrained(polish_dir, model, tokenizer)
+            return {"genPolishLoss": loss_summary(losses, 100, time.monotonic() - started)}
+
+        metrics.update(_checkpointed(polish_dir, train_polish))
         model = BartForConditionalGeneration.from_pretrained(str(polish_dir), attn_implementation="eager", local_files_only=True)
         rag = build_rag(qenc, model, gcfg, config.n_docs)
     timed("polish", t)

