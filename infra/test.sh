@@ -1,22 +1,17 @@
 #!/usr/bin/env bash
-# Runs the test suites with Node's built-in test runner (TypeScript through tsx).
-#   infra/test.sh          unit + e2e + python
-#   infra/test.sh unit     unit tests next to the code (shared/*/src, services/*/src)
-#   infra/test.sh e2e      end-to-end tests in test/ (real redis-server, real S3-API server)
-#   infra/test.sh py       pytest of the Python model toolchain
+# Runs the test suites through test/runner/run-tests.ts (Node's test runner per file, TypeScript through
+# tsx; pytest for the Python model toolchain), prints a per-file timing table and keeps it in
+# .rag/test-times.json. See docs/testing.md.
+#   infra/test.sh            everything (npm test; what CI runs)
+#   infra/test.sh quick      unit tests, conformance, light end-to-end, pytest -m "not slow" (npm run test:quick)
+#   infra/test.sh unit       unit tests next to the code (shared/*/src, services/*/src)
+#   infra/test.sh e2e        end-to-end tests in test/ (real redis-server, real S3-API server)
+#   infra/test.sh py         pytest of the Python model toolchain
+#   infra/test.sh FILE ...   just these files (shared fixtures they name are built first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shopt -s globstar nullglob
-what="${1:-all}"
-files=()
-if [[ "$what" == all || "$what" == unit ]]; then files+=(shared/*/src/**/*.test.ts services/*/src/**/*.test.ts); fi
-if [[ "$what" == all || "$what" == e2e ]]; then files+=(test/**/*.test.ts); fi
-status=0
-if ((${#files[@]})); then
-  # One file at a time keeps memory and ONNX threads predictable on small machines.
-  node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+if [[ ! -f node_modules/tsx/dist/loader.mjs ]]; then
+  echo "test: dependencies are not installed; run: bash infra/setup.sh --dev" >&2
+  exit 1
 fi
-if [[ "$what" == all || "$what" == py ]] && [[ -x services/modelkit/.venv/bin/python ]]; then
-  (cd services/modelkit && .venv/bin/python -m pytest -q tests) || status=$?
-fi
-exit $status
+exec node --import tsx test/runner/run-tests.ts "$@"

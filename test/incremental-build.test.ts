@@ -1,20 +1,31 @@
-// Nightly rebuilds end to end, through the CLI: night 1 from the enwiki sample, night 2 from
-// `dev next-night`, built with --base; diff, alias, rm, gc; and a kill -9 mid-incremental build.
-import { test, after } from 'node:test';
+// Nightly rebuilds end to end, through the CLI: night 1 from the enwiki sample (the shared fixture,
+// built through the CLI once per run), night 2 from `dev next-night`, built with --base; diff, alias,
+// rm, gc; and a kill -9 of a worker while it encodes an incremental build.
+// test-tier: full
+// test-lane: serial
+// test-fixtures: enwiki-night-1
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startEmbeddedRedis } from '@rag/queue';
 import { readProgress } from '@rag/pipeline';
 import { runRag, startRag, collect, ENWIKI } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { copyFixture } from './helpers/shared-fixtures.js';
 
 const dir = tempDir('incremental');
 after(() => dir.cleanup());
 const skip = !existsSync(ENWIKI) && 'shared/data dump absent';
 const env = { RAG_STORAGE: join(dir.path, 'storage'), RAG_HOME: join(dir.path, 'home') };
 const night2 = join(dir.path, 'night-2.xml.bz2');
+/** Night 1: snapshot enwiki-2016 of the fixture (4,282 passages in shards of 500), in this file's own storage. */
+const NIGHT_1 = 'enwiki-2016';
+before(async () => {
+  if (!skip) await copyFixture('enwiki-night-1', dir.path);
+});
 
 async function ok(args: string[], e: Record<string, string> = env): Promise<string> {
   const r = await runRag(args, e);
@@ -35,21 +46,20 @@ test('next-night makes the same dump for the same seed', { skip }, async () => {
 });
 
 test('night 2 built on night 1 reuses what did not change; diff, rm and gc', { skip, timeout: 900_000 }, async () => {
-  await ok(['snapshot', 'build', '--source', ENWIKI, '--snapshot', 'night-1', '--shard-size', '500', '--no-progress']);
-  const m = JSON.parse(await ok(['snapshot', 'build', '--source', night2, '--snapshot', 'night-2', '--base', 'night-1', '--shard-size', '500', '--no-progress', '--json']));
-  assert.equal(m.base.id, 'night-1');
+  const m = JSON.parse(await ok(['snapshot', 'build', '--source', night2, '--snapshot', 'night-2', '--base', NIGHT_1, '--shard-size', '500', '--no-progress', '--json']));
+  assert.equal(m.base.id, NIGHT_1);
   assert.ok(m.base.passagesEncoded > 0 && m.base.passagesEncoded <= 0.05 * m.passages, `encoded ${m.base.passagesEncoded} of ${m.passages}`);
   assert.equal(m.base.passagesReused + m.base.passagesEncoded, m.passages);
   assert.ok(m.base.shardsReused >= 6, `shards reused: ${m.base.shardsReused}`);
-  assert.match(await ok(['snapshot', 'show', 'night-2']), /base\s+night-1: \d+ passages reused, \d+ encoded/);
+  assert.match(await ok(['snapshot', 'show', 'night-2']), new RegExp(`base\\s+${NIGHT_1}: ${m.base.passagesReused} passages reused, ${m.base.passagesEncoded} encoded`));
 
-  const d = JSON.parse(await ok(['snapshot', 'diff', 'night-1', 'night-2', '--json']));
+  const d = JSON.parse(await ok(['snapshot', 'diff', NIGHT_1, 'night-2', '--json']));
   assert.equal(d.pages.added, 1);
   assert.equal(d.pages.removed, 1);
   assert.ok(d.pages.changed <= 1);
   assert.equal(d.shards.reused, m.base.shardsReused);
   assert.ok(d.bytes.onlyB < 0.1 * d.bytes.b, `new bytes ${d.bytes.onlyB} of ${d.bytes.b}`);
-  assert.match(await ok(['snapshot', 'diff', 'night-1', 'night-2']), /pages\s+\+1 added, -1 removed/);
+  assert.match(await ok(['snapshot', 'diff', NIGHT_1, 'night-2']), /pages\s+\+1 added, -1 removed/);
 
   // The paging of `snapshot passages` skips deleted rows: every id once, as many as the manifest says.
   const ids = (await ok(['snapshot', 'passages', 'night-2'])).trim().split('\n').map((l) => JSON.parse(l).id);
@@ -60,7 +70,7 @@ test('night 2 built on night 1 reuses what did not change; diff, rm and gc', { s
   const refused = await runRag(['snapshot', 'rm', 'night-2'], env);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /alias prod points at/);
-  await ok(['snapshot', 'rm', 'night-1']);
+  await ok(['snapshot', 'rm', NIGHT_1]);
   const gc = JSON.parse(await ok(['snapshot', 'gc', '--grace', '0', '--json']));
   assert.ok(gc.deleted > 0 && gc.bytesFreed > 0, JSON.stringify(gc));
   // What night 2 shares with night 1 survived; the alias still answers.
@@ -78,15 +88,21 @@ test('kill -9 of a worker mid-incremental build still publishes the same snapsho
   const denv = { ...env, REDIS_URL: redis.url, RAG_QUEUE_PREFIX: 'inckill', RAG_LOCK_MS: '10000', RAG_STALLED_MS: '1000', RAG_SOURCE_ROOTS: dir.path };
   const workers = [startRag(['worker'], denv), startRag(['worker'], denv)];
   const exits = workers.map((w) => collect(w, 900_000));
-  const probe = new Redis(redis.url);
+  const probe = new Redis(redis.url, { maxRetriesPerRequest: null });
   try {
     const build = collect(startRag(['snapshot', 'build', '--source', night3, '--snapshot', 'night-3-killed', '--base', 'night-2', '--shard-size', '100', '--no-progress'], denv), 900_000);
+    // Kill once both workers hold an encode job (each takes one encode job at a time, so two active
+    // encode jobs means the one killed is mid-encode) and the build is part-way through encoding.
+    const encodeQueue = new Queue('encode', { connection: probe, prefix: 'inckill' });
     let p = await readProgress(probe, 'inckill', 'night-3-killed');
+    let active = 0;
     const deadline = Date.now() + 300_000;
-    while (!(p.ingestDone && p.vectors > 0) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      p = await readProgress(probe, 'inckill', 'night-3-killed');
+    while (!(p.ingestDone && p.vectors > 0 && active >= 2) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      [p, active] = await Promise.all([readProgress(probe, 'inckill', 'night-3-killed'), encodeQueue.getActiveCount()]);
     }
+    await encodeQueue.close();
+    assert.ok(active >= 2 && p.vectors < p.passages, `killed mid-encode: ${active} encode jobs active, vectors ${p.vectors}/${p.passages}`);
     workers[0]!.kill('SIGKILL');
     assert.equal((await exits[0]!).signal, 'SIGKILL');
     const replacement = startRag(['worker'], denv);

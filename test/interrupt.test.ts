@@ -1,6 +1,8 @@
 // Stopping a command stops what it started: SIGTERM (kill, timeout), a terminal's Ctrl-C (SIGINT to
 // the process group) and kill -9 of the CLI, each mid-build, with real workers and a real private
 // redis-server. Nothing may survive 10 s, the CLI says so in one line, and a re-run resumes.
+// test-tier: full
+// test-lane: serial
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -164,7 +166,7 @@ test('a distributed worker mid-job whose Redis is gone still stops on SIGTERM wi
     while (encodeMarkers(env.RAG_STORAGE, 'worker-sigterm').size < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.ok(encodeMarkers(env.RAG_STORAGE, 'worker-sigterm').size >= 1, 'the worker got to encoding');
     redis.kill();
-    await new Promise((r) => setTimeout(r, 1000));
+    await redis.exited;
     const t0 = Date.now();
     worker.kill('SIGTERM');
     const r = await exited;

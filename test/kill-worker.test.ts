@@ -1,6 +1,8 @@
 // Fault test: two distributed workers, one is kill -9'd mid-build, a third joins; the build
 // must still publish with passages == vectors and no duplicate passage ids. Shards are split into
 // encode part jobs, so the kill lands on parts and merges too.
+// test-tier: full
+// test-lane: serial
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';

@@ -1,6 +1,8 @@
 // Multistream dumps ingested by several range jobs: the snapshot is byte-identical to a one-job
 // ingest (shards, passage ids, page table), with the index file or by scanning, on a --base
 // build, after a resume, from an s3:// source; a corrupt stream fails with its byte range named.
+// test-tier: full
+// test-lane: serial
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

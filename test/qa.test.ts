@@ -1,27 +1,52 @@
-// Question answering through the real CLI on embedded defaults: a private redis-server, local
-// storage, generation worker processes, real ONNX models and FAISS shards.
+// Question answering through the real CLI: real ONNX models and FAISS shards over the shared held-out
+// world's snapshots. The user's default path (embedded: a private redis-server and local generation
+// workers per command) runs where it is what is tested (a full run and its resume, workers dying); the
+// other commands use one Redis and two generation workers that live as long as this file, as a
+// deployment's do, instead of starting both and loading every model again for each command.
+// test-fixtures: world-163
+// test-lane: serial
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { collect, runRag, startRag } from './helpers/run-rag.js';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
+import { exactMatch, f1 } from '@rag/eval';
+import { collect, runRag, startRag, type RagResult } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
-import { buildWorld, jsonl, TINY_GENERATOR } from './helpers/world-snapshots.js';
+import { changedRows, jsonl, TINY_GENERATOR, worldFixture } from './helpers/world-snapshots.js';
 
 const dir = tempDir('qa');
-after(() => dir.cleanup());
 // The tiny HF-fixture generator: these tests check the machinery, not answer quality.
 const env = { RAG_STORAGE: join(dir.path, 'storage'), RAG_HOME: join(dir.path, 'home'), RAG_GENERATOR: TINY_GENERATOR, RAG_QA_CHUNK: '8' };
-let world: Awaited<ReturnType<typeof buildWorld>>;
+let world: Awaited<ReturnType<typeof worldFixture>>;
+/** The long-lived deployment: REDIS_URL set, `--workers 0`, two `worker --roles generate` processes. */
+let pool: { redis: EmbeddedRedis; env: Record<string, string>; workers: ChildProcess[]; exits: Promise<RagResult>[] };
 
 before(async () => {
-  world = await buildWorld(dir.path, env, { seed: 151, countries: 10, questions: 40 });
+  world = await worldFixture(dir.path);
+  const redis = await startEmbeddedRedis({ dir: join(dir.path, 'redis') });
+  const penv = { ...env, REDIS_URL: redis.url, RAG_QUEUE_PREFIX: 'qa-pool' };
+  const workers = [0, 1].map(() => startRag(['worker', '--roles', 'generate'], penv));
+  pool = { redis, env: penv, workers, exits: workers.map((w) => collect(w, 3_600_000)) };
 });
+after(async () => {
+  for (const w of pool?.workers ?? []) w.kill('SIGTERM');
+  await Promise.all(pool?.exits ?? []);
+  await pool?.redis.stop();
+  dir.cleanup();
+});
+
+/** A command on the long-lived Redis and workers. */
+function onPool(args: string[]): Promise<RagResult> {
+  return runRag([...args, '--workers', '0'], pool.env);
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 test('qa run answers every question with provenance, scores gold, and resumes the same run', { timeout: 600_000 }, async () => {
   const out = join(dir.path, 'answers.jsonl');
-  const args = ['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--k', '3', '--beams', '2', '--workers', '2', '--out', out, '--json', '--no-progress'];
+  const args = ['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--limit', '40', '--k', '3', '--beams', '2', '--workers', '2', '--out', out, '--json', '--no-progress'];
   const r = await runRag(args, env);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
@@ -29,10 +54,16 @@ test('qa run answers every question with provenance, scores gold, and resumes th
   assert.equal(summary.answered, 40);
   assert.equal(summary.failed, 0);
   assert.deepEqual(summary.snapshots, { 'world-2016': 40 });
-  assert.ok(summary.em >= 0 && summary.em <= 1 && summary.f1 >= summary.em - 1e-9);
   const recs = jsonl(readFileSync(out, 'utf8'));
   assert.equal(recs.length, 40);
   assert.deepEqual(recs.map((x) => x.index), [...Array(40).keys()]);
+  // Each answer scored against its gold as SQuAD does, and the summary the mean of those scores.
+  for (const rec of recs) {
+    assert.equal(rec.em, exactMatch(rec.answer, rec.gold), `EM of "${rec.answer}" against ${JSON.stringify(rec.gold)}`);
+    assert.ok(Math.abs(rec.f1 - f1(rec.answer, rec.gold)) < 1e-9);
+  }
+  assert.ok(Math.abs(summary.em - mean(recs.map((x) => x.em))) < 1e-9, `summary EM ${summary.em}`);
+  assert.ok(Math.abs(summary.f1 - mean(recs.map((x) => x.f1))) < 1e-9, `summary F1 ${summary.f1}`);
   for (const [i, rec] of recs.entries()) {
     assert.equal(rec.question, world.rows[i].question);
     assert.deepEqual(rec.gold, world.rows[i].answers['2016']);
@@ -43,7 +74,6 @@ test('qa run answers every question with provenance, scores gold, and resumes th
     assert.equal(rec.doc_posteriors.length, rec.tokens.length);
     for (const row of rec.doc_posteriors) assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-3, 'posteriors sum to 1');
     assert.ok(rec.latency_ms > 0);
-    assert.ok(rec.em === 0 || rec.em === 1);
   }
   // The same command again continues the same run: nothing is recomputed, same answers.
   const again = await runRag(args, env);
@@ -62,12 +92,13 @@ test('invalid question lines are reported and skipped; the rest run', { timeout:
     JSON.stringify({ question: '', answer: ['x'] }),
     JSON.stringify({ question: 'What is the capital of Nowhere?', answer: ['Nowhere City'] }),
   ].join('\n') + '\n');
-  const r = await runRag(['qa', 'run', '--questions', file, '--snapshot', 'world-2016', '--k', '2', '--beams', '1', '--workers', '1', '--json', '--no-progress'], env);
+  const r = await onPool(['qa', 'run', '--questions', file, '--snapshot', 'world-2016', '--k', '2', '--beams', '1', '--json', '--no-progress']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /mixed\.jsonl:2: skipped/);
   assert.match(r.stderr, /mixed\.jsonl:3: skipped/);
   const s = JSON.parse(r.stdout);
   assert.equal(s.n, 2);
+  assert.equal(s.answered, 2);
   assert.equal(s.failed, 0);
 });
 
@@ -89,12 +120,14 @@ test('bad question files and unknown snapshots fail fast with one clear line', {
 test('no-retrieval, rag-sequence and rag-sequence-fast modes run through the workers', { timeout: 600_000 }, async () => {
   for (const mode of ['no-retrieval', 'rag-sequence', 'rag-sequence-fast']) {
     const out = join(dir.path, `${mode}.jsonl`);
-    const r = await runRag(['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--limit', '6', '--mode', mode, '--k', '2', '--beams', '2', '--workers', '1', '--out', out, '--json', '--no-progress'], env);
+    const r = await onPool(['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--limit', '6', '--mode', mode, '--k', '2', '--beams', '2', '--out', out, '--json', '--no-progress']);
     assert.equal(r.code, 0, `${mode}: ${r.stderr}`);
     const recs = jsonl(readFileSync(out, 'utf8'));
     assert.equal(recs.length, 6);
+    assert.deepEqual(recs.map((x) => x.question), world.rows.slice(0, 6).map((x) => x.question));
     for (const rec of recs) {
       assert.equal(rec.mode, mode);
+      assert.equal(typeof rec.answer, 'string');
       if (mode === 'no-retrieval') {
         assert.equal(rec.docs.length, 0);
         assert.equal(rec.snapshot, 'none');
@@ -108,16 +141,16 @@ test('no-retrieval, rag-sequence and rag-sequence-fast modes run through the wor
 
 test('--type keeps only the named question types; an unknown type or a file without types fails with what is on offer', { timeout: 600_000 }, async () => {
   const out = join(dir.path, 'invariant.jsonl');
-  const q = await runRag(['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--type', 'invariant', '--limit', '3', '--k', '2', '--beams', '1', '--workers', '1', '--out', out, '--json', '--no-progress'], env);
+  const q = await onPool(['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--type', 'invariant', '--limit', '3', '--k', '2', '--beams', '1', '--out', out, '--json', '--no-progress']);
   assert.equal(q.code, 0, q.stderr);
   const recs = jsonl(readFileSync(out, 'utf8'));
   assert.deepEqual(recs.map((r) => r.type), ['invariant', 'invariant', 'invariant']);
   assert.deepEqual(recs.map((r) => r.question), world.rows.filter((x) => x.type === 'invariant').slice(0, 3).map((x) => x.question));
 
-  const ab = await runRag(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--year-a', '2016', '--year-b', '2018', '--changed-only', '--type', 'changing', '--k', '2', '--beams', '1', '--workers', '1', '--out', join(dir.path, 'ab-type.html'), '--json', '--no-progress'], env);
+  const ab = await onPool(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--year-a', '2016', '--year-b', '2018', '--changed-only', '--type', 'changing', '--k', '2', '--beams', '1', '--out', join(dir.path, 'ab-type.html'), '--json', '--no-progress']);
   assert.equal(ab.code, 0, ab.stderr);
   const s = JSON.parse(ab.stdout);
-  const changed = world.rows.filter((x) => x.type === 'changing' && x.answers['2016'][0] !== x.answers['2018'][0]);
+  const changed = changedRows(world.rows, 'changing');
   assert.ok(changed.length > 0);
   assert.equal(s.a.n, changed.length);
   assert.deepEqual(Object.keys(s.byType), ['changing']);
@@ -128,26 +161,37 @@ test('--type keeps only the named question types; an unknown type or a file with
   assert.deepEqual([s.paper.a.em, s.paper.a.emCrossed, s.paper.b.em, s.paper.b.emCrossed], [s.a.em, s.a.emCrossed, s.b.em, s.b.emCrossed]);
   assert.deepEqual([s.paper.a.paper, s.paper.b.paper], [{ em: 0.7, emCrossed: 0.04 }, { em: 0.68, emCrossed: 0.12 }]);
 
-  const unknown = await runRag(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--type', 'changing,leaders', '--out', join(dir.path, 'x.html'), '--no-progress'], env);
+  const unknown = await onPool(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--type', 'changing,leaders', '--out', join(dir.path, 'x.html'), '--no-progress']);
   assert.notEqual(unknown.code, 0, 'a misspelt type among good ones is refused, not silently dropped');
   assert.match(unknown.stderr, /--type leaders:/);
   assert.match(unknown.stderr, /changing, invariant, multi-fact/);
   const nq = join(dir.path, 'nq.jsonl');
   writeFileSync(nq, '{"question": "who wrote the book of kells", "answer": ["monks"]}\n');
-  const untyped = await runRag(['ab', '--questions', nq, '--a', 'world-2016', '--b', 'world-2018', '--type', 'changing', '--out', join(dir.path, 'y.html'), '--no-progress'], env);
+  const untyped = await onPool(['ab', '--questions', nq, '--a', 'world-2016', '--b', 'world-2018', '--type', 'changing', '--out', join(dir.path, 'y.html'), '--no-progress']);
   assert.notEqual(untyped.code, 0);
   assert.match(untyped.stderr, /gives no question types/);
 });
 
 test('ab writes an HTML report and a JSON summary with matched and crossed EM; explain and sweep-k produce their artefacts', { timeout: 900_000 }, async () => {
   const report = join(dir.path, 'ab.html');
-  const r = await runRag(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--year-a', '2016', '--year-b', '2018', '--limit', '10', '--k', '2', '--beams', '1', '--workers', '1', '--out', report, '--json', '--no-progress'], env);
+  const answers = join(dir.path, 'ab-answers');
+  const r = await onPool(['ab', '--questions', world.questions, '--a', 'world-2016', '--b', 'world-2018', '--year-a', '2016', '--year-b', '2018', '--limit', '10', '--k', '2', '--beams', '1', '--answers', answers, '--out', report, '--json', '--no-progress']);
   assert.equal(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout);
   assert.equal(s.a.snapshot, 'world-2016');
   assert.equal(s.b.snapshot, 'world-2018');
   assert.equal(s.a.n, 10);
-  for (const arm of [s.a, s.b]) assert.ok(typeof arm.em === 'number' && typeof arm.f1 === 'number' && typeof arm.emCrossed === 'number');
+  assert.equal(s.b.n, 10);
+  // Each arm's matched EM/F1 is the mean over its answers against its own year's gold, crossed EM against the other year's.
+  for (const [arm, side, year, other] of [[s.a, 'a', '2016', '2018'], [s.b, 'b', '2018', '2016']] as const) {
+    const recs = jsonl(readFileSync(`${answers}.${side}.jsonl`, 'utf8'));
+    assert.equal(recs.length, 10);
+    const gold = recs.map((x) => world.rows[x.index]!.answers);
+    assert.ok(Math.abs(arm.em - mean(recs.map((x, i) => exactMatch(x.answer, gold[i]![year]!)))) < 1e-9, `${side} EM ${arm.em}`);
+    assert.ok(Math.abs(arm.f1 - mean(recs.map((x, i) => f1(x.answer, gold[i]![year]!)))) < 1e-9, `${side} F1 ${arm.f1}`);
+    assert.ok(Math.abs(arm.emCrossed - mean(recs.map((x, i) => exactMatch(x.answer, gold[i]![other]!)))) < 1e-9, `${side} crossed EM ${arm.emCrossed}`);
+    assert.ok(recs.every((x) => x.snapshot === arm.snapshot));
+  }
   const html = readFileSync(report, 'utf8');
   assert.match(html, /world-2016/);
   assert.match(html, /crossed/);
@@ -155,9 +199,11 @@ test('ab writes an HTML report and a JSON summary with matched and crossed EM; e
   assert.ok(!/A: A:|world-2016 · world-2016/.test(html));
 
   const sweepOut = join(dir.path, 'sweep.html');
-  const sw = await runRag(['sweep-k', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--k', '1,3', '--limit', '6', '--beams', '1', '--workers', '1', '--out', sweepOut, '--json', '--no-progress'], env);
+  const sw = await onPool(['sweep-k', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--k', '1,3', '--limit', '6', '--beams', '1', '--out', sweepOut, '--json', '--no-progress']);
   assert.equal(sw.code, 0, sw.stderr);
-  assert.deepEqual(JSON.parse(sw.stdout).rows.map((x: { k: number }) => x.k), [1, 3]);
+  const rows = JSON.parse(sw.stdout).rows as { k: number; n: number; em: number }[];
+  assert.deepEqual(rows.map((x) => x.k), [1, 3]);
+  assert.deepEqual(rows.map((x) => x.n), [6, 6]);
   assert.match(readFileSync(sweepOut, 'utf8'), /<svg/);
 
   const html2 = join(dir.path, 'explain.html');
@@ -171,7 +217,7 @@ test('ab writes an HTML report and a JSON summary with matched and crossed EM; e
 
 test('explain and sweep-k write under RAG_HOME unless given a path; without Chromium explain keeps the HTML and says why there is no PNG', { timeout: 300_000 }, async () => {
   const home = env.RAG_HOME;
-  const sw = await runRag(['sweep-k', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--k', '1', '--limit', '2', '--beams', '1', '--workers', '1', '--no-progress'], env);
+  const sw = await onPool(['sweep-k', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--k', '1', '--limit', '2', '--beams', '1', '--no-progress']);
   assert.equal(sw.code, 0, sw.stderr);
   assert.ok(existsSync(join(home, 'sweep-k.html')), sw.stdout);
   assert.match(sw.stdout, new RegExp(`plot: ${join(home, 'sweep-k.html')}`));

@@ -2,6 +2,8 @@
 // Every ```bash block of README.md runs (each command in its own bash) in a fresh directory laid out like a clone:
 // ./rag, ../shared/data, and the state the demo leaves in ./.rag. A block preceded by
 // `<!-- readme-test: skip (reason) -->` is not run (the set-up itself, machines of the user's own, the network).
+// test-tier: full
+// test-lane: serial
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -1,5 +1,7 @@
 // Real questions (NQ-open dev) on an enwiki snapshot with the shipped models, through the real CLI: the world-only
 // generator says so in one line and points at retrieve-only, whose hits@K must equal an independent computation.
+// test-tier: full
+// test-lane: serial
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

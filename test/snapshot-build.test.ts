@@ -1,5 +1,7 @@
 // End-to-end: ./rag snapshot build on embedded defaults (private redis-server, local storage),
 // then list/show/passages/search, rebuild refusal, and resume after a failed build.
+// test-tier: full
+// test-lane: serial
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';

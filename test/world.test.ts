@@ -1,11 +1,16 @@
 // The synthetic world through the real CLI: deterministic generation, and both years' dumps
 // ingest cleanly through ./rag snapshot build with the answer-bearing passages retrievable.
+// test-fixtures: world-163
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { runRag } from './helpers/run-rag.js';
+import { loadEncoder } from '@rag/encoder';
+import { SnapshotRetriever } from '@rag/retrieval';
+import { LocalObjectStore } from '@rag/storage';
+import { REPO, runRag } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { changedRows, worldFixture } from './helpers/world-snapshots.js';
 
 const dir = tempDir('world');
 after(() => dir.cleanup());
@@ -37,23 +42,36 @@ test('./rag world generate is deterministic per seed', async () => {
   assert.ok(!filesOf(join(dir.path, 'c')).get('questions.jsonl')!.equals(a.get('questions.jsonl')!));
 });
 
-test('both years ingest cleanly and retrieval finds the year\'s answer', async () => {
-  const questions = readFileSync(join(dir.path, 'a', 'questions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  for (const year of ['2016', '2018']) {
-    const id = `world-${year}`;
-    const r = await runRag(['snapshot', 'build', '--source', join(dir.path, 'a', year, 'world.xml.bz2'), '--snapshot', id, '--workers', '1', '--no-progress'], env);
-    assert.equal(r.code, 0, r.stderr);
-    const rows = (await runRag(['snapshot', 'passages', id], env)).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.ok(rows.length > 300, `${rows.length} passages`);
-    for (const p of rows) assert.doesNotMatch(p.text, /\{\{|\}\}|\[\[|<ref|\|\}/, `clean text in ${p.id}`);
+test('both years ingest cleanly and retrieval finds the year\'s answer', async (t) => {
+  // The shared world's snapshots, built through ./rag snapshot build like any dump.
+  const world = await worldFixture(join(dir.path, 'fixture'));
+  const fenv = { RAG_STORAGE: world.storage, RAG_HOME: join(dir.path, 'home') };
+  const store = new LocalObjectStore(world.storage);
+  const encoder = await loadEncoder({ dir: join(REPO, 'models', 'all-MiniLM-L6-v2'), intraOpThreads: 1 });
+  try {
+    for (const year of ['2016', '2018']) {
+      const id = `world-${year}`;
+      const rows = (await runRag(['snapshot', 'passages', id], fenv)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const manifest = JSON.parse((await runRag(['snapshot', 'show', id, '--json'], fenv)).stdout);
+      assert.equal(rows.length, manifest.passages);
+      assert.ok(rows.length > 300, `${rows.length} passages`);
+      for (const p of rows) assert.doesNotMatch(p.text, /\{\{|\}\}|\[\[|<ref|\|\}/, `clean text in ${p.id}`);
 
-    const changing = questions.filter((q) => q.type === 'changing' && q.answers['2016'][0] !== q.answers['2018'][0]).slice(0, 5);
-    assert.ok(changing.length > 0);
-    let found = 0;
-    for (const q of changing) {
-      const hits = JSON.parse((await runRag(['search', '--snapshot', id, '--query', q.question, '--k', '5', '--json'], env)).stdout);
-      if (hits.some((h: { text: string }) => h.text.includes(q.answers[year][0]))) found++;
+      // Every single-fact question whose answer changed: the year's answer is in a top-5 passage. MiniLM as the
+      // question encoder finds the gold passage of 98.6% of these (docs/encoders.md, seed 101); here that is
+      // all but at most one of them.
+      const changing = changedRows(world.rows, 'changing');
+      assert.ok(changing.length >= 10, `${changing.length} changed single-fact questions`);
+      const retriever = await SnapshotRetriever.load(store, id);
+      const hits = await retriever.search(encoder, changing.map((q) => q.question), 5);
+      const missed = changing.filter((q, i) => !hits[i]!.some((h) => h.text.includes(q.answers[year]![0]!)));
+      t.diagnostic(`${year}: the year's answer in the top 5 for ${changing.length - missed.length}/${changing.length} changed single-fact questions`);
+      assert.ok(missed.length <= 1, `${year}: answer not in the top 5 for ${missed.length}/${changing.length}: ${missed.map((q) => q.question).join('; ')}`);
+      // The CLI's search prints the same top hit.
+      const cli = JSON.parse((await runRag(['search', '--snapshot', id, '--query', changing[0]!.question, '--k', '5', '--json'], fenv)).stdout);
+      assert.equal(cli[0].id, hits[0]![0]!.id);
     }
-    assert.ok(found >= 3, `${year}: answer in top-5 for ${found}/${changing.length} changing questions`);
+  } finally {
+    await encoder.release();
   }
 });

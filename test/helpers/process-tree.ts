@@ -54,3 +54,20 @@ export function cmdline(pid: number): string {
     return '(gone)';
   }
 }
+
+/** Signals `root`'s process group and every descendant (some start groups of their own). */
+export function killTree(root: number, signal: NodeJS.Signals): void {
+  const pids = [root, ...descendants(root)];
+  try {
+    process.kill(-root, signal);
+  } catch {
+    /* not a group leader, or gone */
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* gone */
+    }
+  }
+}

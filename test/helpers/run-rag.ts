@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve, dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,6 +27,17 @@ export function startRag(args: string[], env: Record<string, string | undefined>
   }
   for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
   return spawn(RAG, args, { env: base, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
+}
+
+/**
+ * Seconds the CLI needs, on this machine right now, to start a build and fail on an input check (no
+ * storage, no Redis): the baseline that wall-clock bounds in tests are measured beyond.
+ */
+export async function cliStartupSeconds(scratch: string): Promise<number> {
+  const t0 = Date.now();
+  const r = await runRag(['snapshot', 'build', '--source', join(scratch, 'absent.jsonl'), '--snapshot', 'startup', '--no-progress'], { RAG_HOME: join(scratch, 'startup-home'), RAG_STORAGE: join(scratch, 'startup-storage') });
+  if (r.code !== 2) throw new Error(`expected the CLI to refuse an absent source (exit 2), got ${r.code}: ${r.stderr}`);
+  return (Date.now() - t0) / 1000;
 }
 
 export function collect(child: ChildProcess, timeoutMs: number): Promise<RagResult> {

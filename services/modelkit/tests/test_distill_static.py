@@ -13,6 +13,8 @@ from modelkit.cli import main
 from modelkit.file_hash import sha256_file
 from modelkit.pooling import cosine_rows
 
+pytestmark = pytest.mark.slow
+
 STATIC_DIR = REPO_ROOT / "models" / "minilm-static-256"
 STATIC_FIXTURE = REPO_ROOT / "test" / "fixtures" / "static-encoder-reference.json"
 

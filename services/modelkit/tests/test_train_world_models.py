@@ -16,6 +16,8 @@ import torch
 
 from conftest import COMMITTED_MODEL_DIR, PACKAGE
 
+pytestmark = pytest.mark.slow
+
 TINY_COUNTRIES = 4
 
 

@@ -1,3 +1,4 @@
+// test-lane: serial (two ONNX Runtime threads per session)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';

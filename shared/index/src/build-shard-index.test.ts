@@ -1,3 +1,4 @@
+// test-lane: serial (counts timer ticks during an HNSW build)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';

@@ -1,3 +1,4 @@
+// test-lane: serial (a 300 ms lock TTL must be renewed in time)
 import '@rag/core/quiet-warnings';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -30,6 +31,15 @@ after(async () => {
   await redisServer.stop();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Resolves once `cond` holds; fails the test after 5 s. */
+async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${cond}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 function redis(): Redis {
   const c = createRedisConnection(redisServer.url);
@@ -138,16 +148,20 @@ describe('AliasRegistry (local storage + embedded redis)', () => {
     const sub = await reader.subscribe((rec) => seen.push(rec));
     const r1 = await writer.set('prod', 'snap-a');
     const r2 = await writer.set('prod', 'snap-c');
-    const deadline = Date.now() + 2000;
-    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await until(() => seen.length >= 2);
     assert.deepEqual(seen, [r1, r2]);
     const cached = JSON.parse((await redis().hget(aliasCacheKey(prefix, writer.deployment), 'prod'))!);
     assert.deepEqual(cached, r2);
     assert.deepEqual(await reader.getCached('prod'), r2);
     await sub.close();
-    await writer.set('prod', 'snap-b');
-    await new Promise((r) => setTimeout(r, 100));
+    // A subscriber still open hears the next flip: once it has, a closed one would have heard it too.
+    const heard: AliasRecord[] = [];
+    const probe = await make().subscribe((rec) => heard.push(rec));
+    const r3 = await writer.set('prod', 'snap-b');
+    await until(() => heard.length === 1);
+    assert.deepEqual(heard, [r3]);
     assert.equal(seen.length, 2, 'no messages after close()');
+    await probe.close();
   });
 
   it('the cache never goes back to an older version; syncCache refills it from storage', async () => {
@@ -256,10 +270,16 @@ describe('AliasRegistry (local storage + embedded redis)', () => {
     assert.notEqual(regOne.channel, regOther.channel);
     const heard: string[] = [];
     const sub = await regOther.subscribe((rec) => heard.push(rec.snapshot));
+    // One's own subscriber hears its flip; the other deployment's, published first, must not reach regOther's.
+    const oneHeard: string[] = [];
+    const oneSub = await one.make().subscribe((rec) => oneHeard.push(rec.snapshot));
     await regOne.set('prod', 'snap-a');
+    await until(() => oneHeard.length === 1);
     await regOther.set('prod', 'snap-x');
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => heard.length >= 1);
+    assert.deepEqual(oneHeard, ['snap-a']);
     assert.deepEqual(heard, ['snap-x']);
+    await oneSub.close();
     assert.equal((await regOther.getCached('prod'))?.snapshot, 'snap-x');
     assert.equal((await regOne.getCached('prod'))?.snapshot, 'snap-a');
     await sub.close();
@@ -306,8 +326,7 @@ describe('AliasRegistry on S3 (s3rver)', () => {
     assert.equal((await reg.resolveSnapshotRef('prod')).snapshotId, 'enwiki-2018');
     assert.equal((await reg.resolveSnapshotRef('enwiki-2016')).kind, 'snapshot');
     assert.deepEqual(await store.list('aliases/'), ['aliases/prod.json']);
-    const deadline = Date.now() + 2000;
-    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await until(() => seen.length >= 2);
     assert.deepEqual(seen.map((r) => r.version), [1, 2]);
   });
 

@@ -1,3 +1,4 @@
+// test-lane: serial (switch latencies are measured against a 250 ms load)
 import '@rag/core/quiet-warnings';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -162,7 +163,7 @@ describe('LiveSnapshot', () => {
       pinned.release();
       await waitFor(`${previous} unloaded after its last lease`, () => [...f.values].filter((v) => v.id === previous).every((v) => v.unloaded), 3000);
       previous = target;
-      await sleep(200);
+      await waitFor(`jobs served from ${target}`, () => (jobsPer.get(target) ?? 0) > 10, 5000);
     }
     running = false;
     await Promise.all(loops);
@@ -238,7 +239,7 @@ describe('LiveSnapshot', () => {
     const f = await fixture({ loadMs: 300 });
     await f.live.start();
     await f.writer.set('prod', 'snap-b');
-    await sleep(50);
+    await waitFor('snap-b loading', () => f.loads.includes('snap-b'));
     const back = await f.writer.set('prod', 'snap-a');
     await waitFor('snap-b loaded and dropped', () => f.unloads.includes('snap-b'), 3000);
     assert.equal(f.live.snapshot, 'snap-a');
@@ -248,18 +249,29 @@ describe('LiveSnapshot', () => {
   });
 
   it('a pub/sub message is only a hint: a forged or stale payload never moves a follower, storage does', async () => {
-    const f = await fixture({ pollMs: 150 });
+    // No poll timer: every storage read of the follower is one a message caused.
+    const f = await fixture({ pollMs: 0 });
+    let reads = 0;
+    const get = f.followerRegistry.get.bind(f.followerRegistry);
+    f.followerRegistry.get = async (name) => {
+      try {
+        return await get(name);
+      } finally {
+        reads++;
+      }
+    };
     await f.live.start();
+    const readsBefore = reads;
     const pub = createRedisConnection(redisServer.url);
     conns.push(pub);
     // A message claiming a far-future version of another snapshot, as a stale or foreign publisher might send.
     const forged = { schema: 1, name: 'prod', snapshot: 'snap-c', version: 999, updatedAt: new Date().toISOString() };
     await pub.publish(f.followerRegistry.channel, JSON.stringify(forged));
-    await sleep(400);
+    await waitFor('the follower read storage on the hint', () => reads > readsBefore);
     assert.equal(f.live.snapshot, 'snap-a', 'storage still says snap-a');
     assert.deepEqual(f.loads, ['snap-a']);
     // A real flip with a lower version than the forged one is followed (the old code only moved forwards).
-    await f.silentWriter.set('prod', 'snap-b');
+    await f.writer.set('prod', 'snap-b');
     await waitFor('follows storage', () => f.live.snapshot === 'snap-b', 2000);
     assert.equal(f.live.version, 2);
   });
@@ -316,8 +328,12 @@ describe('LiveSnapshot', () => {
     await f.live.stop();
     await starting;
     assert.deepEqual(f.unloads, ['snap-a']);
+    // A subscriber still open hears the flip; once it has, the stopped follower would have too.
+    const heard: string[] = [];
+    const probe = await f.writer.subscribe((rec) => heard.push(rec.snapshot));
     await f.writer.set('prod', 'snap-b');
-    await sleep(300);
+    await waitFor('the flip reached a live subscriber', () => heard.includes('snap-b'));
+    await probe.close();
     assert.deepEqual(f.loads, ['snap-a'], 'no load after stop (no subscription, no poll timer)');
   });
 
