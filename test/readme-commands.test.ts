@@ -55,6 +55,19 @@ export function blockCommands(code: string): string[] {
   return out;
 }
 
+const PRINTS = /\s#\s+prints\s+(.+?)\s*$/;
+
+/** What a command's trailing `# prints TEXT` comment says its output contains, if it has one. */
+export function expectedOutput(cmd: string): string | undefined {
+  return PRINTS.exec(cmd)?.[1];
+}
+
+test('expectedOutput reads a trailing "# prints" comment, and only that', () => {
+  assert.equal(expectedOutput('./rag snapshot show x   # prints base y: 4233 passages reused, 49 encoded'), 'base y: 4233 passages reused, 49 encoded');
+  assert.equal(expectedOutput('./rag snapshot show x   # the manifest'), undefined);
+  assert.equal(expectedOutput('./rag search --query "# prints nothing"'), undefined);
+});
+
 test('blockCommands joins continued lines and drops comments', () => {
   assert.deepEqual(blockCommands('# set-up\n./rag a --x 1 \\\n  --y 2   # why\n\n./rag b && ./rag c'), ['./rag a --x 1    --y 2   # why', './rag b && ./rag c']);
 });
@@ -105,6 +118,7 @@ test('every command block of the README runs as written, in order, after the dem
   assert.equal(demo.code, 0, `demo failed:\n${demo.stdout}\n${demo.stderr}`);
   assert.ok(existsSync(join(clone, '.rag/demo/world-142/questions.jsonl')), demo.stdout);
 
+  let checked = 0;
   for (const b of run) {
     for (const cmd of blockCommands(b.code)) {
       const started = Date.now();
@@ -112,8 +126,18 @@ test('every command block of the README runs as written, in order, after the dem
       const took = ((Date.now() - started) / 1000).toFixed(0);
       process.stderr.write(`# README.md:${b.line} ${cmd.slice(0, 80)}: ${took} s, exit ${r.code}\n`);
       assert.equal(r.code, 0, `README.md:${b.line}: failed (exit ${r.code}):\n${cmd}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`);
+      // The figures the README quotes are the ones the command prints.
+      const expected = expectedOutput(cmd);
+      if (expected !== undefined) {
+        // Compared with runs of blanks as one space: the CLI aligns columns, the README need not.
+        const output = r.stdout + r.stderr;
+        const squeeze = (t: string) => t.replace(/[ \t]+/g, ' ');
+        assert.ok(squeeze(output).includes(squeeze(expected)), `README.md:${b.line}: the README says this prints "${expected}", it printed:\n${output.slice(-3000)}`);
+        checked++;
+      }
     }
   }
+  assert.ok(checked >= 3, `${checked} "# prints" comments checked`);
   // Nothing was written into the working directory but ./.rag (and the clone's ./rag).
   assert.deepEqual(readdirSync(clone).sort(), ['.rag', 'rag']);
 });
