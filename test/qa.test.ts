@@ -65,8 +65,8 @@ test('qa run answers every question with provenance, scores gold, and resumes th
   assert.ok(Math.abs(summary.em - mean(recs.map((x) => x.em))) < 1e-9, `summary EM ${summary.em}`);
   assert.ok(Math.abs(summary.f1 - mean(recs.map((x) => x.f1))) < 1e-9, `summary F1 ${summary.f1}`);
   for (const [i, rec] of recs.entries()) {
-    assert.equal(rec.question, world.rows[i].question);
-    assert.deepEqual(rec.gold, world.rows[i].answers['2016']);
+    assert.equal(rec.question, world.rows[i]!.question);
+    assert.deepEqual(rec.gold, world.rows[i]!.answers['2016']);
     assert.equal(rec.snapshot, 'world-2016');
     assert.equal(rec.mode, 'rag-token');
     assert.equal(rec.docs.length, 3);
@@ -207,7 +207,7 @@ test('ab writes an HTML report and a JSON summary with matched and crossed EM; e
   assert.match(readFileSync(sweepOut, 'utf8'), /<svg/);
 
   const html2 = join(dir.path, 'explain.html');
-  const ex = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0].question, '--k', '3', '--html', html2, '--no-png', '--json'], env);
+  const ex = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0]!.question, '--k', '3', '--html', html2, '--no-png', '--json'], env);
   assert.equal(ex.code, 0, ex.stderr);
   const rec = JSON.parse(ex.stdout);
   assert.equal(rec.snapshot, 'world-2018');
@@ -230,7 +230,7 @@ test('explain and sweep-k write under RAG_HOME unless given a path; without Chro
     symlinkSync(found, join(bin, tool));
   }
   const noChromium = { ...env, PATH: bin };
-  const ex = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0].question, '--k', '2', '--beams', '1'], noChromium);
+  const ex = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0]!.question, '--k', '2', '--beams', '1'], noChromium);
   assert.equal(ex.code, 0, ex.stderr);
   assert.ok(existsSync(join(home, 'explain.html')));
   assert.ok(!existsSync(join(home, 'explain.png')));
@@ -241,7 +241,7 @@ test('explain and sweep-k write under RAG_HOME unless given a path; without Chro
   const top = Number(/^\s+1\. \[([\d.-]+)\]/m.exec(ex.stdout)?.[1]);
   assert.ok(top > 1 && top <= 20, ex.stdout);
   // A PNG asked for by name is not skipped quietly.
-  const asked = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0].question, '--k', '2', '--beams', '1', '--png', join(dir.path, 'asked.png')], noChromium);
+  const asked = await runRag(['explain', '--snapshot', 'world-2018', '--question', world.rows[0]!.question, '--k', '2', '--beams', '1', '--png', join(dir.path, 'asked.png')], noChromium);
   assert.equal(asked.code, 1);
   assert.match(asked.stderr, /no headless Chromium/);
 });
