@@ -164,6 +164,27 @@ describe('AliasRegistry (local storage + embedded redis)', () => {
     await probe.close();
   });
 
+  it('a record read while its PUT is still in flight (partial bytes) is read again; one that stays partial is corrupt', async () => {
+    const { store, prefix } = await fixture();
+    const writer = new AliasRegistry({ store, prefix });
+    const r1 = await writer.set('prod', 'snap-a');
+    // As s3rver serves an object it is still writing: the first reads of the record see a prefix of it.
+    let partialReads = 0;
+    const writing: ObjectStore = Object.create(store);
+    writing.get = async (key) => {
+      const whole = await store.get(key);
+      return key === aliasKey('prod') && partialReads++ < 2 ? whole.subarray(0, whole.length >> 1) : whole;
+    };
+    assert.deepEqual(await new AliasRegistry({ store: writing, prefix }).get('prod'), r1);
+    assert.equal(partialReads, 3, 'read again until whole');
+    const stuck: ObjectStore = Object.create(store);
+    stuck.get = async (key) => {
+      const whole = await store.get(key);
+      return key === aliasKey('prod') ? whole.subarray(0, whole.length >> 1) : whole;
+    };
+    await assert.rejects(new AliasRegistry({ store: stuck, prefix }).get('prod'), /alias record aliases\/prod\.json is not valid JSON/);
+  });
+
   it('the cache never goes back to an older version; syncCache refills it from storage', async () => {
     const { prefix, make } = await fixture();
     const reg = make();

@@ -127,14 +127,20 @@ export class AliasRegistry {
   }
 
   private async readRecord(key: string): Promise<AliasRecord | undefined> {
-    let bytes: Buffer;
-    try {
-      bytes = await this.store.get(key);
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return undefined;
-      throw err;
+    // Bytes that are not whole JSON may be a PUT still in flight on an S3-API server that serves
+    // objects while writing them (s3rver, which `rag dev s3` runs, does): read again a few times
+    // before calling the record corrupt. AWS S3, MinIO and local storage never show partial objects.
+    for (let attempt = 0; ; attempt++) {
+      let bytes: Buffer;
+      try {
+        bytes = await this.store.get(key);
+      } catch (err) {
+        if (err instanceof ObjectNotFoundError) return undefined;
+        throw err;
+      }
+      if (attempt >= PARTIAL_READ_RETRIES.length || isWholeJson(bytes)) return parseAliasRecord(bytes, key);
+      await new Promise((r) => setTimeout(r, PARTIAL_READ_RETRIES[attempt]));
     }
-    return parseAliasRecord(bytes, key);
   }
 
   /** Like get(), but a missing alias is an AliasNotFoundError that lists the known ones. */
@@ -396,6 +402,18 @@ export class AliasRegistry {
       clearInterval(renew);
       await redis.eval(RELEASE_LOCK, 1, key, token).catch(() => undefined);
     }
+  }
+}
+
+/** Waits (ms) before re-reading a record whose bytes are not whole JSON. */
+const PARTIAL_READ_RETRIES = [50, 150, 400];
+
+function isWholeJson(bytes: Uint8Array): boolean {
+  try {
+    JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return true;
+  } catch {
+    return false;
   }
 }
 
