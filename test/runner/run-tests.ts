@@ -99,11 +99,15 @@ function runFile(f: TestFile, tier: Tier, env: NodeJS.ProcessEnv, stream: boolea
   const eventsPath = join(LOGS, `${slug}.events.jsonl`);
   const logPath = join(LOGS, `${slug}.log`);
   writeFileSync(eventsPath, '');
+  const cpuPath = join(LOGS, `${slug}.cpu`);
+  writeFileSync(cpuPath, '');
   const { cmd, args, cwd } = commandOf(f, tier, eventsPath);
   const started = Date.now();
   return new Promise((resolve) => {
+    // Through bash, whose `times` reports the CPU the file and every process it waited for used.
     // Own process group: a timed-out file is killed with everything it started (CLIs, workers, servers).
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const script = '"$@"; rc=$?; times > "$RAG_TEST_CPU_FILE"; exit $rc';
+    const child = spawn('bash', ['-c', script, 'run-file', cmd, ...args], { cwd, env: { ...env, RAG_TEST_CPU_FILE: cpuPath }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     running.add(child.pid!);
     let output = '';
     const take = (d: Buffer) => {
@@ -130,12 +134,19 @@ function runFile(f: TestFile, tier: Tier, env: NodeJS.ProcessEnv, stream: boolea
       }
       if (!stream) process.stdout.write(`\n▶ ${f.path} (${seconds} s)\n${output}`);
       if (timedOut) process.stdout.write(`\n✖ ${f.path}: killed after the file limit of ${FILE_LIMIT_MS / 60_000} minutes\n`);
-      resolve({ path: f.path, lane: f.lane, seconds, exitCode: code, timedOut, ...counts, log: logPath });
+      resolve({ path: f.path, lane: f.lane, seconds, cpuSeconds: childCpuSeconds(cpuPath), exitCode: code, timedOut, ...counts, log: logPath });
     });
   });
 }
 
 const running = new Set<number>();
+
+/** User + system seconds of the processes a file ran, from bash's `times` (second line: children). */
+function childCpuSeconds(path: string): number | undefined {
+  const line = readFileSync(path, 'utf8').trim().split('\n')[1];
+  const t = line?.match(/(\d+)m([\d.]+)s/g)?.map((x) => { const [, m, sec] = /(\d+)m([\d.]+)s/.exec(x)!; return 60 * Number(m) + Number(sec); });
+  return t?.length === 2 ? round(t[0]! + t[1]!) : undefined;
+}
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));

@@ -77,7 +77,8 @@ export function discover(repo: string): { unit: string[]; e2e: string[] } {
 export function planTests(repo: string, tier: Tier, only: string[] = []): TestFile[] {
   const { unit, e2e } = discover(repo);
   const node = (path: string): TestFile => ({ path, kind: 'node', ...readMarkers(readFileSync(join(repo, path), 'utf8'), path) });
-  const pytest: TestFile = { path: PYTEST, kind: 'pytest', lane: 'serial', quick: true, fixtures: [] };
+  // Parallel: run beside other files it gets one torch thread (OMP_NUM_THREADS), which is what its tests use anyway.
+  const pytest: TestFile = { path: PYTEST, kind: 'pytest', lane: 'parallel', quick: true, fixtures: [] };
   if (only.length) {
     return only.map((p) => {
       const rel = relative(repo, join(repo, p.startsWith('/') ? relative(repo, p) : p));

@@ -14,6 +14,8 @@ export interface FileResult {
   path: string;
   lane: 'parallel' | 'serial' | 'set-up';
   seconds: number;
+  /** CPU (user + system) of the file's processes and those they waited for; on 2 cores at most 2 × seconds. */
+  cpuSeconds?: number;
   exitCode: number | null;
   timedOut: boolean;
   tests: number;
@@ -77,12 +79,12 @@ export function formatTable(report: RunReport): string {
   const rows = [...report.files].sort((a, b) => b.seconds - a.seconds);
   const width = Math.max(20, ...rows.map((r) => r.path.length));
   const lines = [
-    `${pad('file', width)}  ${pad('lane', 8)}  ${pad('seconds', 8, true)}  ${pad('tests', 5, true)}  ${pad('fail', 4, true)}  ${pad('skip', 4, true)}  slowest test`,
+    `${pad('file', width)}  ${pad('lane', 8)}  ${pad('seconds', 8, true)}  ${pad('cpu s', 7, true)}  ${pad('tests', 5, true)}  ${pad('fail', 4, true)}  ${pad('skip', 4, true)}  slowest test`,
   ];
   for (const r of rows) {
     const status = r.timedOut ? '  TIMED OUT' : r.exitCode !== 0 && r.fail === 0 ? `  EXIT ${r.exitCode}` : '';
     const slow = r.slowest[0] ? `${r.slowest[0].seconds.toFixed(1)} s ${r.slowest[0].name.slice(0, 60)}` : '';
-    lines.push(`${pad(r.path, width)}  ${pad(r.lane, 8)}  ${pad(r.seconds.toFixed(1), 8, true)}  ${pad(String(r.tests), 5, true)}  ${pad(String(r.fail), 4, true)}  ${pad(String(r.skip), 4, true)}  ${slow}${status}`);
+    lines.push(`${pad(r.path, width)}  ${pad(r.lane, 8)}  ${pad(r.seconds.toFixed(1), 8, true)}  ${pad(r.cpuSeconds === undefined ? '' : r.cpuSeconds.toFixed(1), 7, true)}  ${pad(String(r.tests), 5, true)}  ${pad(String(r.fail), 4, true)}  ${pad(String(r.skip), 4, true)}  ${slow}${status}`);
   }
   const t = report.totals;
   const sum = rows.filter((r) => r.lane !== 'set-up').reduce((a, r) => a + r.seconds, 0);
