@@ -117,7 +117,8 @@ test('SIGTERM mid qa run: workers and Redis gone within 10 s, one line; the re-r
     const out = new Map<string, string>();
     for (const run of readdirSync(runs)) {
       const d = join(runs, run, 'results');
-      if (existsSync(d)) for (const f of readdirSync(d)) out.set(`${run}/${f}`, readFileSync(join(d, f), 'utf8'));
+      // Temporary files of a write in progress (renamed into place when whole) are not results yet.
+      if (existsSync(d)) for (const f of readdirSync(d)) if (!f.startsWith('.')) out.set(`${run}/${f}`, readFileSync(join(d, f), 'utf8'));
     }
     return out;
   };
