@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '@rag/core';
 import { loadEncoder } from '@rag/encoder';
 import { LocalObjectStore } from '@rag/storage';
-import { PAYLOAD_VERSION, runEncode, runIndex, runIngest, runPublish, type BuildRequest } from '@rag/pipeline';
+import { PAYLOAD_VERSION, runBuildInProcess, type BuildRequest } from '@rag/pipeline';
 import { AliasRegistry, LiveSnapshot } from '@rag/registry';
 import { SnapshotRetriever } from '@rag/retrieval';
 
@@ -29,14 +29,9 @@ async function build(store: LocalObjectStore, id: string): Promise<number> {
   const encoder = await loadEncoder({ dir: STATIC });
   const index = { kind: 'flat', params: {} } as const;
   const req: BuildRequest = { v: PAYLOAD_VERSION, snapshotId: id, source: { path: ENWIKI, format: 'wikixml' }, shardSize: 1000, wordsPerPassage: 100, index, encoderDir: STATIC, requestedAt: new Date().toISOString() };
-  const ingest = await runIngest(req, { store, logger });
-  for (const s of ingest.shards) {
-    const job = { v: PAYLOAD_VERSION, snapshotId: id, shard: s.shard, encoderDir: STATIC, index } as const;
-    await runEncode(job, { store, encoder, logger });
-    await runIndex(job, { store, logger });
-  }
+  const m = await runBuildInProcess(req, { store, encoder, logger });
   await encoder.release();
-  return (await runPublish(req, { store, logger })).passages;
+  return m!.passages;
 }
 
 /** One variant: follow `prod` while it flips; RSS after flip 1 and after the last flip (same snapshot served). */

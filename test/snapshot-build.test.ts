@@ -141,14 +141,14 @@ test('one shard split into encode jobs for 2 workers publishes the same embeddin
   t.diagnostic(`parts encoded per worker: ${perWorker.join(', ')}`);
 });
 
-test('a compressed index that falls back to Flat on small shards says so once, with what to change', async () => {
+test('a compressed index asked for a snapshot too small to train one is Flat, and the build says so once, with what to change', async () => {
   const r = await runRag(['snapshot', 'build', '--source', corpus, '--snapshot', 'topics-pq-small', '--shard-size', '16', '--index', 'ivfpq', '--no-progress', '--json'], env);
   assert.equal(r.code, 0, r.stderr);
   const m = JSON.parse(r.stdout);
   assert.ok(m.shards.every((s: { index: { kind: string } }) => s.index.kind === 'flat'));
   const notes = r.stderr.split('\n').filter((l) => l.startsWith('rag: note:'));
   assert.equal(notes.length, 1, r.stderr);
-  assert.match(notes[0]!, new RegExp(`${m.shards.length} of ${m.shards.length} shard\\(s\\) were built flat instead of ivfpq: ivfpq needs at least 9984 vectors .*--shard-size`));
+  assert.match(notes[0]!, new RegExp(`${m.shards.length} of ${m.shards.length} shard\\(s\\) were built flat instead of ivfpq: ivfpq needs at least 9984 passages to train its quantizers; the snapshot has ${m.passages} .*--pq-bits 4 trains on 624`));
 });
 
 test('an empty corpus fails with a clear reason and publishes nothing', async () => {

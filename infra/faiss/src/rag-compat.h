@@ -22,8 +22,11 @@ using idx_t = Index::idx_t;
 #include <faiss/AutoTune.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFPQ.h>
 #include <faiss/IVFlib.h>
+#include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
+#include <faiss/invlists/InvertedLists.h>
 #include <faiss/index_io.h>
 
 // OpenBLAS keeps its own thread pool next to OpenMP's; both are sized together by ragSetThreads
@@ -43,6 +46,9 @@ extern "C" int openblas_get_num_threads(void);
       InstanceMethod("ragGetParam", &Cls::ragGetParam),                     \
       InstanceMethod("ragDescribe", &Cls::ragDescribe),                     \
       InstanceMethod("ragRelease", &Cls::ragRelease),                       \
+      InstanceMethod("ragIvfListsToBuffer", &Cls::ragIvfListsToBuffer),     \
+      InstanceMethod("ragIvfAddLists", &Cls::ragIvfAddLists),               \
+      InstanceMethod("ragSearchIvf", &Cls::ragSearchIvf),                   \
       StaticMethod("ragFromBuffer", &Cls::ragFromBuffer),                   \
       StaticMethod("ragSetThreads", &Cls::ragSetThreads),                   \
       StaticMethod("ragGetThreads", &Cls::ragGetThreads),                   \

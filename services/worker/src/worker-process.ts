@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Worker } from 'bullmq';
 import { ConfigError, redactUrl, type Logger } from '@rag/core';
 import type { AppConfig } from '@rag/config';
-import { createObjectStore } from '@rag/storage';
+import { createObjectStore, ObjectCache } from '@rag/storage';
 import { assertRedisReachable, createRedisConnection, ROLES, type Role } from '@rag/queue';
 import { createSourceOpener, createStageWorkers, EncoderPool } from '@rag/pipeline';
 import { createQaWorker, lazyQaModels, SnapshotPool, workerModelFingerprints } from '@rag/qa';
@@ -95,8 +95,10 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
   let aliases: AliasRegistry | undefined;
   if (opts.roles.includes('generate')) {
     aliases = new AliasRegistry({ store, redis, prefix: config.redis.prefix, logger });
+    // A remote store is read through a local disk cache: no object-store request per question.
+    const objectCache = store.localPath ? undefined : new ObjectCache(store, { dir: config.objectCache.dir, maxBytes: config.objectCache.maxGb * 2 ** 30, logger });
     pool = new SnapshotPool({
-      store, aliases, logger, pollMs: config.generation.aliasPollMs, onSwitch: opts.onSwitch,
+      store, aliases, logger, pollMs: config.generation.aliasPollMs, onSwitch: opts.onSwitch, ...(objectCache ? { objectCache } : {}),
       onFollow: (live) => { if (qaMetrics) trackLiveSnapshot(live, qaMetrics); },
     });
     workers.push(createQaWorker({

@@ -43,6 +43,17 @@ export const faissSchema = z.object({
   threads: z.number().int().min(0).max(256).default(0),
 });
 
+/**
+ * The local disk cache of a serving process with remote storage (S3): the objects questions read
+ * (re-rank vectors, passages) are copied there, verified, when a snapshot loads.
+ */
+export const objectCacheSchema = z.object({
+  /** RAG_CACHE_DIR: where the copies live. @defaultValue "<RAG_HOME>/object-cache" */
+  dir: z.string().min(1),
+  /** RAG_CACHE_GB: least recently used copies are evicted above this size. @defaultValue 64 */
+  maxGb: z.number().min(0.001).max(1 << 20).default(64),
+});
+
 /** The passage/question encoder. */
 export const encoderSchema = z.object({
   /** RAG_ENCODER: directory in the Optimum layout (model.onnx, tokenizer.json, config.json). @defaultValue "<repo>/models/all-MiniLM-L6-v2" */
@@ -114,6 +125,7 @@ export const appConfigSchema = z.object({
   onnx: onnxSchema,
   encoder: encoderSchema,
   faiss: faissSchema,
+  objectCache: objectCacheSchema,
   generation: generationSchema,
   monitoring: monitoringSchema,
   log: logSchema,
@@ -128,6 +140,7 @@ export type StorageConfig = z.infer<typeof storageSchema>;
 export type OnnxConfig = z.infer<typeof onnxSchema>;
 export type EncoderConfig = z.infer<typeof encoderSchema>;
 export type GenerationConfig = z.infer<typeof generationSchema>;
+export type ObjectCacheConfig = z.infer<typeof objectCacheSchema>;
 export type MonitoringConfig = z.infer<typeof monitoringSchema>;
 export type PathsConfig = z.infer<typeof pathsSchema>;
 export type AppConfig = z.infer<typeof appConfigSchema>;

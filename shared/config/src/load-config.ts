@@ -16,6 +16,9 @@ function int(env: Env, key: string): number | undefined {
   return Number.isFinite(n) ? n : (NaN as number);
 }
 
+/** A number (fractions allowed); like int(), a non-number is NaN so that validation names it. */
+const num = int;
+
 function bool(env: Env, key: string): boolean | undefined {
   const v = env[key]?.toLowerCase();
   if (v === undefined || v === '') return undefined;
@@ -77,6 +80,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<{ storage:
       batchSize: int(env, 'RAG_ENCODE_BATCH'),
     },
     faiss: { threads: int(env, 'RAG_FAISS_THREADS') },
+    objectCache: { dir: resolve(env.RAG_CACHE_DIR || join(home, 'object-cache')), maxGb: num(env, 'RAG_CACHE_GB') },
     generation: {
       questionEncoderDir: resolve(env.RAG_QUESTION_ENCODER || defaultQuestionEncoder(overrides.encoder ?? env.RAG_ENCODER)),
       generatorDir: resolve(env.RAG_GENERATOR || join(REPO_ROOT, 'models', 'world-generator')),

@@ -22,6 +22,12 @@ export interface NativeIndex {
   ragGetParam(name: string): number | undefined;
   ragDescribe(): { family: 'flat' | 'hnsw' | 'ivf' | 'other'; metric: 'ip' | 'l2' | 'other'; d: number; ntotal: number; isTrained: boolean };
   ragRelease(): void;
+  /** IVF only: the inverted lists (codes and ids) without the quantizer. */
+  ragIvfListsToBuffer(): Buffer;
+  /** IVF only: appends serialized lists of the same quantizer, ids + addId; returns the entries added. */
+  ragIvfAddLists(lists: Buffer, addId: number): number;
+  /** IVF only: top-k with `nprobe` lists per query, skipping ids whose bit is set in `excluded`. */
+  ragSearchIvf(queries: Float32Array, k: number, nprobe: number, excluded?: Uint8Array): { distances: Float32Array; labels: Int32Array };
 }
 
 export interface NativeIndexClass {

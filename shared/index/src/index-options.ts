@@ -1,13 +1,28 @@
 import { UsageError } from '@rag/core';
 
-/** Per-shard FAISS index families. All use inner product: the encoder L2-normalises vectors. */
+/** FAISS index families one shard can be built as on its own. All use inner product: the encoder L2-normalises vectors. */
 export type IndexKind = 'flat' | 'hnsw' | 'ivf' | 'ivfpq';
 
-/** What a build may ask for: a family, or `auto` (Flat under the memory budget, IVF-PQ above it; see resolveAutoKind). */
-export type RequestedIndexKind = IndexKind | 'auto';
+/**
+ * What a build may ask for: `auto` (Flat under the memory budget, IVF-PQ above it; see resolveAutoKind),
+ * `ivfpq` (one quantizer trained for the whole snapshot, every shard's vectors encoded with it:
+ * snapshot-quantizer.ts), `ivfpq-shard` (the older layout: a quantizer trained per shard), or a family
+ * built per shard as it is.
+ */
+export type RequestedIndexKind = 'auto' | 'flat' | 'hnsw' | 'ivf' | 'ivfpq' | 'ivfpq-shard';
 
 export const INDEX_KINDS: readonly IndexKind[] = ['flat', 'hnsw', 'ivf', 'ivfpq'];
-export const REQUESTED_INDEX_KINDS: readonly RequestedIndexKind[] = ['auto', ...INDEX_KINDS];
+export const REQUESTED_INDEX_KINDS: readonly RequestedIndexKind[] = ['auto', 'flat', 'hnsw', 'ivf', 'ivfpq', 'ivfpq-shard'];
+
+/** Kinds decided for the whole snapshot by the train stage (after encoding, before indexing). */
+export function trainedForSnapshot(kind: RequestedIndexKind): boolean {
+  return kind === 'auto' || kind === 'ivfpq';
+}
+
+/** The family a shard is built as on its own for a requested per-shard kind. */
+export function perShardKind(kind: Exclude<RequestedIndexKind, 'auto'>): IndexKind {
+  return kind === 'ivfpq-shard' ? 'ivfpq' : kind;
+}
 
 export interface IndexOptions {
   kind: RequestedIndexKind;
@@ -115,7 +130,7 @@ export function flatBytes(n: number, dim: number): number {
  * 384-d), IVF-PQ with exact re-rank above. Like autofaiss, the choice is driven by memory, not by a
  * corpus-size rule of thumb. Other kinds pass through.
  */
-export function resolveAutoKind(opts: IndexOptions, snapshotPassages: number, dim: number): { kind: IndexKind; reason?: string } {
+export function resolveAutoKind(opts: IndexOptions, snapshotPassages: number, dim: number): { kind: Exclude<RequestedIndexKind, 'auto'>; reason?: string } {
   if (opts.kind !== 'auto') return { kind: opts.kind };
   const bytes = flatBytes(snapshotPassages, dim);
   const budget = opts.flatBudgetMiB * 2 ** 20;

@@ -6,3 +6,4 @@ export * from './merge-top-k.js';
 export * from './random-unit-vectors.js';
 export { loadFaissNative, setFaissAddonPath, setFaissThreads, getFaissThreads, getFaissBlasThreads } from './faiss-native.js';
 export { checkShape, checkFinite } from './check-vectors.js';
+export * from './snapshot-quantizer.js';

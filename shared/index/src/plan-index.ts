@@ -72,7 +72,8 @@ export function planIndex(n: number, opts: IndexOptions, dim?: number): IndexPla
     if (lists.nlist !== lists.wanted) params.requestedNlist = lists.wanted;
     return { kind: 'ivf', factory: `IVF${lists.nlist},Flat`, params };
   }
-  if (opts.kind === 'ivfpq') {
+  // Built on its own, a shard trains its own quantizers (the snapshot-wide IVF-PQ is the train stage's).
+  if (opts.kind === 'ivfpq' || opts.kind === 'ivfpq-shard') {
     if (dim === undefined) throw new UsageError('planning an ivfpq index needs the vector dimension');
     const pqM = opts.pqM ?? defaultPqM(dim);
     if (dim % pqM !== 0) throw new UsageError(`index option pqM=${pqM} does not divide the ${dim}-d vectors`, { hint: `use a divisor of ${dim}, e.g. ${defaultPqM(dim)}` });

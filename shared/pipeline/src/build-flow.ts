@@ -1,7 +1,8 @@
 import { FlowProducer, Queue, type ConnectionOptions, type FlowJob, type JobsOptions } from 'bullmq';
 import { SnapshotLayout } from '@rag/snapshot';
 import type { QueueConfig } from '@rag/config';
-import type { BuildRequest, IngestRangeJob, ShardJob } from './job-payloads.schema.js';
+import { trainedForSnapshot } from '@rag/index';
+import type { BuildRequest, IngestRangeJob, ShardJob, TrainedIndex } from './job-payloads.schema.js';
 import { PAYLOAD_VERSION, buildRequestSchema } from './job-payloads.schema.js';
 
 /**
@@ -16,6 +17,17 @@ import { PAYLOAD_VERSION, buildRequestSchema } from './job-payloads.schema.js';
  *   │       └── encode (encode.<id>.s00000.p0000)  with --encode-part: the shard's part jobs, merged
  *   └── …                                          in order by the shard's encode job
  *
+ * Kinds decided for the whole snapshot (`auto`, `ivfpq`) put the train stage between encoding and
+ * indexing, since it needs every shard's vectors (a sample of them) before any shard is indexed:
+ *
+ *   publish
+ *   ├── ingest
+ *   ├── train (train.<id>, on the index queue) decides the index; for IVF-PQ trains the quantizer
+ *   │   ├── encode (encode.<id>.s00000)      every shard's encode job is a child of train
+ *   │   └── …
+ *   ├── index (index.<id>.s00000)             added by train when it is done, children of publish
+ *   └── …
+ *
  * Job ids are derived from the snapshot id and shard, so re-adding is a no-op (idempotent
  * fan-out after a retried ingest) and every job maps to fixed storage keys. Every child
  * fails its parent, so one failure fails the build instead of leaving it waiting.
@@ -26,6 +38,7 @@ export const jobIds = {
   ingestRange: (id: string, k: number) => `ingest.${id}.r${SnapshotLayout.shardName(k)}`,
   encode: (id: string, shard: number) => `encode.${id}.s${SnapshotLayout.shardName(shard)}`,
   index: (id: string, shard: number) => `index.${id}.s${SnapshotLayout.shardName(shard)}`,
+  train: (id: string) => `train.${id}`,
   encodePart: (id: string, shard: number, part: number) => `encode.${id}.s${SnapshotLayout.shardName(shard)}.p${String(part).padStart(4, '0')}`,
 };
 
@@ -77,22 +90,53 @@ export async function fanOutShards(ctx: FlowContext, req: BuildRequest, shards: 
   try {
     const opts = childJobOptions(ctx.queue);
     const parent = { id: jobIds.publish(req.snapshotId), queue: `${ctx.prefix}:publish` };
-    const flows: FlowJob[] = shards.map(({ shard, passages }) => {
+    const encodeJob = (shard: number, passages: number): FlowJob => {
       const parts = encodePartsFor(passages, req.encodePart);
       const data: ShardJob = { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, shard, encoderDir: req.encoderDir, index: req.index, ...(parts > 1 ? { encodeParts: parts } : {}) };
       const partJobs: FlowJob[] = [];
       for (let part = 0; part < parts && parts > 1; part++) {
         partJobs.push({ name: 'encode-part', queueName: 'encode', data: { ...data, part } satisfies ShardJob, opts: { ...opts, jobId: jobIds.encodePart(req.snapshotId, shard, part) } });
       }
-      return {
-        name: 'index',
+      return { name: 'encode', queueName: 'encode', data, opts: { ...opts, jobId: jobIds.encode(req.snapshotId, shard) }, ...(partJobs.length ? { children: partJobs } : {}) };
+    };
+    if (trainedForSnapshot(req.index.kind)) {
+      // One train job over every shard's encode job; it queues the index jobs when it is done.
+      await flow.add({
+        name: 'train',
         queueName: 'index',
-        data,
-        opts: { ...opts, jobId: jobIds.index(req.snapshotId, shard), parent },
-        children: [{ name: 'encode', queueName: 'encode', data, opts: { ...opts, jobId: jobIds.encode(req.snapshotId, shard) }, ...(partJobs.length ? { children: partJobs } : {}) }],
-      };
+        data: req,
+        opts: { ...opts, jobId: jobIds.train(req.snapshotId), parent },
+        children: shards.map(({ shard, passages }) => encodeJob(shard, passages)),
+      });
+      return;
+    }
+    const flows: FlowJob[] = shards.map(({ shard, passages }) => {
+      const encode = encodeJob(shard, passages);
+      return { name: 'index', queueName: 'index', data: encode.data, opts: { ...opts, jobId: jobIds.index(req.snapshotId, shard), parent }, children: [encode] };
     });
     // Bounded batches keep each Redis MULTI small for builds with thousands of shards.
+    for (let i = 0; i < flows.length; i += 200) await flow.addBulk(flows.slice(i, i + 200));
+  } finally {
+    await flow.close();
+  }
+}
+
+/**
+ * Called by the train job once it has decided: one index job per shard to build, children of the
+ * build job, each carrying the decision (and, kept shards re-indexed under a new quantizer, their
+ * embeddings).
+ */
+export async function fanOutIndexJobs(ctx: FlowContext, req: BuildRequest, trained: TrainedIndex, shards: { shard: number; embeddings?: ShardJob['embeddings'] }[]): Promise<void> {
+  const flow = new FlowProducer({ connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    const opts = childJobOptions(ctx.queue);
+    const parent = { id: jobIds.publish(req.snapshotId), queue: `${ctx.prefix}:publish` };
+    const flows: FlowJob[] = shards.map(({ shard, embeddings }) => ({
+      name: 'index',
+      queueName: 'index',
+      data: { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, shard, encoderDir: req.encoderDir, index: req.index, trained, ...(embeddings ? { embeddings } : {}) } satisfies ShardJob,
+      opts: { ...opts, jobId: jobIds.index(req.snapshotId, shard), parent },
+    }));
     for (let i = 0; i < flows.length; i += 200) await flow.addBulk(flows.slice(i, i + 200));
   } finally {
     await flow.close();

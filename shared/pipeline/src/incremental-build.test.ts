@@ -13,9 +13,8 @@ import { SnapshotRegistry, collectGarbage, diffSnapshots, objectSizes, type Snap
 import { AliasRegistry, removeSnapshot, SnapshotInUseError } from '@rag/registry';
 import { SnapshotRetriever } from '@rag/retrieval';
 import { runIngest } from './ingest-stage.js';
-import { runEncode, leBytesToFloat32 } from './encode-stage.js';
-import { runIndex } from './index-stage.js';
-import { runPublish } from './publish-stage.js';
+import { leBytesToFloat32 } from './encode-stage.js';
+import { runBuildInProcess } from './build-in-process.js';
 import { PAYLOAD_VERSION, type BuildRequest } from './job-payloads.schema.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -75,18 +74,9 @@ function request(id: string, path: string, o: { base?: string; words?: number; e
   };
 }
 
-/** The whole build as the queue would run it: ingest, then encode and index each shard to build, then publish. */
+/** The whole build as the queue would run it (runBuildInProcess); `only`: encode these shards and stop. */
 async function build(store: LocalObjectStore, req: BuildRequest, encoder: Encoder = minilm, only?: number[]): Promise<SnapshotManifest | undefined> {
-  const ingest = await runIngest(req, { store, logger });
-  const job = { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, encoderDir: req.encoderDir, index: req.index } as const;
-  for (const s of ingest.shards) {
-    if (s.kept) continue;
-    if (only && !only.includes(s.shard)) continue;
-    await runEncode({ ...job, shard: s.shard }, { store, encoder, logger });
-    await runIndex({ ...job, shard: s.shard }, { store, logger });
-  }
-  if (only) return undefined;
-  return runPublish(req, { store, logger });
+  return runBuildInProcess(req, { store, encoder, logger, ...(only ? { only } : {}) });
 }
 
 async function passageSet(store: LocalObjectStore, m: SnapshotManifest): Promise<string[]> {

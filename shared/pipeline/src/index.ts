@@ -16,3 +16,5 @@ export * from './allowed-paths.js';
 export * from './build-lease.js';
 export * from './build-request-diff.js';
 export * from './claim-build.js';
+export * from './train-stage.js';
+export * from './build-in-process.js';

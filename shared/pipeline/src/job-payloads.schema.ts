@@ -13,8 +13,11 @@ export const INGEST_VERSION = 2;
 const ref = z.object({ key: z.string(), sha256: z.string(), bytes: z.number().int() });
 
 export const indexSpecPayload = z.object({
-  /** `auto`: Flat or IVF-PQ by the snapshot's size (resolved by the index stage, see resolveAutoKind). */
-  kind: z.enum(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq']),
+  /**
+   * `auto`: Flat or IVF-PQ by the snapshot's size (resolved by the train stage, see resolveAutoKind).
+   * `ivfpq`: one quantizer trained for the whole snapshot (train stage); `ivfpq-shard`: one per shard.
+   */
+  kind: z.enum(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq', 'ivfpq-shard']),
   params: z.record(z.string(), z.number()).default({}),
 });
 
@@ -41,6 +44,10 @@ export const buildRequestSchema = z.object({
    * any worker may take, and merged by the shard's encode job. Absent: one encode job per shard.
    */
   encodePart: z.number().int().min(1).optional(),
+  /** IVF-PQ with --base: train a new quantizer instead of reusing the base's. */
+  retrain: z.boolean().optional(),
+  /** IVF-PQ: reuse this published snapshot's quantizer (default with --base: the base's). */
+  quantizerFrom: z.string().optional(),
   requestedAt: z.string(),
 });
 
@@ -59,12 +66,37 @@ export const ingestRangeJobSchema = z.object({
   base: z.string().optional(),
 });
 
+/** A quantizer object as index jobs and manifests name it, with how it is searched. */
+export const quantizerRefSchema = z.object({
+  key: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  nlist: z.number().int(),
+  pqM: z.number().int(),
+  pqBits: z.number().int(),
+  nprobe: z.number().int(),
+  rerank: z.number().int(),
+});
+
+/** What the train stage decided for every shard of the snapshot. */
+export const trainedIndexSchema = z.union([
+  z.object({ kind: z.literal('flat'), reason: z.string().optional() }),
+  z.object({ kind: z.literal('ivfpq-lists'), quantizer: quantizerRefSchema }),
+]);
+
 export const shardJobSchema = z.object({
   v: z.literal(PAYLOAD_VERSION),
   snapshotId: z.string(),
   shard: z.number().int().min(0),
   encoderDir: z.string(),
   index: indexSpecPayload,
+  /** Set on index jobs queued by the train stage (kinds auto and ivfpq): the index every shard gets. */
+  trained: trainedIndexSchema.optional(),
+  /**
+   * A shard kept from the base snapshot whose index must be made again (the build trained another
+   * quantizer): its embeddings, named by the base's manifest; it has no encode marker.
+   */
+  embeddings: z.object({ key: z.string(), sha256: z.string(), vectors: z.number().int(), dim: z.number().int() }).optional(),
   /** Encode jobs the shard is split into; above 1 the shard's encode job merges their parts. @defaultValue 1 */
   encodeParts: z.number().int().min(1).optional(),
   /** Set on a part job: the part (0 ≤ part < encodeParts) it encodes. */
@@ -203,11 +235,38 @@ export const indexMarkerSchema = z.object({
   sha256: z.string(),
   bytes: z.number().int(),
   vectors: z.number().int(),
-  kind: z.enum(['flat', 'hnsw', 'ivf', 'ivfpq']),
+  kind: z.enum(['flat', 'hnsw', 'ivf', 'ivfpq', 'ivfpq-lists']),
   params: z.record(z.string(), z.union([z.number(), z.string()])),
   durationMs: z.number(),
   /** Epoch ms when the stage finished (with durationMs: the stage's span, for wall-clock reports). */
   finishedAt: z.number().optional(),
+});
+
+/** How well a quantizer fits the snapshot's vectors (see quantizerFit in train-stage.ts). */
+export const quantizerFitSchema = z.object({ recall10: z.number(), queries: z.number().int(), corpus: z.number().int() });
+
+/** The train stage's marker: the snapshot's index, and its quantizer when IVF-PQ. */
+export const trainMarkerSchema = z.object({
+  v: z.literal(PAYLOAD_VERSION),
+  /** sha256 of every shard's embeddings, the index request and the quantizer reused, if any. */
+  inputsSha256: z.string(),
+  dim: z.number().int(),
+  /** What every shard gets: flat, or lists under the quantizer below. */
+  kind: z.enum(['flat', 'hnsw', 'ivf', 'ivfpq']),
+  /** Why (auto's choice, or a fallback to flat). */
+  reason: z.string().optional(),
+  quantizer: quantizerRefSchema.extend({
+    /** Training: sample vectors, k-means iterations, milliseconds (absent when reused). */
+    trainVectors: z.number().int().optional(),
+    trainIterations: z.number().int().optional(),
+    trainedOn: z.number().int().optional(),
+    trainMs: z.number().optional(),
+    /** The snapshot whose quantizer this is, when reused (--base or --quantizer-from). */
+    reusedFrom: z.string().optional(),
+    fit: quantizerFitSchema,
+  }).optional(),
+  durationMs: z.number(),
+  finishedAt: z.number(),
 });
 
 export type IngestMarker = z.infer<typeof ingestMarkerSchema>;
@@ -216,4 +275,7 @@ export type IngestRangeMarker = z.infer<typeof ingestRangeMarkerSchema>;
 export type IngestShard = z.infer<typeof ingestShardSchema>;
 export type EncodeMarker = z.infer<typeof encodeMarkerSchema>;
 export type IndexMarker = z.infer<typeof indexMarkerSchema>;
+export type TrainMarker = z.infer<typeof trainMarkerSchema>;
+export type TrainedIndex = z.infer<typeof trainedIndexSchema>;
+export type QuantizerRef = z.infer<typeof quantizerRefSchema>;
 export type EncodePartMarker = z.infer<typeof encodePartMarkerSchema>;

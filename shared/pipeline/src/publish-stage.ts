@@ -3,7 +3,9 @@ import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, MANIFEST_VERSION, parseManifest, shardEntrySchema, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 import { inputsSha256, requireMarker } from './build-markers.js';
 import { indexInputsSha256 } from './index-stage.js';
-import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, type BuildRequest, type IngestMarker } from './job-payloads.schema.js';
+import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, trainMarkerSchema, type BuildRequest, type IngestMarker, type IndexMarker, type TrainedIndex, type TrainMarker } from './job-payloads.schema.js';
+import { trainedForSnapshot } from '@rag/index';
+import { shardsToIndex, trainedIndexOf } from './train-stage.js';
 
 export interface PublishDeps {
   store: ObjectStore;
@@ -34,12 +36,34 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
       throw new ShardIntegrityError(`shard ${shard} was encoded with a different encoder (${sha.slice(0, 12)})`, { hint: 're-run the build; the shard will be re-encoded' });
     }
   };
-  const expectedIndex = inputsSha256Index(req, ingest.passages);
+  // Kinds decided for the whole snapshot: the train stage's marker says what every shard got.
+  let train: TrainMarker | undefined;
+  let trained: TrainedIndex | undefined;
+  let reindexedKept = new Set<number>();
+  if (trainedForSnapshot(req.index.kind)) {
+    train = await requireMarker(store, layout.trainMarker(), trainMarkerSchema, 'train marker');
+    trained = trainedIndexOf(train);
+    reindexedKept = new Set(shardsToIndex(ingest, trained, train.dim).filter((x) => x.embeddings).map((x) => x.shard));
+    stagesMs.index += train.durationMs;
+    spans.index.add(train.finishedAt, train.durationMs);
+  }
+  const expectedIndex = (embeddings: string) => indexInputsSha256(req.index, embeddings, ingest.passages, trained);
+  const indexEntry = (idx: IndexMarker) => ({ key: idx.key, sha256: idx.sha256, bytes: idx.bytes, index: { kind: idx.kind, params: idx.params } });
   for (const s of ingest.shards) {
     if (s.kept) {
-      // A shard of the base snapshot, reused as it is (with this build's deleted rows).
-      const entry: ShardEntry = { ...shardEntrySchema.parse(s.kept.entry), shard: s.shard, deleted: s.deleted };
+      // A shard of the base snapshot, reused as it is (with this build's deleted rows), or with an
+      // index made again when the build's quantizer is not the one its lists were encoded with.
+      let entry: ShardEntry = { ...shardEntrySchema.parse(s.kept.entry), shard: s.shard, deleted: s.deleted };
       if (!s.deleted) delete entry.deleted;
+      if (reindexedKept.has(s.shard)) {
+        const idx = await requireMarker(store, layout.indexMarker(s.shard), indexMarkerSchema, `index marker of shard ${s.shard}`);
+        if (idx.inputsSha256 !== expectedIndex(entry.embeddingsSha256) || idx.vectors !== entry.vectors) {
+          throw new ShardIntegrityError(`shard ${s.shard} (kept from ${s.kept.from}): its new index was made from other inputs than this build's`, { hint: 're-run the build; the stale stages are redone' });
+        }
+        entry = { ...entry, ...indexEntry(idx) };
+        stagesMs.index += idx.durationMs;
+        spans.index.add(idx.finishedAt, idx.durationMs);
+      }
       if (!(await store.exists(entry.key)) || !(await store.exists(entry.embeddingsKey)) || !(await store.exists(entry.passagesKey))) {
         throw new ShardIntegrityError(`shard ${s.shard} (reused from ${s.kept.from}) is missing an object in storage`, { hint: 'the base snapshot was removed and collected meanwhile; build without --base' });
       }
@@ -70,9 +94,7 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
     spans.index.add(idx.finishedAt, idx.durationMs);
     shards.push({
       shard: s.shard,
-      key: idx.key,
-      sha256: idx.sha256,
-      bytes: idx.bytes,
+      ...indexEntry(idx),
       passages: s.passages,
       vectors: enc.vectors,
       passagesKey: s.key,
@@ -84,7 +106,6 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
       ...(s.bytes !== undefined ? { passagesBytes: s.bytes } : {}),
       embeddingsBytes: enc.bytes,
       ...(s.offsets ? { offsets: s.offsets } : {}),
-      index: { kind: idx.kind, params: idx.params },
     });
   }
   let base: SnapshotManifest['base'];
@@ -106,9 +127,12 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
   if (!encoder || vectors !== ingest.passages) {
     throw new ShardIntegrityError(`snapshot ${req.snapshotId}: ${ingest.passages} passages but ${vectors} vectors`);
   }
+  const q = train?.kind === 'ivfpq' ? train.quantizer : undefined;
   const manifest: SnapshotManifest = {
     format: 'rag-snapshot',
-    version: MANIFEST_VERSION,
+    // Version 3 only where there is a quantizer: older readers refuse what they cannot search, and
+    // every other snapshot stays readable by them.
+    version: q ? MANIFEST_VERSION : 2,
     id: req.snapshotId,
     status: 'ready',
     createdAt: new Date().toISOString(),
@@ -119,6 +143,13 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
     // What was asked for; each shard says what it got (a small shard may fall back to Flat).
     index: { kind: req.index.kind, metric: 'ip', params: req.index.params },
     shards,
+    ...(q ? {
+      quantizer: {
+        key: q.key, sha256: q.sha256, bytes: q.bytes, nlist: q.nlist, pqM: q.pqM, pqBits: q.pqBits, nprobe: q.nprobe, rerank: q.rerank,
+        ...(q.reusedFrom ? { reusedFrom: q.reusedFrom } : { trainedOn: q.trainedOn!, trainMs: q.trainMs! }),
+        fit: q.fit,
+      },
+    } : {}),
     encoder,
     source: {
       path: ingest.source.path,
@@ -154,9 +185,6 @@ function countKeptRows(ingest: IngestMarker): number {
   return ingest.shards.filter((s) => s.kept).reduce((n, s) => n + s.passages - (s.deleted?.count ?? 0), 0);
 }
 
-function inputsSha256Index(req: BuildRequest, snapshotPassages: number): (embeddingsSha: string) => string {
-  return (embeddings) => indexInputsSha256(req.index, embeddings, snapshotPassages);
-}
 
 /** Wall-clock span of a stage across its jobs: first start to last finish. */
 class Span {

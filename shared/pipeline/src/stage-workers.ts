@@ -5,14 +5,18 @@ import type { QueueConfig } from '@rag/config';
 import type { ByteSource } from '@rag/corpus';
 import type { ObjectStore } from '@rag/storage';
 import { createQueueWorker, queuesForRoles, type Role, type Stage } from '@rag/queue';
-import { buildRequestSchema, ingestRangeJobSchema, shardJobSchema, type IngestMarker } from './job-payloads.schema.js';
+import { getFaissThreads } from '@rag/index';
+import { SnapshotLayout } from '@rag/snapshot';
+import { buildRequestSchema, ingestMarkerSchema, ingestRangeJobSchema, shardJobSchema, type IngestMarker } from './job-payloads.schema.js';
 import { runIngest } from './ingest-stage.js';
 import { runIngestRange } from './ingest-range-stage.js';
 import { planIngest, runIngestMerge } from './ingest-merge.js';
 import { runEncode, runEncodePart } from './encode-stage.js';
 import { runIndex } from './index-stage.js';
 import { runPublish } from './publish-stage.js';
-import { addIngestRanges, fanOutShards } from './build-flow.js';
+import { addIngestRanges, fanOutIndexJobs, fanOutShards } from './build-flow.js';
+import { runTrain, shardsToIndex, trainedIndexOf } from './train-stage.js';
+import { requireMarker } from './build-markers.js';
 import { progressKey } from './build-progress.js';
 import type { EncoderPool } from './encoder-pool.js';
 import { assertAllowedPath, type AllowedRoots } from './allowed-paths.js';
@@ -125,6 +129,17 @@ export function createStageWorkers(o: StageWorkersOptions): Worker[] {
       return { shard: sj.shard, vectors: m.vectors };
     },
     index: async (job) => {
+      if (job.name === 'train') {
+        const req = buildRequestSchema.parse(job.data);
+        const log = o.logger.child({ queue: 'index', jobId: job.id, snapshotId: req.snapshotId });
+        const marker = await runTrain(req, { store: o.store, logger: log, threads: getFaissThreads() });
+        const ingest = await requireMarker(o.store, new SnapshotLayout(req.snapshotId).ingestMarker(), ingestMarkerSchema, 'ingest marker');
+        const trained = trainedIndexOf(marker);
+        const shards = shardsToIndex(ingest, trained, marker.dim);
+        await fanOutIndexJobs(ctx, req, trained, shards);
+        await o.redis.hset(progressKey(o.prefix, req.snapshotId), { totalShards: shards.length });
+        return { kind: marker.kind, shards: shards.length, ...(marker.quantizer ? { quantizer: marker.quantizer.key, fit: marker.quantizer.fit.recall10 } : {}) };
+      }
       const sj = shardJobSchema.parse(job.data);
       const log = o.logger.child({ queue: 'index', jobId: job.id, snapshotId: sj.snapshotId, shardId: sj.shard });
       const m = await runIndex(sj, { store: o.store, logger: log });

@@ -1,7 +1,7 @@
 import type { Logger } from '@rag/core';
 import { LiveSnapshot, type AliasRegistry, type SnapshotSwitchEvent } from '@rag/registry';
 import { SnapshotRetriever } from '@rag/retrieval';
-import type { ObjectStore } from '@rag/storage';
+import type { ObjectCache, ObjectStore } from '@rag/storage';
 
 export interface SnapshotLease {
   snapshot: string;
@@ -16,6 +16,8 @@ export interface SnapshotPoolOptions {
   pollMs: number;
   /** Called when a followed reference switches to another snapshot (metrics). */
   onSwitch?: (info: { ref: string; from: string | undefined; to: string; ms: number }) => void;
+  /** The local disk cache objects of a remote store are read through (see SnapshotRetriever.load). */
+  objectCache?: ObjectCache;
   /** Called once per follower created (metrics track its switches and current snapshot). */
   onFollow?: (live: LiveSnapshot<SnapshotRetriever>) => void;
 }
@@ -40,7 +42,7 @@ export class SnapshotPool {
           registry: this.o.aliases,
           pollMs: this.o.pollMs,
           logger: this.o.logger,
-          load: (id) => SnapshotRetriever.load(this.o.store, id, { logger: this.o.logger }),
+          load: (id) => SnapshotRetriever.load(this.o.store, id, { logger: this.o.logger, ...(this.o.objectCache ? { objectCache: this.o.objectCache } : {}) }),
           // Called once the snapshot is no longer served and its last chunk is done: without it every
           // flip would keep another snapshot's FAISS indexes in memory for the life of the worker.
           unload: async (retriever) => retriever.release(),

@@ -1,6 +1,7 @@
-// Compressed shards (IVF-PQ) with exact re-rank: same answers as exact Flat search on the same
-// vectors (recall@10 vs Flat), exact scores, and `auto` choosing by the snapshot's Flat memory.
-// Real FAISS, the static encoder, a local store, the pipeline's own stages.
+// Compressed snapshots (IVF-PQ) with exact re-rank: same answers as exact Flat search on the same
+// vectors (recall@10 vs Flat), exact scores, for the snapshot-wide quantizer (one merged index) and
+// the per-shard layout; `auto` choosing by the snapshot's Flat memory; deleted rows of an incremental
+// snapshot never returned. Real FAISS, the static encoder, a local store, the pipeline's own stages.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,8 +12,8 @@ import { createLogger } from '@rag/core';
 import { loadEncoder, type Encoder } from '@rag/encoder';
 import { LocalObjectStore } from '@rag/storage';
 import type { SnapshotManifest } from '@rag/snapshot';
-import { PAYLOAD_VERSION, runEncode, runIndex, runIngest, runPublish, type BuildRequest } from '@rag/pipeline';
-import { SnapshotRetriever } from './snapshot-retriever.js';
+import { PAYLOAD_VERSION, runBuildInProcess, type BuildRequest } from '@rag/pipeline';
+import { SnapshotRetriever, type RetrievedPassage } from './snapshot-retriever.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const STATIC = join(REPO, 'models/minilm-static-256');
@@ -44,75 +45,141 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function build(store: LocalObjectStore, id: string, shardSize: number, index: BuildRequest['index']): Promise<SnapshotManifest> {
-  const req: BuildRequest = { v: PAYLOAD_VERSION, snapshotId: id, source: { path, format: 'jsonl' }, shardSize, wordsPerPassage: 30, index, encoderDir: STATIC, requestedAt: new Date().toISOString() };
-  const ingest = await runIngest(req, { store, logger });
-  for (const s of ingest.shards) {
-    const job = { v: PAYLOAD_VERSION, snapshotId: id, shard: s.shard, encoderDir: STATIC, index } as const;
-    await runEncode(job, { store, encoder, logger });
-    await runIndex(job, { store, logger });
-  }
-  return runPublish(req, { store, logger });
+async function build(store: LocalObjectStore, id: string, shardSize: number, index: BuildRequest['index'], extra: Partial<BuildRequest> = {}, source = path): Promise<SnapshotManifest> {
+  const req: BuildRequest = { v: PAYLOAD_VERSION, snapshotId: id, source: { path: source, format: 'jsonl' }, shardSize, wordsPerPassage: 30, index, encoderDir: STATIC, requestedAt: new Date().toISOString(), ...extra };
+  return (await runBuildInProcess(req, { store, encoder, logger }))!;
 }
 
-// 6-bit codes (64 centroids per sub-quantizer) train on shards of 4,000; the default 8-bit codes need 9,984.
+// 6-bit codes (64 centroids per sub-quantizer) train on 39 x 64 = 2,496 vectors; the default 8-bit codes need 9,984.
 const PQ = { pqBits: 6 };
 
-test('ivfpq shards with exact re-rank return the exact top-10 of Flat (recall@10 >= 0.95) with exact scores', async () => {
-  const store = new LocalObjectStore(join(dir, 'store'));
-  const pq = await build(store, 'pq', 4_000, { kind: 'ivfpq', params: PQ });
-  const flat = await build(store, 'flat', 4_000, { kind: 'flat', params: {} });
-  assert.deepEqual(pq.shards.map((s) => s.index!.kind), ['ivfpq', 'ivfpq']);
-  const p = pq.shards[0]!.index!.params;
-  assert.equal(p.pqM, 64, '256-d vectors: 64 sub-quantizers');
-  assert.equal(p.pqBits, 6);
-  assert.equal(p.rerank, 32);
-  assert.equal(p.nlist, 63, 'about sqrt(4000) lists');
-  assert.ok(pq.shards[0]!.bytes < flat.shards[0]!.bytes / 8, `compressed index ${pq.shards[0]!.bytes} B vs Flat ${flat.shards[0]!.bytes} B`);
-
-  const a = await SnapshotRetriever.load(store, 'pq');
-  const b = await SnapshotRetriever.load(store, 'flat');
+/** 200 queries: the first 8 words of every 40th document's passage. */
+async function queriesOf(store: LocalObjectStore, m: SnapshotManifest): Promise<string[]> {
   const queries: string[] = [];
-  for await (const x of SnapshotRetriever.readPassages(store, flat)) if (queries.length < 200 && Number(x.id.slice(1).split('-')[0]) % 40 === 0) queries.push(x.text.split(' ').slice(0, 8).join(' '));
+  for await (const x of SnapshotRetriever.readPassages(store, m)) if (queries.length < 200 && Number(x.id.slice(1).split('-')[0]) % 40 === 0) queries.push(x.text.split(' ').slice(0, 8).join(' '));
   assert.equal(queries.length, 200);
-  const want = await b.search(encoder, queries, 10);
-  const recallOf = (got: typeof want) => {
-    let hits = 0;
-    for (let q = 0; q < queries.length; q++) {
-      const exact = new Map(want[q]!.map((h) => [h.id, h.score]));
-      for (const h of got[q]!) {
-        const s = exact.get(h.id);
-        if (s === undefined) continue;
-        hits++;
-        assert.ok(Math.abs(s - h.score) < 1e-4, `re-ranked score ${h.score} is the exact ${s}`);
-      }
+  return queries;
+}
+
+/** recall@10 of `got` against `want` (exact top-10), checking every shared hit carries the exact score. */
+function recallAgainst(want: RetrievedPassage[][], got: RetrievedPassage[][]): number {
+  let hits = 0;
+  for (let q = 0; q < want.length; q++) {
+    const exact = new Map(want[q]!.map((h) => [h.id, h.score]));
+    for (const h of got[q]!) {
+      const s = exact.get(h.id);
+      if (s === undefined) continue;
+      hits++;
+      assert.ok(Math.abs(s - h.score) < 1e-4, `re-ranked score ${h.score} is the exact ${s}`);
     }
-    return hits / (queries.length * 10);
-  };
-  const recall = recallOf(await a.search(encoder, queries, 10));
+  }
+  return hits / (want.length * 10);
+}
+
+test('ivfpq: one quantizer for the snapshot, every shard\'s lists in one index; exact top-10 of Flat (recall@10 >= 0.95), exact scores', async () => {
+  const store = new LocalObjectStore(join(dir, 'store'));
+  const pq = await build(store, 'pq', 3_000, { kind: 'ivfpq', params: PQ });
+  const flat = await build(store, 'flat', 3_000, { kind: 'flat', params: {} });
+  assert.equal(pq.version, 3);
+  assert.deepEqual(pq.shards.map((s) => s.index!.kind), ['ivfpq-lists', 'ivfpq-lists', 'ivfpq-lists']);
+  const q = pq.quantizer!;
+  assert.deepEqual([q.pqM, q.pqBits, q.rerank], [64, 6, 32], '256-d vectors: 64 sub-quantizers');
+  assert.equal(q.nlist, 205, 'the power of two nearest 4·sqrt(8000) is 256, clamped to 8000 / 39 lists');
+  assert.equal(q.nprobe, 16);
+  assert.equal(q.trainedOn, 8_000, 'every vector, the snapshot being smaller than 50 per list');
+  assert.ok(q.fit.recall10 >= 0.95, `fit ${q.fit.recall10}`);
+  assert.ok(pq.shards.every((s) => s.index!.params.quantizer === q.sha256), 'every shard names its quantizer');
+  const listBytes = pq.shards.reduce((a, s) => a + s.bytes, 0);
+  assert.ok(listBytes < flat.shards.reduce((a, s) => a + s.bytes, 0) / 8, `lists ${listBytes} B vs Flat`);
+  // The quantizer is stored once, not per shard; published by content like the rest.
+  assert.match(q.key, /^objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.quantizer\.faiss$/);
+  assert.ok(pq.shards.every((s) => s.key.endsWith('.ivflists')));
+
+  const queries = await queriesOf(store, flat);
+  const want = await (await SnapshotRetriever.load(store, 'flat')).search(encoder, queries, 10);
+  const recall = recallAgainst(want, await (await SnapshotRetriever.load(store, 'pq')).search(encoder, queries, 10));
   assert.ok(recall >= 0.95, `recall@10 vs Flat ${recall}`);
 
-  // The same shards served with rerank=1 (the k PQ candidates, re-scored): the re-rank depth is what holds recall.
-  const m1 = { ...pq, id: 'pq1', shards: pq.shards.map((s) => ({ ...s, index: { kind: s.index!.kind, params: { ...s.index!.params, rerank: 1 } } })) };
+  // The same snapshot served with rerank=1 (the k PQ candidates, re-scored): the re-rank depth is what holds recall.
+  const m1 = { ...pq, id: 'pq1', quantizer: { ...q, rerank: 1 } };
   await store.put('snapshots/pq1/manifest.json', JSON.stringify(m1));
-  const recall1 = recallOf(await (await SnapshotRetriever.load(store, 'pq1')).search(encoder, queries, 10));
+  const recall1 = recallAgainst(want, await (await SnapshotRetriever.load(store, 'pq1')).search(encoder, queries, 10));
   assert.ok(recall1 < recall, `rerank=1 recall ${recall1} < rerank=32 recall ${recall}`);
+
+  // The older layout, one quantizer per shard, searched shard by shard and merged in JavaScript: the same bar.
+  const perShard = await build(store, 'pq-shard', 4_000, { kind: 'ivfpq-shard', params: PQ });
+  assert.equal(perShard.version, 2, 'no quantizer: readable by older versions');
+  assert.deepEqual(perShard.shards.map((s) => s.index!.kind), ['ivfpq', 'ivfpq']);
+  assert.equal(perShard.quantizer, undefined);
+  const recallShard = recallAgainst(want, await (await SnapshotRetriever.load(store, 'pq-shard')).search(encoder, queries, 10));
+  assert.ok(recallShard >= 0.95, `per-shard recall@10 vs Flat ${recallShard}`);
 });
 
-test('auto builds Flat under the memory budget and IVF-PQ above it, the same for every shard; a small shard falls back to Flat', async () => {
+test('auto builds Flat under the memory budget and the snapshot-wide IVF-PQ above it, for every shard alike; too few passages to train is Flat, with why', async () => {
   const store = new LocalObjectStore(join(dir, 'auto'));
   const small = await build(store, 'auto-flat', 4_000, { kind: 'auto', params: PQ });
   assert.equal(small.index.kind, 'auto');
   assert.ok(small.shards.every((s) => s.index!.kind === 'flat' && s.index!.params.requestedKind === 'auto'));
   assert.match(String(small.shards[0]!.index!.params.autoReason), /<= budget 1024 MiB/);
-  // 8,000 x 256-d x 4 B = 7.8 MiB > a 4 MiB budget. Shards of 7,000 + 1,000: the 1,000 are too few to train PQ.
+  assert.equal(small.quantizer, undefined);
+  // 8,000 x 256-d x 4 B = 7.8 MiB > a 4 MiB budget. Shards of 7,000 + 1,000: the small one is encoded with the
+  // snapshot's quantizer too (per-shard quantizers needed 2,496 vectors in every shard).
   const big = await build(store, 'auto-pq', 7_000, { kind: 'auto', params: { ...PQ, flatBudgetMiB: 4 } });
-  assert.deepEqual(big.shards.map((s) => s.index!.kind), ['ivfpq', 'flat']);
-  assert.match(String(big.shards[1]!.index!.params.fallbackReason), /ivfpq needs at least 2496 vectors/);
+  assert.deepEqual(big.shards.map((s) => s.index!.kind), ['ivfpq-lists', 'ivfpq-lists']);
+  assert.ok(big.quantizer);
   const r = await SnapshotRetriever.load(store, 'auto-pq');
   const texts: string[] = [];
   for await (const x of SnapshotRetriever.readPassages(store, big)) if (x.id === 'd7500-0' || x.id === 'd100-0') texts.push(x.text);
-  // Top 10 (80 PQ candidates): a topic's 35 documents in a shard are near-duplicates, whose PQ codes tie.
   const hits = await r.search(encoder, texts, 10);
-  assert.deepEqual(hits.map((h) => h[0]!.id).sort(), ['d100-0', 'd7500-0'], 'a mixed snapshot (IVF-PQ and Flat shards) finds a passage from its own text in either kind');
+  assert.deepEqual(hits.map((h) => h[0]!.id).sort(), ['d100-0', 'd7500-0'], 'a passage is found from its own text in either shard');
+
+  // 2,000 passages cannot train 6-bit codes (2,496): the whole snapshot is Flat, each shard saying why.
+  const tiny = join(dir, 'tiny.jsonl');
+  writeFileSync(tiny, readFileSync(path, 'utf8').split('\n').slice(0, 2_000).join('\n') + '\n');
+  const fell = await build(store, 'too-small', 1_000, { kind: 'ivfpq', params: PQ }, {}, tiny);
+  assert.ok(fell.shards.every((s) => s.index!.kind === 'flat' && s.index!.params.requestedKind === 'ivfpq'));
+  assert.match(String(fell.shards[0]!.index!.params.fallbackReason), /ivfpq needs at least 2496 passages to train its quantizers; the snapshot has 2000/);
+});
+
+test('an incremental snapshot keeps its base\'s quantizer: new shards encoded with it, deleted rows never returned, the same top-10 as a full build with that quantizer', async () => {
+  const store = new LocalObjectStore(join(dir, 'nightly'));
+  const night1 = await build(store, 'n1', 3_000, { kind: 'ivfpq', params: PQ });
+  // Night 2: every 25th document edited (its old passage is deleted from the kept shard), 30 added.
+  const rows = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; title: string; text: string });
+  const edited = rows.map((r, i) => (i % 25 === 0 ? { ...r, text: `${r.text} revised` } : r));
+  for (let i = 0; i < 30; i++) edited.push({ id: `new${i}`, title: `New ${i}`, text: rows[i * 7]!.text.split(' ').reverse().join(' ') });
+  const path2 = join(dir, 'night2.jsonl');
+  writeFileSync(path2, edited.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const inc = await build(store, 'n2', 3_000, { kind: 'ivfpq', params: PQ }, { base: 'n1' }, path2);
+  assert.equal(inc.quantizer!.sha256, night1.quantizer!.sha256, 'the base\'s quantizer, not a new one');
+  assert.equal(inc.quantizer!.reusedFrom, 'n1');
+  assert.ok(inc.quantizer!.fit.recall10 >= 0.95, `fit of the reused quantizer ${inc.quantizer!.fit.recall10}`);
+  assert.ok(inc.base!.passagesEncoded <= 400, `only what changed was encoded (${inc.base!.passagesEncoded})`);
+  assert.ok(inc.shards.some((s) => s.deleted), 'kept shards with deleted rows');
+  const full = await build(store, 'n2-full', 3_000, { kind: 'ivfpq', params: PQ }, { quantizerFrom: 'n1' }, path2);
+  assert.equal(full.quantizer!.sha256, night1.quantizer!.sha256);
+
+  // An edited document keeps its id: a deleted row would come back under a live id with the old text.
+  const live = new Map<string, string>();
+  for await (const p of SnapshotRetriever.readPassages(store, inc)) live.set(p.id, p.text);
+  assert.equal(live.size, inc.passages);
+  const oldTexts = rows.filter((_, i) => i % 25 === 0).map((r) => r.text);
+  const queries = [...oldTexts, ...(await queriesOf(store, night1))];
+  assert.ok(oldTexts.length > 0);
+  const a = await (await SnapshotRetriever.load(store, 'n2')).search(encoder, queries, 10);
+  const b = await (await SnapshotRetriever.load(store, 'n2-full')).search(encoder, queries, 10);
+  for (const [q, hits] of a.entries()) {
+    assert.equal(hits.length, 10);
+    for (const h of hits) assert.equal(h.text, live.get(h.id), `query ${q}: ${h.id} served with text that is not night 2's`);
+    assert.deepEqual(hits.map((h) => h.id), b[q]!.map((h) => h.id), `query ${q}: incremental and full builds agree`);
+  }
+  // Each old text is exactly a deleted row (score 1 if it were served): none came back.
+  for (const q of oldTexts.keys()) assert.ok(a[q]![0]!.score < 0.9999, `query ${q}: top score ${a[q]![0]!.score}`);
+
+  // --retrain: a new quantizer, and the kept shards indexed again under it.
+  const re = await build(store, 'n2-retrain', 3_000, { kind: 'ivfpq', params: PQ }, { base: 'n1', retrain: true }, path2);
+  assert.notEqual(re.quantizer!.sha256, night1.quantizer!.sha256);
+  assert.ok(re.shards.every((s) => s.index!.params.quantizer === re.quantizer!.sha256), 'every shard, kept ones too, under the new quantizer');
+  const c = await (await SnapshotRetriever.load(store, 'n2-retrain')).search(encoder, queries.slice(0, 50), 10);
+  for (const hits of c) for (const h of hits) assert.equal(h.text, live.get(h.id));
 });

@@ -10,7 +10,7 @@ import { ShardIntegrityError, createLogger } from '@rag/core';
 import { loadEncoder, type Encoder } from '@rag/encoder';
 import { LocalObjectStore } from '@rag/storage';
 import type { SnapshotManifest } from '@rag/snapshot';
-import { PAYLOAD_VERSION, runEncode, runIndex, runIngest, runPublish, type BuildRequest } from '@rag/pipeline';
+import { PAYLOAD_VERSION, runBuildInProcess, type BuildRequest } from '@rag/pipeline';
 import { SnapshotRetriever } from './snapshot-retriever.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -40,13 +40,7 @@ function corpus(path: string, n: number): void {
 
 async function build(store: LocalObjectStore, id: string, path: string, shardSize: number, index: BuildRequest['index']): Promise<SnapshotManifest> {
   const req: BuildRequest = { v: PAYLOAD_VERSION, snapshotId: id, source: { path, format: 'jsonl' }, shardSize, wordsPerPassage: 30, index, encoderDir: STATIC, requestedAt: new Date().toISOString() };
-  const ingest = await runIngest(req, { store, logger });
-  for (const s of ingest.shards) {
-    const job = { v: PAYLOAD_VERSION, snapshotId: id, shard: s.shard, encoderDir: STATIC, index } as const;
-    await runEncode(job, { store, encoder, logger });
-    await runIndex(job, { store, logger });
-  }
-  return runPublish(req, { store, logger });
+  return (await runBuildInProcess(req, { store, encoder, logger }))!;
 }
 
 test('passages are read by offset on demand: same results as holding them, and no shard text in memory', async () => {

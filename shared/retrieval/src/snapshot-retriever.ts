@@ -1,8 +1,8 @@
 import { ShardIntegrityError, UsageError, sha256, type Logger } from '@rag/core';
 import { parseCheckedPassage, parsePassageShard, type Passage } from '@rag/corpus';
 import type { Encoder } from '@rag/encoder';
-import { ShardIndex, compareHits, mergeTopK, type MergedHit } from '@rag/index';
-import type { ObjectStore } from '@rag/storage';
+import { MergedIvfIndex, ShardIndex, compareHits, mergeTopK, type MergedHit } from '@rag/index';
+import { objectRanges, type ObjectCache, type ObjectRanges, type ObjectStore } from '@rag/storage';
 import { SnapshotRegistry, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 
 export interface RetrievedPassage {
@@ -16,7 +16,8 @@ export interface RetrievedPassage {
 
 interface LoadedShard {
   shard: number;
-  index: ShardIndex;
+  /** The shard's own index; absent under a snapshot-wide quantizer (its lists are in the merged index). */
+  index?: ShardIndex;
   /** Every row's passage, for snapshots without an offsets object (built before v2). */
   passages?: Passage[];
   /** Byte offset of every row in the passages object (rows + 1): passages are read on demand. */
@@ -30,6 +31,20 @@ interface LoadedShard {
    */
   rerank: number;
   embeddingsKey: string;
+  /** Range reads of the shard's embeddings and passages (local files, the disk cache, or the store). */
+  embeddingRows: ObjectRanges;
+  passageRows: ObjectRanges;
+}
+
+/** Every shard's inverted lists in one IVF-PQ under the snapshot's quantizer (manifest version 3). */
+interface MergedShards {
+  index: MergedIvfIndex;
+  /** Global row of each shard's row 0, in manifest order, plus the total (rows, deleted ones included). */
+  firstRow: number[];
+  /** Bit r set: global row r is deleted (rows of kept shards whose pages changed or went away). */
+  excluded?: Uint8Array;
+  nprobe: number;
+  rerank: number;
 }
 
 export interface LoadOptions {
@@ -38,6 +53,12 @@ export interface LoadOptions {
   concurrency?: number;
   /** Passages kept in memory after a read, most recent first (a hot set across questions). Default 4096. */
   cacheSize?: number;
+  /**
+   * A local disk cache for a remote store: every object a question reads (embeddings for re-ranking,
+   * passages) is copied there, verified, while the snapshot loads, so questions then make no request.
+   * Local storage is read in place and needs none.
+   */
+  objectCache?: ObjectCache;
 }
 
 /**
@@ -55,15 +76,23 @@ export class SnapshotRetriever {
   private constructor(
     readonly manifest: SnapshotManifest,
     private readonly shards: LoadedShard[],
-    private readonly store: ObjectStore,
     private readonly cacheSize: number,
+    private readonly merged: MergedShards | undefined,
+    private readonly objectCache: ObjectCache | undefined,
   ) {}
 
   static async load(store: ObjectStore, snapshotId: string, o: LoadOptions = {}): Promise<SnapshotRetriever> {
     const manifest = await new SnapshotRegistry(store).read(snapshotId);
-    const shards = await mapLimit(manifest.shards, o.concurrency ?? 4, (s) => loadShard(store, manifest, s));
-    o.logger?.info({ event: 'snapshot.loaded', snapshotId, shards: shards.length, passages: manifest.passages, lazy: shards.every((s) => !s.passages) }, 'snapshot loaded');
-    return new SnapshotRetriever(manifest, shards, store, o.cacheSize ?? 4096);
+    const concurrency = o.concurrency ?? 4;
+    if (o.objectCache && !store.localPath?.(manifest.shards[0]!.embeddingsKey)) {
+      // Everything a question reads, copied and verified before the snapshot serves (a hot swap
+      // loads the new snapshot fully first, so its first questions are as fast as the last).
+      await mapLimit(manifest.shards.flatMap(rowObjects), concurrency, (ref) => o.objectCache!.prepare(ref));
+    }
+    const shards = await mapLimit(manifest.shards, concurrency, (s) => loadShard(store, manifest, s, o.objectCache));
+    const merged = manifest.quantizer ? await loadMerged(store, manifest, concurrency) : undefined;
+    o.logger?.info({ event: 'snapshot.loaded', snapshotId, shards: shards.length, passages: manifest.passages, lazy: shards.every((s) => !s.passages), merged: !!merged }, 'snapshot loaded');
+    return new SnapshotRetriever(manifest, shards, o.cacheSize ?? 4096, merged, o.objectCache);
   }
 
   /** Passages held in memory: whole shards of snapshots without offsets, plus the read cache. */
@@ -77,8 +106,11 @@ export class SnapshotRetriever {
 
   /** Frees every shard's FAISS memory (outside the JS heap) and the passage cache; searching afterwards throws. */
   release(): void {
-    for (const s of this.shards) s.index.release();
+    for (const s of this.shards) s.index?.release();
+    this.merged?.index.release();
     this.cache.clear();
+    this.vectorCache.clear();
+    this.objectCache?.release(this.manifest.shards.flatMap(rowObjects));
   }
 
   /** Refuses a query encoder whose vectors cannot be compared with this snapshot's. */
@@ -102,9 +134,40 @@ export class SnapshotRetriever {
    * with their stored fp32 embeddings, so every returned score is the exact inner product.
    */
   async searchVectors(queries: Float32Array, nq: number, k: number): Promise<RetrievedPassage[][]> {
+    const merged = this.merged ? await this.rescore(queries, this.searchMerged(this.merged, queries, nq, k), k) : await this.searchShards(queries, nq, k);
+    const passages = await this.passagesOf(merged.flat());
+    return merged.map((hits) => hits.map((hit) => {
+      const p = passages.get(`${hit.shard}:${hit.label}`)!;
+      return { id: p.id, title: p.title, text: p.text, score: hit.score, shard: hit.shard };
+    }));
+  }
+
+  /**
+   * One search over the merged index (nprobe lists in all, deleted rows skipped in the scan): the best
+   * k·rerank candidates per query with approximate scores, as (shard, row).
+   */
+  private searchMerged(m: MergedShards, queries: Float32Array, nq: number, k: number): MergedHit[][] {
+    const kk = k * m.rerank;
+    const r = m.index.search(queries, nq, kk, m.nprobe, m.excluded);
+    const out: MergedHit[][] = [];
+    for (let q = 0; q < nq; q++) {
+      const hits: MergedHit[] = [];
+      for (let i = q * kk; i < (q + 1) * kk; i++) {
+        const row = r.labels[i]!;
+        if (row < 0) continue;
+        const at = shardOfRow(m.firstRow, row);
+        hits.push({ shard: this.shards[at]!.shard, label: row - m.firstRow[at]!, score: r.scores[i]! });
+      }
+      out.push(hits);
+    }
+    return out;
+  }
+
+  /** Each shard's own index searched, the lists merged in JavaScript (snapshots without a quantizer). */
+  private async searchShards(queries: Float32Array, nq: number, k: number): Promise<MergedHit[][]> {
     const rerank = Math.max(1, ...this.shards.map((s) => s.rerank));
     // A shard with deleted rows is asked for one more per deleted row, so enough live rows remain.
-    const perShard = this.shards.map((s) => ({ s, r: s.index.search(queries, nq, Math.min(k * Math.max(1, s.rerank) + s.deleted.size, s.index.ntotal)) }));
+    const perShard = this.shards.map((s) => ({ s, r: s.index!.search(queries, nq, Math.min(k * Math.max(1, s.rerank) + s.deleted.size, s.index!.ntotal)) }));
     let merged: MergedHit[][] = [];
     for (let q = 0; q < nq; q++) {
       const lists = perShard.map(({ s, r }) => {
@@ -118,11 +181,7 @@ export class SnapshotRetriever {
       merged.push(mergeTopK(lists, k * rerank));
     }
     if (this.shards.some((s) => s.rerank > 0)) merged = await this.rescore(queries, merged, k);
-    const passages = await this.passagesOf(merged.flat());
-    return merged.map((hits) => hits.map((hit) => {
-      const p = passages.get(`${hit.shard}:${hit.label}`)!;
-      return { id: p.id, title: p.title, text: p.text, score: hit.score, shard: hit.shard };
-    }));
+    return merged;
   }
 
   /** Replaces the approximate scores of compressed shards' hits by exact ones; the best k per query remain. */
@@ -141,7 +200,7 @@ export class SnapshotRetriever {
     });
   }
 
-  /** Embedding rows of these hits: from the cache or one range read each (dim x 4 bytes). */
+  /** Embedding rows of these hits: from memory or one range read each (dim x 4 bytes; a pread of a local file). */
   private async vectorsOf(hits: MergedHit[]): Promise<Map<string, Float32Array>> {
     const dim = this.manifest.dim;
     const out = new Map<string, Float32Array>();
@@ -154,7 +213,7 @@ export class SnapshotRetriever {
     }
     await mapLimit([...todo], 32, async ([key, h]) => {
       const s = this.shards[h.shard]!;
-      const bytes = await this.store.getRange(s.embeddingsKey, h.label * dim * 4, (h.label + 1) * dim * 4);
+      const bytes = await s.embeddingRows.read(h.label * dim * 4, (h.label + 1) * dim * 4);
       if (bytes.length !== dim * 4) throw new ShardIntegrityError(`embeddings ${s.embeddingsKey} end before row ${h.label}`, { hint: 'the object was altered; rebuild the snapshot' });
       const v = new Float32Array(dim);
       for (let i = 0; i < dim; i++) v[i] = bytes.readFloatLE(i * 4);
@@ -182,7 +241,7 @@ export class SnapshotRetriever {
       else todo.set(key, h);
     }
     await mapLimit([...todo], 16, async ([key, h]) => {
-      const p = await readRow(this.store, this.shards[h.shard]!, h.label);
+      const p = await readRow(this.shards[h.shard]!, h.label);
       out.set(key, p);
       this.cache.set(key, p);
       if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
@@ -200,16 +259,31 @@ export class SnapshotRetriever {
   }
 }
 
-async function loadShard(store: ObjectStore, manifest: SnapshotManifest, s: ShardEntry): Promise<LoadedShard> {
-  const indexBytes = await store.get(s.key);
-  if (sha256(indexBytes) !== s.sha256) throw new ShardIntegrityError(`index ${s.key} does not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
-  // Each shard's own parameters (v2); v1 manifests had one spec for all shards.
-  const spec = s.index ?? manifest.index;
-  const index = ShardIndex.fromBuffer(indexBytes, spec.params);
+/** The objects a question may read rows of: a shard's embeddings (re-rank) and passages. */
+function rowObjects(s: ShardEntry): { key: string; sha256: string }[] {
+  return [{ key: s.embeddingsKey, sha256: s.embeddingsSha256 }, { key: s.passagesKey, sha256: s.passagesSha256 }];
+}
+
+async function loadShard(store: ObjectStore, manifest: SnapshotManifest, s: ShardEntry, cache: ObjectCache | undefined): Promise<LoadedShard> {
   const deleted = await readDeleted(store, s);
-  const common = { shard: s.shard, index, passagesKey: s.passagesKey, deleted, embeddingsKey: s.embeddingsKey, rerank: rerankOf(spec) };
-  if (index.ntotal !== s.vectors || s.vectors !== s.passages) {
-    throw new ShardIntegrityError(`shard ${s.shard}: index has ${index.ntotal} vectors, manifest says ${s.vectors}/${s.passages}`);
+  const rows = { embeddingRows: objectRanges(store, cache, rowObjects(s)[0]!), passageRows: objectRanges(store, cache, rowObjects(s)[1]!) };
+  let index: ShardIndex | undefined;
+  let rerank: number;
+  if (s.index?.kind === 'ivfpq-lists') {
+    if (!manifest.quantizer) throw new ShardIntegrityError(`shard ${s.shard} holds inverted lists but snapshot ${manifest.id} names no quantizer`, { hint: 'the manifest was altered; rebuild the snapshot' });
+    rerank = manifest.quantizer.rerank;
+  } else {
+    const indexBytes = await store.get(s.key);
+    if (sha256(indexBytes) !== s.sha256) throw new ShardIntegrityError(`index ${s.key} does not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
+    // Each shard's own parameters (v2); v1 manifests had one spec for all shards.
+    const spec = s.index ?? manifest.index;
+    index = ShardIndex.fromBuffer(indexBytes, spec.params);
+    rerank = rerankOf(spec);
+    if (index.ntotal !== s.vectors) throw new ShardIntegrityError(`shard ${s.shard}: index has ${index.ntotal} vectors, manifest says ${s.vectors}/${s.passages}`);
+  }
+  const common = { shard: s.shard, index, passagesKey: s.passagesKey, deleted, embeddingsKey: s.embeddingsKey, rerank, ...rows };
+  if (s.vectors !== s.passages) {
+    throw new ShardIntegrityError(`shard ${s.shard}: manifest says ${s.vectors} vectors for ${s.passages} passages`);
   }
   if (s.offsets) {
     const raw = await store.get(s.offsets.key);
@@ -228,6 +302,69 @@ async function loadShard(store: ObjectStore, manifest: SnapshotManifest, s: Shar
   return { ...common, passages };
 }
 
+/**
+ * The snapshot's quantizer with every shard's inverted lists appended, shard by shard in manifest
+ * order (global row = the shard's first row + its row), each object checked against its sha256.
+ */
+async function loadMerged(store: ObjectStore, manifest: SnapshotManifest, concurrency: number): Promise<MergedShards> {
+  const q = manifest.quantizer!;
+  const qBytes = await store.get(q.key);
+  if (sha256(qBytes) !== q.sha256) throw new ShardIntegrityError(`quantizer ${q.key} does not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
+  const index = MergedIvfIndex.fromQuantizer(qBytes);
+  try {
+    const firstRow: number[] = [];
+    let total = 0;
+    for (const s of manifest.shards) {
+      firstRow.push(total);
+      total += s.vectors;
+    }
+    firstRow.push(total);
+    let excluded: Uint8Array | undefined;
+    // Read in parallel, appended in order as each shard's turn comes.
+    let next = 0;
+    const ready = new Map<number, Buffer>();
+    const waiters = new Map<number, () => void>();
+    const reads = mapLimit(manifest.shards.map((s, i) => ({ s, i })), concurrency, async ({ s, i }) => {
+      if (s.index?.kind !== 'ivfpq-lists') throw new ShardIntegrityError(`shard ${s.shard} of ${manifest.id} is ${s.index?.kind ?? manifest.index.kind}, not lists under the snapshot's quantizer`, { hint: 'the manifest was altered; rebuild the snapshot' });
+      const bytes = await store.get(s.key);
+      if (sha256(bytes) !== s.sha256) throw new ShardIntegrityError(`lists ${s.key} of shard ${s.shard} do not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
+      ready.set(i, bytes);
+      waiters.get(i)?.();
+    });
+    const append = (async () => {
+      for (; next < manifest.shards.length; next++) {
+        if (!ready.has(next)) await new Promise<void>((r) => waiters.set(next, r));
+        const s = manifest.shards[next]!;
+        const added = index.addLists(ready.get(next)!, firstRow[next]!);
+        ready.delete(next);
+        if (added !== s.vectors) throw new ShardIntegrityError(`lists of shard ${s.shard} hold ${added} vectors, the manifest says ${s.vectors}`, { hint: 'the object was altered; rebuild the snapshot' });
+        for (const row of await readDeleted(store, s)) {
+          excluded ??= new Uint8Array(Math.ceil(total / 8));
+          const g = firstRow[next]! + row;
+          excluded[g >> 3]! |= 1 << (g & 7);
+        }
+      }
+    })();
+    await Promise.all([reads, append]);
+    return { index, firstRow, ...(excluded ? { excluded } : {}), nprobe: q.nprobe, rerank: q.rerank };
+  } catch (err) {
+    index.release();
+    throw err;
+  }
+}
+
+/** Index of the shard holding global row `row` (firstRow ascending, last entry the total). */
+function shardOfRow(firstRow: number[], row: number): number {
+  let lo = 0;
+  let hi = firstRow.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (firstRow[mid]! <= row) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** Candidates per result to re-score for a compressed shard; 0 where the index scores exactly. */
 function rerankOf(spec: { kind: string; params: Record<string, number | string> }): number {
   if (spec.kind !== 'ivfpq') return 0;
@@ -242,9 +379,9 @@ function dot(a: Float32Array, b: Float32Array): number {
 }
 
 /** One row of a shard by a range read, checked against the passage's own hash. */
-async function readRow(store: ObjectStore, s: LoadedShard, row: number): Promise<Passage> {
+async function readRow(s: LoadedShard, row: number): Promise<Passage> {
   const off = s.offsets!;
-  const bytes = await store.getRange(s.passagesKey, off[row]!, off[row + 1]!);
+  const bytes = await s.passageRows.read(off[row]!, off[row + 1]!);
   return parseCheckedPassage(bytes.toString('utf8'), `row ${row} of ${s.passagesKey}`, 'the object was altered; rebuild the snapshot');
 }
 

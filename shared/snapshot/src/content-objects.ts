@@ -10,12 +10,16 @@ import type { ObjectStore } from '@rag/storage';
  */
 export const OBJECTS_PREFIX = 'objects/';
 
-export type ContentKind = 'passages' | 'embeddings' | 'index' | 'pages' | 'deleted' | 'reuse' | 'offsets' | 'range';
+export type ContentKind = 'passages' | 'embeddings' | 'index' | 'quantizer' | 'lists' | 'pages' | 'deleted' | 'reuse' | 'offsets' | 'range';
 
 const EXT: Record<ContentKind, string> = {
   passages: 'jsonl',
   embeddings: 'f32',
   index: 'faiss',
+  /** A snapshot's trained IVF-PQ with no vectors in it (FAISS write_index). */
+  quantizer: 'quantizer.faiss',
+  /** One shard's inverted lists under its snapshot's quantizer (FAISS write_InvertedLists). */
+  lists: 'ivflists',
   pages: 'pages.jsonl',
   deleted: 'deleted.json',
   reuse: 'reuse.json',

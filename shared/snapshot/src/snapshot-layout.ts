@@ -28,6 +28,8 @@ export class SnapshotLayout {
   /** Marker of one part of a shard's encode work (shards split into several encode jobs). */
   encodePartMarker(shard: number, part: number): string { return `${this.root}/_build/encode-${SnapshotLayout.shardName(shard)}-p${String(part).padStart(4, '0')}.json`; }
   indexMarker(shard: number): string { return `${this.root}/_build/index-${SnapshotLayout.shardName(shard)}.json`; }
+  /** The train stage's decision: the index of the snapshot and, for IVF-PQ, its quantizer. */
+  trainMarker(): string { return `${this.root}/_build/train.json`; }
 }
 
 export const SNAPSHOTS_PREFIX = 'snapshots/';

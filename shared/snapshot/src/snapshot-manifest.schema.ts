@@ -1,19 +1,20 @@
 import { z } from 'zod';
 
 /**
- * Version 2 of the published snapshot manifest: content-addressed objects, per-shard index
- * parameters, deletion lists (shards reused from a base snapshot) and a page table. Version 1
- * manifests (older builds) still read: their shards have no deletions and one index spec.
- * Readers refuse versions they do not know.
+ * Version 3 of the published snapshot manifest: version 2 (content-addressed objects, per-shard index
+ * parameters, deletion lists of shards reused from a base snapshot, a page table) plus a snapshot-wide
+ * IVF-PQ quantizer whose shards hold only inverted lists. Builds write version 3 only for snapshots
+ * with a quantizer, so older readers refuse just those. Versions 1 and 2 still read; readers refuse
+ * versions they do not know.
  */
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 
 const sha = z.string().regex(/^[0-9a-f]{64}$/);
 
-/** What a shard was built as. */
-export const indexKindSchema = z.enum(['flat', 'hnsw', 'ivf', 'ivfpq']);
+/** What a shard was built as: a FAISS index of its own, or (`ivfpq-lists`) lists under the snapshot's quantizer. */
+export const indexKindSchema = z.enum(['flat', 'hnsw', 'ivf', 'ivfpq', 'ivfpq-lists']);
 /** What a build asked for: a kind, or `auto` (each shard records what it got). */
-export const requestedIndexKindSchema = z.enum(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq']);
+export const requestedIndexKindSchema = z.enum(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq', 'ivfpq-shard']);
 
 /** An object a manifest references, with what a reader verifies. */
 export const objectRefSchema = z.object({
@@ -60,7 +61,7 @@ export const indexSpecSchema = z.object({
 
 export const manifestSchema = z.object({
   format: z.literal('rag-snapshot'),
-  version: z.union([z.literal(1), z.literal(MANIFEST_VERSION)]),
+  version: z.union([z.literal(1), z.literal(2), z.literal(MANIFEST_VERSION)]),
   id: z.string(),
   status: z.literal('ready'),
   createdAt: z.string(),
@@ -71,6 +72,25 @@ export const manifestSchema = z.object({
   shardSize: z.number().int().min(1),
   index: indexSpecSchema,
   shards: z.array(shardEntrySchema).min(1),
+  /**
+   * Version 3: the snapshot-wide IVF-PQ (coarse quantizer and PQ codebooks trained once, no vectors
+   * in it). Every shard of kind `ivfpq-lists` holds its vectors' codes under it; a server appends all
+   * shards' lists to one index and scans `nprobe` lists per query, re-scoring the best k·rerank exactly.
+   */
+  quantizer: objectRefSchema.extend({
+    nlist: z.number().int().min(1),
+    pqM: z.number().int().min(1),
+    pqBits: z.number().int().min(1),
+    nprobe: z.number().int().min(1),
+    rerank: z.number().int().min(1),
+    /** Trained here: on how many sampled vectors, in how many milliseconds. */
+    trainedOn: z.number().int().optional(),
+    trainMs: z.number().optional(),
+    /** Taken from this snapshot (an incremental build's base, or --quantizer-from) instead. */
+    reusedFrom: z.string().optional(),
+    /** recall@10 of served search against exact on a sample of this snapshot's vectors. */
+    fit: z.object({ recall10: z.number(), queries: z.number().int(), corpus: z.number().int() }),
+  }).optional(),
   encoder: z.object({
     name: z.string(),
     sha256: sha,

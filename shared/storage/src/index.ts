@@ -7,3 +7,5 @@ export * from './create-object-store.js';
 export * from './s3-dev-server.js';
 export * from './s3-source.js';
 export * from './storage-probe.js';
+export * from './object-cache.js';
+export * from './counting-store.js';

@@ -61,6 +61,10 @@ export class LocalObjectStore implements ObjectStore {
     return join(this.root, ...key.split('/'));
   }
 
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
   private wrap(err: unknown, op: string, key: string): Error {
     const code = errCode(err);
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {

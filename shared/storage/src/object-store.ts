@@ -40,6 +40,11 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Deletes every key under a non-empty prefix; returns how many were deleted. */
   deletePrefix(prefix: string): Promise<number>;
+  /**
+   * The local file holding an object, for stores on this machine's disk (read ranges of it directly);
+   * absent or undefined for remote stores.
+   */
+  localPath?(key: string): string | undefined;
   /** Releases sockets/handles; the store must not be used afterwards. */
   close(): Promise<void>;
 }

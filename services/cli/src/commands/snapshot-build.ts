@@ -17,7 +17,7 @@ export interface BuildOptions {
   workers?: number;
   shardSize: number;
   /** Default: auto, or the base snapshot's index with --base. */
-  index?: 'auto' | 'flat' | 'hnsw' | 'ivf' | 'ivfpq';
+  index?: 'auto' | 'flat' | 'hnsw' | 'ivf' | 'ivfpq' | 'ivfpq-shard';
   /** Passages per encode job (0 or absent: one per shard). */
   encodePart?: number;
   encoder?: string;
@@ -25,7 +25,12 @@ export interface BuildOptions {
   nprobe?: number;
   nlist?: number;
   pqM?: number;
+  pqBits?: number;
   rerank?: number;
+  /** IVF-PQ with --base: a new quantizer instead of the base's. */
+  retrain?: boolean;
+  /** IVF-PQ: reuse this snapshot's (or alias's) quantizer. */
+  quantizerFrom?: string;
   flatBudgetMb?: number;
   efSearch?: number;
   hnswM?: number;
@@ -85,18 +90,28 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   if (o.efSearch !== undefined) params.efSearch = o.efSearch;
   if (o.hnswM !== undefined) params.hnswM = o.hnswM;
   if (o.pqM !== undefined) params.pqM = o.pqM;
+  if (o.pqBits !== undefined) params.pqBits = o.pqBits;
   if (o.rerank !== undefined) params.rerank = o.rerank;
   if (o.flatBudgetMb !== undefined) params.flatBudgetMiB = o.flatBudgetMb;
   let index: BuildRequest['index'] = { kind: o.index ?? 'auto', params };
   let base: string | undefined;
-  if (o.base !== undefined) {
+  let quantizerFrom: string | undefined;
+  if (o.retrain && o.base === undefined) throw new UsageError('--retrain is for incremental builds (--base): a full build trains its quantizer anyway');
+  if (o.retrain && o.quantizerFrom !== undefined) throw new UsageError('--retrain and --quantizer-from contradict each other: train a new quantizer, or reuse that one');
+  if (o.base !== undefined || o.quantizerFrom !== undefined) {
     const { AliasRegistry } = await import('@rag/registry');
     const aliases = new AliasRegistry({ store, prefix: config.redis.prefix, logger });
     try {
-      base = (await aliases.resolveSnapshotRef(o.base)).snapshotId;
+      if (o.base !== undefined) base = (await aliases.resolveSnapshotRef(o.base)).snapshotId;
+      if (o.quantizerFrom !== undefined) quantizerFrom = (await aliases.resolveSnapshotRef(o.quantizerFrom)).snapshotId;
     } finally {
       await aliases.close();
     }
+  }
+  if (quantizerFrom !== undefined && !(await registry.read(quantizerFrom)).quantizer) {
+    throw new UsageError(`snapshot ${quantizerFrom} has no trained quantizer to reuse`, { hint: 'name a snapshot built with --index ivfpq (or auto above --flat-budget-mb), or leave out --quantizer-from' });
+  }
+  if (base !== undefined) {
     // A nightly build keeps its base's index unless told otherwise (unchanged shards keep theirs anyway).
     if (o.index === undefined && Object.keys(params).length === 0) {
       const b = await registry.read(base);
@@ -114,6 +129,8 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
     ...(base ? { base } : {}),
     ...(o.skipBadLines ? { skipBadLines: true } : {}),
     ...(o.encodePart ? { encodePart: o.encodePart } : {}),
+    ...(o.retrain ? { retrain: true } : {}),
+    ...(quantizerFrom ? { quantizerFrom } : {}),
     requestedAt: new Date().toISOString(),
   };
   const workers = o.workers ?? (config.redis.url ? 0 : 2);
@@ -195,6 +212,12 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   if (fellBack.length > 0) {
     const first = fellBack[0]!.index!;
     process.stderr.write(`rag: note: ${fellBack.length} of ${manifest.shards.length} shard(s) were built ${first.kind} instead of ${String(first.params.requestedKind)}: ${String(first.params.fallbackReason)}\n`);
+  }
+  const q = manifest.quantizer;
+  if (q?.reusedFrom) {
+    // How well the reused quantizer fits tonight's vectors, beside how well it fit when trained.
+    const trainedFit = await registry.read(q.reusedFrom).then((b) => b.quantizer?.fit.recall10, () => undefined);
+    process.stderr.write(`rag: quantizer of ${q.reusedFrom} reused: recall@10 ${q.fit.recall10.toFixed(3)} against exact on a sample of this snapshot${trainedFit !== undefined ? ` (${trainedFit.toFixed(3)} on ${q.reusedFrom}'s own)` : ''}; build with --retrain when it drops\n`);
   }
   return manifest;
 }

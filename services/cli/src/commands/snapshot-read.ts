@@ -43,6 +43,11 @@ export async function snapshotShow(id: string, o: { json?: boolean }): Promise<v
   if (m.base) {
     lines.push(`base      ${m.base.id}: ${m.base.passagesReused} passages reused, ${m.base.passagesEncoded} encoded, ${m.base.shardsReused} shard(s) reused, ${m.base.shardsBuilt} built`);
   }
+  const q = m.quantizer;
+  if (q) {
+    const origin = q.reusedFrom ? `reused from ${q.reusedFrom}` : `trained on ${q.trainedOn} vectors in ${((q.trainMs ?? 0) / 1000).toFixed(1)} s`;
+    lines.push(`quantizer IVF${q.nlist},PQ${q.pqM}x${q.pqBits} (${origin}), nprobe ${q.nprobe}, re-rank ${q.rerank}; recall@10 ${q.fit.recall10.toFixed(3)} against exact on ${q.fit.corpus} sampled vectors`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }
 
