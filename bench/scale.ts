@@ -11,12 +11,12 @@
 // serving reports the worker's RSS growth per passage after loading the snapshot, query latency
 // p50/p99 and recall@10 against exact search.
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readPassages } from '@rag/corpus';
+import { writeSyntheticCorpus } from './lib/synthetic-corpus.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
@@ -51,25 +51,7 @@ const storage = join(work, 'storage');
 const id = `scale-${N}`;
 
 // 1. Corpus (reused if complete).
-const corpus = join(work, 'corpus.tsv');
-const corpusDone = join(work, 'corpus.json');
-if (!existsSync(corpusDone)) {
-  log('writing the corpus');
-  const words: string[] = [];
-  const titles: string[] = [];
-  for await (const p of readPassages(o.dump!)) for (const w of p.text.split(' ')) { words.push(w); titles.push(p.title); }
-  let x = 20261203;
-  const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const out = createWriteStream(corpus);
-  out.write('id\ttext\ttitle\n');
-  for (let i = 0; i < N; i++) {
-    const at = Math.floor(rnd() * (words.length - 100));
-    const ws = words.slice(at, at + 100).map((w, j) => (j % 10 === 9 ? words[Math.floor(rnd() * words.length)]! : w));
-    if (!out.write(`${i + 1}\t${ws.join(' ').replace(/[\t"]/g, ' ')}\t${titles[at]!.replace(/[\t"]/g, ' ')}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((r) => out.end(() => r()));
-  writeFileSync(corpusDone, JSON.stringify({ passages: N }));
-}
+const corpus = await writeSyntheticCorpus(work, N, o.dump!, log);
 
 // 2. Build, sampling the RSS of every process under the CLI.
 interface Proc { pid: number; ppid: number; rssKiB: number; cmd: string }

@@ -1,3 +1,4 @@
+import { endianness } from 'node:os';
 import { ShardIntegrityError, UsageError, sha256, type Logger } from '@rag/core';
 import { parseCheckedPassage, parsePassageShard, type Passage } from '@rag/corpus';
 import type { Encoder } from '@rag/encoder';
@@ -70,8 +71,8 @@ export interface LoadOptions {
  */
 export class SnapshotRetriever {
   private readonly cache = new Map<string, Passage>();
-  /** Embedding rows read for re-ranking, most recent last (same bound as the passage cache). */
-  private readonly vectorCache = new Map<string, Float32Array>();
+  /** Embedding rows read for re-ranking by rowKey, most recent last (same bound as the passage cache). */
+  private readonly vectorCache = new Map<number, Float32Array>();
 
   private constructor(
     readonly manifest: SnapshotManifest,
@@ -192,7 +193,7 @@ export class SnapshotRetriever {
     return merged.map((hits, q) => {
       const query = queries.subarray(q * dim, (q + 1) * dim);
       const exact = hits.map((h) => {
-        const v = this.shards[h.shard]!.rerank > 0 ? vectors.get(`${h.shard}:${h.label}`)! : undefined;
+        const v = this.shards[h.shard]!.rerank > 0 ? vectors.get(rowKey(h))! : undefined;
         return v ? { ...h, score: dot(query, v) } : h;
       });
       exact.sort(compareHits);
@@ -200,28 +201,41 @@ export class SnapshotRetriever {
     });
   }
 
-  /** Embedding rows of these hits: from memory or one range read each (dim x 4 bytes; a pread of a local file). */
-  private async vectorsOf(hits: MergedHit[]): Promise<Map<string, Float32Array>> {
+  /**
+   * Embedding rows of these hits: from memory, or one read each (dim x 4 bytes): a blocking pread where
+   * the object is a local file (local storage, or a copy in the disk cache), else a range request.
+   */
+  private async vectorsOf(hits: MergedHit[]): Promise<Map<number, Float32Array>> {
     const dim = this.manifest.dim;
-    const out = new Map<string, Float32Array>();
-    const todo = new Map<string, MergedHit>();
+    const bytesPerRow = dim * 4;
+    const out = new Map<number, Float32Array>();
+    const todo: [number, MergedHit][] = [];
     for (const h of hits) {
-      const key = `${h.shard}:${h.label}`;
+      const key = rowKey(h);
+      if (out.has(key)) continue;
       const v = this.vectorCache.get(key);
       if (v) out.set(key, v);
-      else todo.set(key, h);
+      else todo.push([key, h]);
     }
-    await mapLimit([...todo], 32, async ([key, h]) => {
+    const take = (key: number, h: MergedHit, bytes: Buffer) => {
       const s = this.shards[h.shard]!;
-      const bytes = await s.embeddingRows.read(h.label * dim * 4, (h.label + 1) * dim * 4);
-      if (bytes.length !== dim * 4) throw new ShardIntegrityError(`embeddings ${s.embeddingsKey} end before row ${h.label}`, { hint: 'the object was altered; rebuild the snapshot' });
+      if (bytes.length !== bytesPerRow) throw new ShardIntegrityError(`embeddings ${s.embeddingsKey} end before row ${h.label}`, { hint: 'the object was altered; rebuild the snapshot' });
+      // Stored little-endian; a byte copy is the float on a little-endian host (every one we run on).
       const v = new Float32Array(dim);
-      for (let i = 0; i < dim; i++) v[i] = bytes.readFloatLE(i * 4);
-      if (!v.every(Number.isFinite)) throw new ShardIntegrityError(`row ${h.label} of ${s.embeddingsKey} is not a finite vector`, { hint: 'the object was altered; rebuild the snapshot' });
+      if (LITTLE_ENDIAN) new Uint8Array(v.buffer).set(bytes);
+      else for (let i = 0; i < dim; i++) v[i] = bytes.readFloatLE(i * 4);
+      if (!allFinite(v)) throw new ShardIntegrityError(`row ${h.label} of ${s.embeddingsKey} is not a finite vector`, { hint: 'the object was altered; rebuild the snapshot' });
       out.set(key, v);
       this.vectorCache.set(key, v);
       if (this.vectorCache.size > this.cacheSize) this.vectorCache.delete(this.vectorCache.keys().next().value!);
-    });
+    };
+    const remote: [number, MergedHit][] = [];
+    for (const [key, h] of todo) {
+      const rows = this.shards[h.shard]!.embeddingRows;
+      if (rows.readSync) take(key, h, rows.readSync(h.label * bytesPerRow, (h.label + 1) * bytesPerRow));
+      else remote.push([key, h]);
+    }
+    await mapLimit(remote, 32, async ([key, h]) => take(key, h, await this.shards[h.shard]!.embeddingRows.read(h.label * bytesPerRow, (h.label + 1) * bytesPerRow)));
     return out;
   }
 
@@ -372,10 +386,34 @@ function rerankOf(spec: { kind: string; params: Record<string, number | string> 
   return typeof r === 'number' && Number.isInteger(r) && r >= 1 ? r : 1;
 }
 
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** One number per (shard, row): shards and rows both fit in 2^26. */
+function rowKey(h: MergedHit): number {
+  return h.shard * 67_108_864 + h.label;
+}
+
+function allFinite(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return false;
+  return true;
+}
+
+/** Inner product; four partial sums keep the loop's dependency chain short (the re-rank does ~320 a question). */
 function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = a.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[i]! * b[i]!;
+    s1 += a[i + 1]! * b[i + 1]!;
+    s2 += a[i + 2]! * b[i + 2]!;
+    s3 += a[i + 3]! * b[i + 3]!;
+  }
+  for (; i < n; i++) s0 += a[i]! * b[i]!;
+  return s0 + s1 + (s2 + s3);
 }
 
 /** One row of a shard by a range read, checked against the passage's own hash. */
