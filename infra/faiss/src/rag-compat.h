@@ -48,6 +48,7 @@ extern "C" int openblas_get_num_threads(void);
       InstanceMethod("ragRelease", &Cls::ragRelease),                       \
       InstanceMethod("ragIvfListsToBuffer", &Cls::ragIvfListsToBuffer),     \
       InstanceMethod("ragIvfAddLists", &Cls::ragIvfAddLists),               \
+      InstanceMethod("ragIvfCompact", &Cls::ragIvfCompact),                 \
       InstanceMethod("ragSearchIvf", &Cls::ragSearchIvf),                   \
       StaticMethod("ragFromBuffer", &Cls::ragFromBuffer),                   \
       StaticMethod("ragSetThreads", &Cls::ragSetThreads),                   \

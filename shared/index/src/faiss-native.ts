@@ -26,6 +26,8 @@ export interface NativeIndex {
   ragIvfListsToBuffer(): Buffer;
   /** IVF only: appends serialized lists of the same quantizer, ids + addId; returns the entries added. */
   ragIvfAddLists(lists: Buffer, addId: number): number;
+  /** IVF only: releases the spare capacity of every list's arrays. */
+  ragIvfCompact(): void;
   /** IVF only: top-k with `nprobe` lists per query, skipping ids whose bit is set in `excluded`. */
   ragSearchIvf(queries: Float32Array, k: number, nprobe: number, excluded?: Uint8Array): { distances: Float32Array; labels: Int32Array };
 }

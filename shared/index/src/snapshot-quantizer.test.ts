@@ -9,7 +9,7 @@ const DIM = 32;
 
 test('the plan: nlist the power of two nearest 4·sqrt(N), clamped to 39 training points a list; too few passages is no plan', () => {
   assert.deepEqual([200_000, 2_000_000, 21_000_000].map(defaultNlist), [2048, 4096, 16384]);
-  assert.deepEqual([2048, 4096, 16384, 64].map(defaultQuantizerNprobe), [32, 64, 256, 16]);
+  assert.deepEqual([2048, 4096, 16384, 64, 30].map(defaultQuantizerNprobe), [64, 64, 64, 64, 30], 'constant: the codes a query scans grow with sqrt(N), not N');
   const opts = resolveIndexOptions({ kind: 'ivfpq' });
   const p = planQuantizer(2_000_000, 256, opts)!;
   assert.deepEqual([p.nlist, p.pqM, p.pqBits, p.nprobe, p.rerank, p.trainVectors], [4096, 64, 8, 64, 32, 50 * 4096]);

@@ -14,6 +14,9 @@ export function buildRequestEssentials(r: BuildRequest): Record<string, unknown>
     encoder: r.encoderDir,
     base: r.base ?? '(none)',
     skipBadLines: r.skipBadLines ? 'yes' : 'no',
+    // Fields added later count only when set, so leases recorded before them still compare equal.
+    ...(r.retrain ? { retrain: 'yes' } : {}),
+    ...(r.quantizerFrom ? { quantizerFrom: r.quantizerFrom } : {}),
   };
 }
 

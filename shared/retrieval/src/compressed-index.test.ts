@@ -53,11 +53,12 @@ async function build(store: LocalObjectStore, id: string, shardSize: number, ind
 // 6-bit codes (64 centroids per sub-quantizer) train on 39 x 64 = 2,496 vectors; the default 8-bit codes need 9,984.
 const PQ = { pqBits: 6 };
 
-/** 200 queries: the first 8 words of every 40th document's passage. */
-async function queriesOf(store: LocalObjectStore, m: SnapshotManifest): Promise<string[]> {
+/** `n` queries (200 or 1,000): the first 8 words of every (8000 / n)th document's passage. */
+async function queriesOf(store: LocalObjectStore, m: SnapshotManifest, n = 200): Promise<string[]> {
   const queries: string[] = [];
-  for await (const x of SnapshotRetriever.readPassages(store, m)) if (queries.length < 200 && Number(x.id.slice(1).split('-')[0]) % 40 === 0) queries.push(x.text.split(' ').slice(0, 8).join(' '));
-  assert.equal(queries.length, 200);
+  const every = N / n;
+  for await (const x of SnapshotRetriever.readPassages(store, m)) if (queries.length < n && Number(x.id.slice(1).split('-')[0]) % every === 0) queries.push(x.text.split(' ').slice(0, 8).join(' '));
+  assert.equal(queries.length, n);
   return queries;
 }
 
@@ -85,7 +86,7 @@ test('ivfpq: one quantizer for the snapshot, every shard\'s lists in one index; 
   const q = pq.quantizer!;
   assert.deepEqual([q.pqM, q.pqBits, q.rerank], [64, 6, 32], '256-d vectors: 64 sub-quantizers');
   assert.equal(q.nlist, 205, 'the power of two nearest 4·sqrt(8000) is 256, clamped to 8000 / 39 lists');
-  assert.equal(q.nprobe, 16);
+  assert.equal(q.nprobe, 64);
   assert.equal(q.trainedOn, 8_000, 'every vector, the snapshot being smaller than 50 per list');
   assert.ok(q.fit.recall10 >= 0.95, `fit ${q.fit.recall10}`);
   assert.ok(pq.shards.every((s) => s.index!.params.quantizer === q.sha256), 'every shard names its quantizer');
@@ -164,7 +165,7 @@ test('an incremental snapshot keeps its base\'s quantizer: new shards encoded wi
   for await (const p of SnapshotRetriever.readPassages(store, inc)) live.set(p.id, p.text);
   assert.equal(live.size, inc.passages);
   const oldTexts = rows.filter((_, i) => i % 25 === 0).map((r) => r.text);
-  const queries = [...oldTexts, ...(await queriesOf(store, night1))];
+  const queries = [...oldTexts, ...(await queriesOf(store, night1, 1_000))];
   assert.ok(oldTexts.length > 0);
   const a = await (await SnapshotRetriever.load(store, 'n2')).search(encoder, queries, 10);
   const b = await (await SnapshotRetriever.load(store, 'n2-full')).search(encoder, queries, 10);

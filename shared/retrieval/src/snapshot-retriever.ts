@@ -360,6 +360,7 @@ async function loadMerged(store: ObjectStore, manifest: SnapshotManifest, concur
       }
     })();
     await Promise.all([reads, append]);
+    index.compact();
     return { index, firstRow, ...(excluded ? { excluded } : {}), nprobe: q.nprobe, rerank: q.rerank };
   } catch (err) {
     index.release();

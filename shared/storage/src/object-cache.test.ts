@@ -43,7 +43,7 @@ describe('ObjectCache', () => {
     const cacheDir = join(dir, 'once');
     const cache = new ObjectCache(store, { dir: cacheDir, maxBytes: 1 << 30 });
     await cache.prepare(ref);
-    assert.deepEqual([store.counts.get, store.reads], [1, 1]);
+    assert.deepEqual([store.counts.getToFile, store.reads], [1, 1]);
     const rows = cache.ranges(ref);
     for (const [a, b] of [[0, 16], [99_000, 100_000], [4_096, 8_192]] as const) assert.ok((await rows.read(a, b)).equals(body.subarray(a, b)));
     assert.equal(store.reads, 1, 'no request per read');
@@ -66,7 +66,7 @@ describe('ObjectCache', () => {
     await writeFile(copy, bad);
     const next = new ObjectCache(store, { dir: cacheDir, maxBytes: 1 << 30 });
     assert.ok((await next.ranges(ref).read(1230, 1240)).equals(body.subarray(1230, 1240)), 'the original bytes');
-    assert.deepEqual([next.stats.corrupt, next.stats.fills, store.counts.get], [1, 1, 2]);
+    assert.deepEqual([next.stats.corrupt, next.stats.fills, store.counts.getToFile], [1, 1, 2]);
   });
 
   it('an object that does not match its sha256 in the store is refused, not cached', async () => {

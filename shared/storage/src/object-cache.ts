@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShardIntegrityError, type Logger } from '@rag/core';
 import type { ObjectStore } from './object-store.js';
@@ -191,24 +191,24 @@ export class ObjectCache {
   }
 
   private async fill(ref: ObjectRef, path: string): Promise<void> {
-    const body = await this.store.get(ref.key);
-    const got = createHash('sha256').update(body).digest('hex');
-    if (got !== ref.sha256) {
-      throw new ShardIntegrityError(`${ref.key} in ${this.store.description} does not match its sha256 (${got.slice(0, 12)}, the manifest says ${ref.sha256.slice(0, 12)})`, { hint: 'the object was altered; rebuild the snapshot' });
-    }
-    await this.makeRoom(body.length);
     await mkdir(join(this.o.dir, ref.sha256.slice(0, 2)), { recursive: true });
+    // Streamed to a temporary file (objects run to hundreds of MB), hashed there, then renamed into place.
     const tmp = `${path}.${randomUUID()}.tmp`;
-    const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(body);
+      await this.store.getToFile(ref.key, tmp);
+      const got = await sha256OfFile(tmp);
+      if (got !== ref.sha256) {
+        throw new ShardIntegrityError(`${ref.key} in ${this.store.description} does not match its sha256 (${got.slice(0, 12)}, the manifest says ${ref.sha256.slice(0, 12)})`, { hint: 'the object was altered; rebuild the snapshot' });
+      }
+      const { size } = await stat(tmp);
+      await this.makeRoom(size);
+      await rename(tmp, path);
+      this.entries.set(ref.sha256, { size, used: Date.now() });
+      this.stats.bytes += size;
+      this.stats.fills++;
     } finally {
-      await fh.close();
+      await rm(tmp, { force: true });
     }
-    await rename(tmp, path);
-    this.entries.set(ref.sha256, { size: body.length, used: Date.now() });
-    this.stats.bytes += body.length;
-    this.stats.fills++;
   }
 
   /** Evicts least recently used copies not in use here until `incoming` more bytes fit under maxBytes. */
