@@ -17,6 +17,8 @@ export interface ObjectRanges {
   read(start: number, end: number): Promise<Buffer>;
   /** Present when the bytes are in a local file ready to read: a blocking pread, no promise per row. */
   readSync?(start: number, end: number): Buffer;
+  /** Like readSync, into `target` (its whole length, from `start`); returns the bytes read. */
+  readIntoSync?(start: number, target: Uint8Array): number;
 }
 
 export interface ObjectCacheOptions {
@@ -60,6 +62,12 @@ class HandlePool {
   private readonly open = new Map<string, number>();
 
   read(path: string, start: number, end: number): Buffer {
+    const buf = Buffer.allocUnsafe(Math.max(0, end - start));
+    const done = this.readInto(path, start, buf);
+    return done === buf.length ? buf : buf.subarray(0, done);
+  }
+
+  readInto(path: string, start: number, target: Uint8Array): number {
     let fd = this.open.get(path);
     if (fd !== undefined) this.open.delete(path);
     else fd = openSync(path, 'r');
@@ -69,15 +77,13 @@ class HandlePool {
       this.open.delete(oldest);
       closeSync(old);
     }
-    const len = Math.max(0, end - start);
-    const buf = Buffer.allocUnsafe(len);
     let done = 0;
-    while (done < len) {
-      const n = readSync(fd, buf, done, len - done, start + done);
+    while (done < target.length) {
+      const n = readSync(fd, target, done, target.length - done, start + done);
       if (n === 0) break;
       done += n;
     }
-    return done === len ? buf : buf.subarray(0, done);
+    return done;
   }
 
   forget(path: string): void {
@@ -156,6 +162,10 @@ export class ObjectCache {
     Object.defineProperty(ranges, 'readSync', {
       enumerable: true,
       get: () => (this.verified.has(ref.sha256) ? (start: number, end: number) => this.handles.read(path, start, end) : undefined),
+    });
+    Object.defineProperty(ranges, 'readIntoSync', {
+      enumerable: true,
+      get: () => (this.verified.has(ref.sha256) ? (start: number, target: Uint8Array) => this.handles.readInto(path, start, target) : undefined),
     });
     return ranges;
   }
@@ -260,7 +270,11 @@ export function objectRanges(store: ObjectStore, cache: ObjectCache | undefined,
   const local = store.localPath?.(ref.key);
   if (local) {
     const pool = sharedLocalHandles;
-    return { read: async (start, end) => pool.read(local, start, end), readSync: (start, end) => pool.read(local, start, end) };
+    return {
+      read: async (start, end) => pool.read(local, start, end),
+      readSync: (start, end) => pool.read(local, start, end),
+      readIntoSync: (start, target) => pool.readInto(local, start, target),
+    };
   }
   if (cache) return cache.ranges(ref);
   return { read: (start, end) => store.getRange(ref.key, start, end) };
