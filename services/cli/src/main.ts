@@ -7,9 +7,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { RagError } from '@rag/core';
 import { applyUsageConventions } from './usage-conventions.js';
 import { installInterruptHandlers, interruptedBy } from './interrupt.js';
+import { DEFAULT_SHARD_SIZE, DEFAULT_WORDS_PER_PASSAGE } from './build-defaults.js';
 
 // Commands load their libraries (ONNX Runtime, FAISS, the AWS SDK) only when they run, so --help is instant.
-const DEFAULT_SHARD_SIZE = 2000;
 /** A quarter of a default shard: 4 encode jobs per shard, ~10 s each for MiniLM on one core. */
 const DEFAULT_ENCODE_PART = 500;
 
@@ -50,7 +50,7 @@ snapshot.command('build')
   .addOption(new Option('--index <kind>', 'FAISS index (default: auto = exact Flat while the Flat vectors fit --flat-budget-mb, else ivfpq; ivfpq = one IVF-PQ quantizer trained for the whole snapshot, exact re-rank; ivfpq-shard = one per shard, the older layout; with --base: the base\'s index)').choices(['auto', 'flat', 'hnsw', 'ivf', 'ivfpq', 'ivfpq-shard']))
   .option('--encode-part <n>', 'passages per encode job: larger shards are encoded by several jobs that any worker takes, so every worker has work whatever the shard count (0: one job per shard)', int('--encode-part', 0), DEFAULT_ENCODE_PART)
   .option('--encoder <dir>', 'passage encoder in the Optimum ONNX layout (default: models/all-MiniLM-L6-v2)')
-  .option('--words <n>', 'words per passage', int('--words', 1), 100)
+  .option('--words <n>', 'words per passage', int('--words', 1), DEFAULT_WORDS_PER_PASSAGE)
   .option('--nlist <n>', 'IVF, IVF-PQ: number of lists (default: ivfpq the power of two nearest 4*sqrt(passages); ivf ~4*sqrt(shard); ivfpq-shard ~sqrt(shard))', int('--nlist', 1))
   .option('--nprobe <n>', 'IVF, IVF-PQ: lists probed per query (default: ivfpq 64 whatever the size, a query then scans about sqrt(passages) codes; ivf 16; ivfpq-shard 64 per shard)', int('--nprobe', 1))
   .option('--pq-m <n>', 'IVF-PQ: bytes per vector (sub-quantizers; must divide the dim; default dim/4)', int('--pq-m', 1))
@@ -71,7 +71,11 @@ snapshot.command('build')
     const { snapshotBuild } = await import('./commands/snapshot-build.js');
     const m = await snapshotBuild(o);
     if (o.json) process.stdout.write(JSON.stringify(m, null, 2) + '\n');
-    else process.stdout.write(`published ${m.id}: ${m.passages} passages, ${m.vectors} vectors x ${m.dim}, ${m.shards.length} shard(s), ${(m.build.durationMs / 1000).toFixed(1)} s\n`);
+    else {
+      process.stdout.write(`published ${m.id}: ${m.passages} passages, ${m.vectors} vectors x ${m.dim}, ${m.shards.length} shard(s), ${(m.build.durationMs / 1000).toFixed(1)} s\n`);
+      const work = (await import('./commands/snapshot-read.js')).workSummary(m);
+      if (work) process.stdout.write(`work: ${work}\n`);
+    }
   });
 
 snapshot.command('list').description('list published snapshots').option('--json', 'JSON output').action(async (o) => (await import('./commands/snapshot-read.js')).snapshotList(o));

@@ -5,6 +5,7 @@ import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, putContent } from '@rag/snapshot';
 import { inputsSha256, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import type { ReusePlan } from './shard-writer.js';
+import { findWork, hasWork, recordWork, type WorkObject } from './stage-work.js';
 import {
   encodeMarkerSchema,
   encodePartMarkerSchema,
@@ -31,6 +32,8 @@ export interface EncodeDeps {
 }
 
 const DEFAULT_CHUNK = 256;
+
+const embeddingsOf = (m: EncodeMarker): WorkObject[] => [{ key: m.key, sha256: m.sha256, kind: 'embeddings' }];
 
 /** The shard's ingest entry and the sha256 of everything its embeddings depend on. */
 async function shardInputs(job: ShardJob, store: ObjectStore, encoderSha: string, layout: SnapshotLayout) {
@@ -108,6 +111,16 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
     await deps.onProgress?.(done.vectors, done.vectors);
     return done;
   }
+  // The same passages under the same encoder (and reuse plan), encoded by any earlier build.
+  const found = await findWork(store, 'encode', inputs, encodeMarkerSchema, embeddingsOf);
+  if (found && found.vectors === entry.passages) {
+    const { madeBy, ...made } = found;
+    const marker: EncodeMarker = { ...made, shard: job.shard, foundIn: madeBy, durationMs: Date.now() - started, finishedAt: Date.now() };
+    await writeMarker(store, layout.encodeMarker(job.shard), marker);
+    await deps.onProgress?.(marker.vectors, marker.vectors);
+    logger.info({ event: 'shard.encode.found', snapshotId: job.snapshotId, shardId: job.shard, vectors: marker.vectors, foundIn: madeBy }, 'shard embeddings found from an earlier build');
+    return marker;
+  }
   const parts = job.encodeParts ?? 1;
   const chunk = deps.chunk ?? DEFAULT_CHUNK;
   const dim = encoder.dim;
@@ -147,6 +160,7 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
     finishedAt: Date.now(),
   };
   await writeMarker(store, layout.encodeMarker(job.shard), marker);
+  await recordWork(store, 'encode', job.snapshotId, marker, logger);
   logger.info({ event: 'shard.encoded', snapshotId: job.snapshotId, shardId: job.shard, vectors: rowsInShard, encoded: todo.length, reused: copied.size, parts, ms: marker.durationMs }, 'shard encoded');
   return marker;
 }
@@ -187,6 +201,12 @@ export async function runEncodePart(job: ShardJob, deps: EncodeDeps): Promise<En
   if (done && done.inputsSha256 === inputs) {
     await deps.onProgress?.(done.rows, done.rows);
     return done;
+  }
+  if (await hasWork(store, 'encode', shardSha, encodeMarkerSchema, embeddingsOf)) {
+    // The whole shard was encoded by an earlier build: its own job takes that, no part is needed.
+    // Nothing is written, so if that check fails the re-run encodes this part.
+    await deps.onProgress?.(0, 0);
+    return { v: PAYLOAD_VERSION, inputsSha256: inputs, shard: job.shard, part, parts, rows: 0, key: '', sha256: '', bytes: 0, dim: encoder.dim, durationMs: 0, finishedAt: Date.now() };
   }
   const plan = await readReusePlan(store, entry.reuse);
   const todo = todoRows(entry.passages, plannedRows(plan, encoder.sha256));

@@ -5,6 +5,7 @@ import { SnapshotLayout, putContent } from '@rag/snapshot';
 import { inputsSha256, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, PAYLOAD_VERSION, type IndexMarker, type ShardJob, type TrainedIndex } from './job-payloads.schema.js';
 import { leBytesToFloat32 } from './encode-stage.js';
+import { findWork, recordWork } from './stage-work.js';
 
 export interface IndexDeps {
   store: ObjectStore;
@@ -33,6 +34,15 @@ export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMar
   const inputs = indexInputsSha256(job.index, enc.sha256, ingest.passages, job.trained);
   const done = await readMarker(store, layout.indexMarker(job.shard), indexMarkerSchema);
   if (done && done.inputsSha256 === inputs) return done;
+  // The same embeddings, index request and quantizer, indexed by any earlier build.
+  const found = await findWork(store, 'index', inputs, indexMarkerSchema, (m) => [{ key: m.key, sha256: m.sha256, kind: m.kind === 'ivfpq-lists' ? 'lists' : 'index' }]);
+  if (found && found.vectors === enc.vectors) {
+    const { madeBy, ...made } = found;
+    const marker: IndexMarker = { ...made, shard: job.shard, foundIn: madeBy, durationMs: Date.now() - started, finishedAt: Date.now() };
+    await writeMarker(store, layout.indexMarker(job.shard), marker);
+    logger.info({ event: 'shard.index.found', snapshotId: job.snapshotId, shardId: job.shard, foundIn: madeBy }, 'shard index found from an earlier build');
+    return marker;
+  }
 
   const entry = ingest.shards.find((s) => s.shard === job.shard);
   const passages = entry?.passages;
@@ -82,6 +92,7 @@ export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMar
     finishedAt: Date.now(),
   };
   await writeMarker(store, layout.indexMarker(job.shard), marker);
+  await recordWork(store, 'index', job.snapshotId, marker, logger);
   logger.info({ event: 'shard.indexed', snapshotId: job.snapshotId, shardId: job.shard, kind: built.kind, ms: marker.durationMs }, 'shard indexed');
   return marker;
 }

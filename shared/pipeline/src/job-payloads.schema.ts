@@ -203,6 +203,8 @@ export const encodeMarkerSchema = z.object({
   vectors: z.number().int(),
   dim: z.number().int(),
   encoder: z.object({ name: z.string(), sha256: z.string(), pooling: z.string(), maxLength: z.number(), passageFormat: z.string() }),
+  /** When this stage's result was found by its inputs' sha256 instead of made: the snapshot whose build made it (stage-work.ts). */
+  foundIn: z.string().optional(),
   durationMs: z.number(),
   /** Epoch ms when the stage finished (with durationMs: the stage's span, for wall-clock reports). */
   finishedAt: z.number().optional(),
@@ -237,6 +239,8 @@ export const indexMarkerSchema = z.object({
   vectors: z.number().int(),
   kind: z.enum(['flat', 'hnsw', 'ivf', 'ivfpq', 'ivfpq-lists']),
   params: z.record(z.string(), z.union([z.number(), z.string()])),
+  /** When this stage's result was found by its inputs' sha256 instead of made: the snapshot whose build made it (stage-work.ts). */
+  foundIn: z.string().optional(),
   durationMs: z.number(),
   /** Epoch ms when the stage finished (with durationMs: the stage's span, for wall-clock reports). */
   finishedAt: z.number().optional(),
@@ -265,6 +269,8 @@ export const trainMarkerSchema = z.object({
     reusedFrom: z.string().optional(),
     fit: quantizerFitSchema,
   }).optional(),
+  /** When this stage's result was found by its inputs' sha256 instead of made: the snapshot whose build made it (stage-work.ts). */
+  foundIn: z.string().optional(),
   durationMs: z.number(),
   finishedAt: z.number(),
 });

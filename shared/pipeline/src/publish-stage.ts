@@ -28,6 +28,8 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
   let encoder: SnapshotManifest['encoder'] | undefined;
   let encoded = 0;
   let reusedRows = 0;
+  const work = { passagesEncoded: 0, passagesFound: 0, shardsEncodeFound: 0, shardsIndexFound: 0, foundIn: new Set<string>() };
+  const noteFound = (m: { foundIn?: string }) => m.foundIn !== undefined && work.foundIn.add(m.foundIn);
   const stagesMs = { ingest: ingest.durationMs, encode: 0, index: 0 };
   const spans = { ingest: new Span(), encode: new Span(), index: new Span() };
   spans.ingest.add(ingest.finishedAt, ingest.durationMs);
@@ -46,6 +48,7 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
     reindexedKept = new Set(shardsToIndex(ingest, trained, train.dim).filter((x) => x.embeddings).map((x) => x.shard));
     stagesMs.index += train.durationMs;
     spans.index.add(train.finishedAt, train.durationMs);
+    noteFound(train);
   }
   const expectedIndex = (embeddings: string) => indexInputsSha256(req.index, embeddings, ingest.passages, trained);
   const indexEntry = (idx: IndexMarker) => ({ key: idx.key, sha256: idx.sha256, bytes: idx.bytes, index: { kind: idx.kind, params: idx.params } });
@@ -61,6 +64,7 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
           throw new ShardIntegrityError(`shard ${s.shard} (kept from ${s.kept.from}): its new index was made from other inputs than this build's`, { hint: 're-run the build; the stale stages are redone' });
         }
         entry = { ...entry, ...indexEntry(idx) };
+        if (noteFound(idx)) work.shardsIndexFound++;
         stagesMs.index += idx.durationMs;
         spans.index.add(idx.finishedAt, idx.durationMs);
       }
@@ -86,8 +90,15 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
     }
     encoder = { ...enc.encoder, dim: enc.dim };
     dim = enc.dim;
-    encoded += enc.encoded;
-    reusedRows += enc.reused;
+    if (noteFound(enc)) {
+      // Found whole: nothing was encoded or copied from a base by this build.
+      work.passagesFound += enc.vectors;
+      work.shardsEncodeFound++;
+    } else {
+      encoded += enc.encoded;
+      reusedRows += enc.reused;
+    }
+    if (noteFound(idx)) work.shardsIndexFound++;
     stagesMs.encode += enc.durationMs;
     stagesMs.index += idx.durationMs;
     spans.encode.add(enc.finishedAt, enc.durationMs);
@@ -167,6 +178,14 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
       stagesMs,
       stagesWallMs: { ingest: spans.ingest.ms(), encode: spans.encode.ms(), index: spans.index.ms() },
       ...(deps.workers !== undefined ? { workers: deps.workers } : {}),
+      work: {
+        passagesEncoded: encoded,
+        passagesFound: work.passagesFound,
+        shardsEncodeFound: work.shardsEncodeFound,
+        shardsIndexFound: work.shardsIndexFound,
+        ...(train?.foundIn ? { trainFound: true } : {}),
+        foundIn: [...work.foundIn].sort(),
+      },
     },
   };
   const written = await store.putIfAbsent(layout.manifest, JSON.stringify(manifest, null, 2) + '\n');

@@ -13,6 +13,7 @@ import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, parseManifest, putContent, shardEntrySchema, type SnapshotManifest } from '@rag/snapshot';
 import { inputsSha256, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import { leBytesToFloat32 } from './encode-stage.js';
+import { findWork, recordWork } from './stage-work.js';
 import {
   encodeMarkerSchema,
   ingestMarkerSchema,
@@ -204,6 +205,15 @@ export async function runTrain(req: BuildRequest, deps: TrainDeps): Promise<Trai
   });
   const done = await readMarker(store, layout.trainMarker(), trainMarkerSchema);
   if (done && done.inputsSha256 === inputs) return done;
+  // The same vectors and request trained (or planned) by any earlier build: k-means is the costly part.
+  const found = await findWork(store, 'train', inputs, trainMarkerSchema, (m) => (m.quantizer ? [{ key: m.quantizer.key, sha256: m.quantizer.sha256, kind: 'quantizer' }] : []));
+  if (found) {
+    const { madeBy, ...made } = found;
+    const marker: TrainMarker = { ...made, foundIn: madeBy, durationMs: Date.now() - started, finishedAt: Date.now() };
+    await writeMarker(store, layout.trainMarker(), marker);
+    logger.info({ event: 'snapshot.train.found', snapshotId: req.snapshotId, kind: marker.kind, foundIn: madeBy }, 'index plan found from an earlier build');
+    return marker;
+  }
 
   const opts = resolveIndexOptions({ kind: req.index.kind, ...req.index.params });
   const auto = resolveAutoKind(opts, ingest.passages, dim);
@@ -245,6 +255,7 @@ export async function runTrain(req: BuildRequest, deps: TrainDeps): Promise<Trai
   marker.durationMs = Date.now() - started;
   marker.finishedAt = Date.now();
   await writeMarker(store, layout.trainMarker(), marker);
+  await recordWork(store, 'train', req.snapshotId, marker, logger);
   logger.info({ event: 'snapshot.trained', snapshotId: req.snapshotId, kind: marker.kind, quantizer: marker.quantizer, ms: marker.durationMs }, 'index planned for the snapshot');
   return marker;
 }

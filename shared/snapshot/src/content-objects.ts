@@ -10,6 +10,12 @@ import type { ObjectStore } from '@rag/storage';
  */
 export const OBJECTS_PREFIX = 'objects/';
 
+/**
+ * Stage results recorded by their inputs' sha256 (`work/<stage>/…`, see @rag/pipeline's stage-work.ts),
+ * so a build under any snapshot id finds work already done. Hints, not gc roots.
+ */
+export const WORK_PREFIX = 'work/';
+
 export type ContentKind = 'passages' | 'embeddings' | 'index' | 'quantizer' | 'lists' | 'pages' | 'deleted' | 'reuse' | 'offsets' | 'range';
 
 const EXT: Record<ContentKind, string> = {

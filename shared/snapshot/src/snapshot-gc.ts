@@ -1,5 +1,5 @@
 import type { ObjectStore } from '@rag/storage';
-import { OBJECTS_PREFIX } from './content-objects.js';
+import { OBJECTS_PREFIX, WORK_PREFIX } from './content-objects.js';
 import { SNAPSHOTS_PREFIX } from './snapshot-layout.js';
 
 /** Content keys named anywhere in a manifest or marker (their JSON text is scanned, so no schema can hide one). */
@@ -30,6 +30,8 @@ export interface GcReport {
   deleted: number;
   bytesFreed: number;
   deletedKeys: string[];
+  /** Records of work done (stage-work.ts) that named an object deleted now or already gone: dropped with it. */
+  workEntriesDropped: number;
 }
 
 export const DEFAULT_GC_GRACE_MS = 24 * 3600 * 1000;
@@ -54,7 +56,7 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
     byId.set(m[1]!, e);
   }
   const referenced = new Set<string>();
-  const report: GcReport = { dryRun: o.dryRun, published: 0, unfinishedBuilds: [], abandonedBuilds: [], objects: 0, referenced: 0, keptInGrace: 0, deleted: 0, bytesFreed: 0, deletedKeys: [] };
+  const report: GcReport = { dryRun: o.dryRun, published: 0, unfinishedBuilds: [], abandonedBuilds: [], objects: 0, referenced: 0, keptInGrace: 0, deleted: 0, bytesFreed: 0, deletedKeys: [], workEntriesDropped: 0 };
   const markersToDelete: string[] = [];
   const abandoned: string[] = [];
   for (const [id, e] of byId) {
@@ -88,6 +90,15 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
     report.deleted++;
     report.bytesFreed += info.size;
     report.deletedKeys.push(k);
+    if (!o.dryRun) await store.delete(k);
+  }
+  // Work records are hints for later builds, not roots: one whose object goes (or is gone) goes too.
+  const present = new Set(objects);
+  for (const k of report.deletedKeys) present.delete(k);
+  for (const k of await store.list(WORK_PREFIX)) {
+    const body = await store.get(k).catch(() => undefined);
+    if (!body || contentKeysIn(body.toString('utf8')).every((c) => present.has(c))) continue;
+    report.workEntriesDropped++;
     if (!o.dryRun) await store.delete(k);
   }
   if (!o.dryRun) {

@@ -128,6 +128,19 @@ export const manifestSchema = z.object({
     /** Wall-clock span per stage: first job start to last job finish. */
     stagesWallMs: z.record(z.string(), z.number()).optional(),
     workers: z.number().int().min(0).optional(),
+    /**
+     * Work this build did, and work it found done by earlier builds of the same inputs under other
+     * snapshot ids (stage-work.ts): passages run through the encoder here, passages whose embeddings
+     * were found, shards whose index was found, and the snapshots that made what was found.
+     */
+    work: z.object({
+      passagesEncoded: z.number().int().min(0),
+      passagesFound: z.number().int().min(0),
+      shardsEncodeFound: z.number().int().min(0),
+      shardsIndexFound: z.number().int().min(0),
+      trainFound: z.boolean().optional(),
+      foundIn: z.array(z.string()),
+    }).optional(),
   }),
 });
 

@@ -14,6 +14,7 @@ import { createRuntime, type Runtime } from '../runtime.js';
 import { openQueueSession } from '../queue-session.js';
 import { changedQuestionSets, runQa } from '../qa-runner.js';
 import { snapshotBuild } from './snapshot-build.js';
+import { DEFAULT_SHARD_SIZE, DEFAULT_WORDS_PER_PASSAGE } from '../build-defaults.js';
 
 const ENWIKI_QUESTIONS = [
   'What is albedo?',
@@ -33,12 +34,12 @@ export interface DemoOptions {
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
-async function ensureSnapshot(rt: Runtime, id: string, source: string, workers: number, shardSize: number): Promise<void> {
+async function ensureSnapshot(rt: Runtime, id: string, source: string, workers: number, spec: { shardSize: number; index?: 'flat' }): Promise<void> {
   if (await new SnapshotRegistry(rt.store).isPublished(id)) {
     out(`  ${id}: already published, reusing it`);
     return;
   }
-  const m = await snapshotBuild({ source, snapshot: id, workers, shardSize, index: 'flat', words: 100 });
+  const m = await snapshotBuild({ source, snapshot: id, workers, ...spec, words: DEFAULT_WORDS_PER_PASSAGE });
   out(`  ${id}: ${m.passages} passages in ${m.shards.length} shard(s), built in ${(m.build.durationMs / 1000).toFixed(1)} s`);
 }
 
@@ -67,7 +68,7 @@ export async function demo(o: DemoOptions): Promise<void> {
 
   out(`2. snapshots through the real pipeline (dump → passages → ONNX → FAISS), ${o.workers} workers`);
   const snap = (y: number) => `world-${o.seed}-${y}`;
-  for (const y of [2016, 2018]) await ensureSnapshot(rt, snap(y), join(worldDir, String(y), 'world.xml.bz2'), o.workers, 500);
+  for (const y of [2016, 2018]) await ensureSnapshot(rt, snap(y), join(worldDir, String(y), 'world.xml.bz2'), o.workers, { shardSize: 500, index: 'flat' });
 
   const session = await openQueueSession(config, rt.logger, { workers: o.workers, roles: 'generate' });
   const aliases = new AliasRegistry({ store, redis: session.redis, prefix: config.redis.prefix, logger: rt.logger });
@@ -123,7 +124,8 @@ export async function demo(o: DemoOptions): Promise<void> {
     out('   (dump not found; pass --source PATH, or --no-enwiki)');
     return;
   }
-  await ensureSnapshot(rt, o.snapshot, source, o.workers, 1000);
+  // `snapshot build`'s own defaults: the README's build of the same dump then finds this work done.
+  await ensureSnapshot(rt, o.snapshot, source, o.workers, { shardSize: DEFAULT_SHARD_SIZE });
   const models = lazyQaModels(gen, config.onnx);
   try {
     const retriever = await SnapshotRetriever.load(store, o.snapshot, { logger: rt.logger });

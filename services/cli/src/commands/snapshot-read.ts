@@ -40,6 +40,8 @@ export async function snapshotShow(id: string, o: { json?: boolean }): Promise<v
     `source    ${m.source.path} (${m.source.format}, sha256:${m.source.sha256.slice(0, 16)}…)`,
     `build     ${(m.build.durationMs / 1000).toFixed(1)} s`,
   ];
+  const work = workSummary(m);
+  if (work) lines.push(`work      ${work}`);
   if (m.base) {
     lines.push(`base      ${m.base.id}: ${m.base.passagesReused} passages reused, ${m.base.passagesEncoded} encoded, ${m.base.shardsReused} shard(s) reused, ${m.base.shardsBuilt} built`);
   }
@@ -74,6 +76,21 @@ export async function snapshotPassages(id: string, o: { limit?: number; offset?:
     }
     written++;
   }
+}
+
+/**
+ * What the build did and what it found done by earlier builds of the same inputs: "0 passages
+ * encoded; found done by enwiki-2016-sample: embeddings of 4424 passages (3 shards), 3 shard indexes".
+ */
+export function workSummary(m: SnapshotManifest): string | undefined {
+  const w = m.build.work;
+  if (!w) return undefined;
+  const found: string[] = [];
+  if (w.shardsEncodeFound > 0) found.push(`embeddings of ${w.passagesFound} passages (${w.shardsEncodeFound} shard${w.shardsEncodeFound === 1 ? '' : 's'})`);
+  if (w.shardsIndexFound > 0) found.push(`${w.shardsIndexFound} shard index${w.shardsIndexFound === 1 ? '' : 'es'}`);
+  if (w.trainFound) found.push('the trained quantizer');
+  const encoded = `${w.passagesEncoded} passage${w.passagesEncoded === 1 ? '' : 's'} encoded`;
+  return found.length ? `${encoded}; found done by ${w.foundIn.join(', ')}: ${found.join(', ')}` : encoded;
 }
 
 /** What the shards were built as when it differs from the request (auto, or fallbacks): ": 40 ivfpq, 1 flat". */
