@@ -7,7 +7,8 @@
 // test-lane: serial
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
@@ -81,8 +82,98 @@ test('qa run answers every question with provenance, scores gold, and resumes th
   const s2 = JSON.parse(again.stdout);
   assert.equal(s2.run.resumed, true);
   assert.equal(s2.run.id, summary.run.id);
+  assert.equal(s2.run.answeredNow, 0, 'nothing was answered by the resumed command');
+  assert.deepEqual(jsonl(readFileSync(out, 'utf8')).map((x) => x.answer), recs.map((x) => x.answer));
+  // One chunk lost (as if the first command had been stopped before it): the rate is over the 8 answered now.
+  rmSync(join(env.RAG_STORAGE, 'qa-runs', summary.run.id, 'results', '00002.jsonl'));
+  const third = await runRag(args.filter((a) => a !== '--json'), env);
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(third.stderr, /: 8 answered now \(\d+\.\d\d q\/s\), 32 from the earlier attempt; .*\(resumed\)/);
   assert.deepEqual(jsonl(readFileSync(out, 'utf8')).map((x) => x.answer), recs.map((x) => x.answer));
 });
+
+test('every row and the summary say what made them; --out by extension (.csv, .tsv); --with-text; snapshot passage', { timeout: 300_000 }, async () => {
+  const fileSha = createHash('sha256').update(readFileSync(world.questions)).digest('hex');
+  const base = ['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--year', '2016', '--limit', '8', '--k', '2', '--beams', '1', '--no-progress'];
+  const out = join(dir.path, 'made.jsonl');
+  const r = await onPool([...base, '--out', out, '--with-text']);
+  assert.equal(r.code, 0, r.stderr);
+  const recs = jsonl(readFileSync(out, 'utf8'));
+  const summary = JSON.parse(readFileSync(join(dir.path, 'made.summary.json'), 'utf8'));
+  assert.equal(recs.length, 8);
+  for (const rec of recs) {
+    assert.equal(rec.generator.name, summary.generator.name);
+    assert.match(rec.generator.sha256, /^[0-9a-f]{64}$/);
+    assert.match(rec.question_encoder.sha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual(rec.questions, { path: world.questions, sha256: fileSha });
+    assert.equal(rec.knowledge, undefined, 'the tiny generator has no model card');
+    // Per question: its share of the batch it was decoded in.
+    assert.ok(rec.batch_questions >= 1 && rec.batch_ms >= rec.latency_ms, JSON.stringify(rec));
+    assert.ok(Math.abs(rec.latency_ms * rec.batch_questions - rec.batch_ms) <= 0.1 * rec.batch_questions, JSON.stringify(rec));
+  }
+  assert.deepEqual(summary.questions, { path: world.questions, sha256: fileSha, format: 'world-jsonl' });
+  assert.equal(summary.generator.sha256, recs[0].generator.sha256);
+  assert.equal(summary.question_encoder.sha256, recs[0].question_encoder.sha256);
+  // --with-text: each passage's text, as `snapshot passage` prints it.
+  const ids = recs.flatMap((x) => x.docs.map((d: { id: string }) => d.id));
+  const looked = await runRag(['snapshot', 'passage', 'world-2016', ...ids], env);
+  assert.equal(looked.code, 0, looked.stderr);
+  const byId = new Map(jsonl(looked.stdout).map((p) => [p.id, p]));
+  for (const rec of recs) for (const d of rec.docs) assert.equal(d.text, byId.get(d.id)!.text);
+  const unknownId = await runRag(['snapshot', 'passage', 'world-2016', 'no-such-0'], env);
+  assert.equal(unknownId.code, 2);
+  assert.match(unknownId.stderr, /has no passage no-such-0/);
+
+  // CSV and TSV: one row per question with a header; quoting holds (questions have commas and quotes).
+  for (const [ext, sep] of [['csv', ','], ['tsv', '\t']] as const) {
+    const table = join(dir.path, `made.${ext}`);
+    const t = await onPool([...base, '--out', table]);
+    assert.equal(t.code, 0, t.stderr);
+    const text = readFileSync(table, 'utf8');
+    const rows = parseTable(text, sep);
+    assert.equal(rows.length, 9, 'a header and eight rows');
+    const col = (name: string) => rows[0]!.indexOf(name);
+    assert.deepEqual(rows.slice(1).map((row) => row[col('id')]), recs.map((x) => x.id));
+    assert.deepEqual(rows.slice(1).map((row) => row[col('answer')]), recs.map((x) => x.answer));
+    assert.deepEqual(rows.slice(1).map((row) => row[col('question')]), recs.map((x) => x.question));
+    assert.deepEqual(rows.slice(1).map((row) => row[col('questions_sha256')]), recs.map(() => fileSha));
+    assert.ok(existsSync(join(dir.path, 'made.summary.json')));
+  }
+});
+
+test('an --out that cannot be written is refused before any question is answered', { timeout: 120_000 }, async () => {
+  const runs = () => (existsSync(join(env.RAG_STORAGE, 'qa-runs')) ? readdirSync(join(env.RAG_STORAGE, 'qa-runs')).length : 0);
+  const before = runs();
+  const args = ['qa', 'run', '--questions', world.questions, '--snapshot', 'world-2016', '--limit', '4', '--no-progress', '--workers', '1'];
+  const noDir = await runRag([...args, '--out', join(dir.path, 'no', 'such', 'dir', 'a.jsonl')], env);
+  assert.equal(noDir.code, 2, noDir.stderr);
+  assert.match(noDir.stderr, /directory .*no\/such\/dir does not exist/);
+  const badExt = await runRag([...args, '--out', join(dir.path, 'answers.txt')], env);
+  assert.equal(badExt.code, 2, badExt.stderr);
+  assert.match(badExt.stderr, /unknown file type.*\.jsonl.*\.csv.*\.tsv/s);
+  mkdirSync(join(dir.path, 'a-dir.jsonl'));
+  const isDir = await runRag([...args, '--out', join(dir.path, 'a-dir.jsonl')], env);
+  assert.equal(isDir.code, 2, isDir.stderr);
+  assert.match(isDir.stderr, /is a directory/);
+  assert.equal(runs(), before, 'no run was prepared, so no question was answered');
+});
+
+/** RFC 4180 CSV (quoted fields, doubled quotes) or TSV, into rows of cells. */
+function parseTable(text: string, sep: string): string[][] {
+  if (sep === '\t') return text.trimEnd().split('\n').map((l) => l.split('\t'));
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false; else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === sep) { row.push(cell); cell = ''; } else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; } else cell += c;
+  }
+  return rows;
+}
 
 test('invalid question lines are reported and skipped; the rest run', { timeout: 300_000 }, async () => {
   const file = join(dir.path, 'mixed.jsonl');

@@ -11,6 +11,7 @@ import { loadConfig } from '@rag/config';
 import { readPassages } from '@rag/corpus';
 import { loadEncoder } from '@rag/encoder';
 import { SnapshotRetriever } from '@rag/retrieval';
+import { SnapshotRegistry } from '@rag/snapshot';
 import { createObjectStore } from '@rag/storage';
 import { ENWIKI, REPO, runRag } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -64,9 +65,13 @@ test('qa run with the shipped models on NQ-open: a one-line notice, and the retr
   const s = JSON.parse(r.stdout);
   assert.equal(s.n, 4);
   assert.deepEqual(Object.keys(s.retrieval.hits), ['1', '5'], 'retrieval hits@K beside EM');
+  // The caveat travels with the results, not only on stderr.
+  assert.equal(s.knowledge, 'synthetic-world-only');
+  assert.match(s.notice, /not real answers/);
   // Without --json the summary line offers it in words.
   const plain = await runRag(['qa', 'run', '--questions', NQ, '--snapshot', 'enwiki-nq', '--limit', '4', '--k', '5', '--beams', '1', '--workers', '1', '--no-progress', '--out', join(dir.path, 'nq.jsonl')], env);
   assert.equal(plain.code, 0, plain.stderr);
+  for (const row of jsonl(readFileSync(join(dir.path, 'nq.jsonl'), 'utf8'))) assert.equal(row.knowledge, 'synthetic-world-only');
   assert.match(plain.stderr, /retrieval alone: gold answer in the top 1 \/ 5 passages: [\d.]+% \/ [\d.]+% of 4 questions \(hits@K, as DPR reports\)/);
   const help = await runRag(['qa', 'run', '--help'], env);
   assert.match(help.stdout, /trained only on the synthetic world/);
@@ -113,7 +118,14 @@ test('retrieve-only: passages with provenance, hits@K equal to an independent co
   const expected = { 1: hitsAt(1), 5: hitsAt(5), 20: hitsAt(20) };
   assert.ok(expected[20] >= 0.1, `the corpus was built to answer some questions: hits@20 ${expected[20]}`);
   assert.ok(expected[1] < expected[20], 'hits grow with K');
-  assert.deepEqual(summary.retrieval, { k: 20, scored: QUESTIONS, hits: expected });
+  // hits@K's ceiling: questions whose gold occurs in any passage of the snapshot, by this file's matcher.
+  const manifest = await new SnapshotRegistry(store).read('enwiki-nq');
+  const texts: string[] = [];
+  for await (const p of SnapshotRetriever.readPassages(store, manifest)) texts.push(p.text);
+  const answerable = nq.filter((q) => texts.some((t) => contains(t, q.answer))).length;
+  assert.ok(answerable >= Math.round(expected[20] * QUESTIONS) && answerable < QUESTIONS, `ceiling ${answerable}`);
+  assert.deepEqual(summary.retrieval, { k: 20, scored: QUESTIONS, hits: expected, ceiling: { snapshot: 'enwiki-nq', answerable, passages: texts.length } });
+  assert.match(r.stderr, new RegExp(`a gold answer occurs anywhere in the ${texts.length} passages of enwiki-nq for ${answerable} of them`));
   assert.equal(summary.em, null, 'nothing generated, nothing to score as EM');
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   assert.match(r.stderr, new RegExp(`gold answer in the top 1 / 5 / 20 passages: ${pct(expected[1])} / ${pct(expected[5])} / ${pct(expected[20])} of ${QUESTIONS} questions`));

@@ -85,6 +85,8 @@ snapshot.command('passages').description('print passages as JSONL {id,title,text
   .option('--offset <m>', 'skip the first M passages', int('--offset', 0), 0)
   .action(async (id, o) => (await import('./commands/snapshot-read.js')).snapshotPassages(id, o));
 
+snapshot.command('passage').description('print passages by id as JSONL {id,title,text} (the ids qa run and search print)').argument('<snapshot>', 'snapshot id or alias').argument('<ids...>', 'passage ids, e.g. 664-30')
+  .action(async (ref, ids) => (await import('./commands/snapshot-read.js')).snapshotPassage(ref, ids));
 snapshot.command('diff').description('pages and passages added, removed and changed from A to B; shards and bytes shared')
   .argument('<a>', 'snapshot id or alias').argument('<b>', 'snapshot id or alias')
   .option('--json', 'JSON output')
@@ -177,7 +179,8 @@ qa.command('run')
   .option('--k <n>', 'retrieved passages per question (default 5; retrieve-only: 20)', int('--k', 1))
   .option('--beams <n>', 'beam size', int('--beams', 1), 4)
   .option('--max-length <n>', 'max generated tokens (default: generation_config.json)', int('--max-length', 2))
-  .option('--out <file>', 'write answers as JSONL here (default: stdout)')
+  .option('--out <file>', 'write answers here: .jsonl (every field), .csv or .tsv (one row per question); a summary .summary.json beside it (default: JSONL on stdout)')
+  .option('--with-text', 'put each retrieved passage\'s text into the rows (retrieve-only rows always have it)')
   .option('--workers <n>', 'local generation workers (embedded default 2; with REDIS_URL default 0)', int('--workers', 0))
   .option('--type <list>', 'only these question types (world: changing, invariant, multi-fact; default: all)')
   .option('--fresh', 'start a new run instead of continuing an identical earlier one')

@@ -2,6 +2,7 @@ import { UsageError, sha256File } from '@rag/core';
 import { normalizeAnswer, readQuestions, summarize, type QaRecord, type QaSummary } from '@rag/eval';
 import { modelFingerprint, qaModelDirs, prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, worldGeneratorNotice, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
+import { readGeneratorCard } from '@rag/generator';
 import type { Runtime } from './runtime.js';
 import { raceWorkers, type QueueSession } from './queue-session.js';
 import { QaProgressView } from './qa-progress-view.js';
@@ -34,6 +35,8 @@ export interface QaRunResult {
   invalid: { line: number; reason: string }[];
   resumed: boolean;
   seconds: number;
+  /** Questions answered by this invocation (a resumed run's earlier answers excluded): what a rate is over. */
+  answeredNow: number;
 }
 
 /** Reads and validates a question file; invalid lines are reported on stderr and skipped. */
@@ -68,12 +71,13 @@ export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions)
   const loaded = o.set ? { set: o.set, invalid: o.invalid ?? [] } : await loadQuestionSet(o.questions, { year: o.year, limit: o.types ? undefined : o.limit });
   const { invalid } = loaded;
   const set = !o.set && o.types ? limitSet(selectTypes(loaded.set, o.types), o.limit) : loaded.set;
-  showNotice(worldGeneratorNotice({ generatorDir: rt.config.generation.generatorDir, questionFormat: set.source.format, mode: o.mode }));
+  const notice = worldGeneratorNotice({ generatorDir: rt.config.generation.generatorDir, questionFormat: set.source.format, mode: o.mode });
+  showNotice(notice);
   const settings = { target: o.target, mode: o.mode, k: o.k, beams: o.beams, ...(o.maxLength ? { maxLength: o.maxLength } : {}), ...(o.year ? { year: o.year } : {}) };
   const models = await modelFingerprint(qaModelDirs(rt.config.generation, o.mode));
   const { manifest, resumed } = await prepareQaRun(rt.store, set, settings, rt.config.generation.chunkSize, { fresh: o.fresh, models });
   const ctx = { connection: session.connection, redis: session.redis, prefix: rt.config.redis.prefix, queue: rt.config.queue, store: rt.store, logger: rt.logger };
-  const { pending } = await enqueueQaRun(ctx, manifest);
+  const { pending, pendingChunks } = await enqueueQaRun(ctx, manifest);
   rt.logger.info({ event: 'qa.run', runId: manifest.runId, questions: manifest.questions, chunks: manifest.chunks, pending, resumed }, 'qa run queued');
   const view = new QaProgressView(o.label ?? o.target, manifest.questions, process.stderr, o.progress !== false);
   try {
@@ -86,8 +90,23 @@ export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions)
   } finally {
     view.stop();
   }
-  const records = await collectQaResults(rt.store, manifest);
-  return { manifest, records, summary: summarize(records), invalid, resumed, seconds: (Date.now() - started) / 1000 };
+  const seconds = (Date.now() - started) / 1000;
+  const questions = { path: set.source.path, sha256: set.source.sha256 };
+  const knowledge = o.mode === 'retrieve-only' ? undefined : readGeneratorCard(rt.config.generation.generatorDir).knowledge;
+  // Every row says what it came from, so a file handed on needs nothing beside it.
+  const records = (await collectQaResults(rt.store, manifest)).map((r) => ({ ...r, questions, ...(knowledge ? { knowledge } : {}) }));
+  const now = new Set(pendingChunks);
+  const answeredNow = records.filter((r) => now.has(Math.floor(r.index / manifest.chunkSize))).length;
+  const made = records.find((r) => r.question_encoder || r.generator);
+  const summary: QaSummary = {
+    ...summarize(records),
+    ...(made?.question_encoder ? { question_encoder: made.question_encoder } : {}),
+    ...(made?.generator ? { generator: made.generator } : {}),
+    questions: { ...questions, format: set.source.format },
+    ...(knowledge ? { knowledge } : {}),
+    ...(notice ? { notice } : {}),
+  };
+  return { manifest, records, summary, invalid, resumed, seconds, answeredNow };
 }
 
 const shownNotices = new Set<string>();

@@ -56,3 +56,15 @@ describe('hits@K', () => {
     assert.deepEqual(s.retrieval, { k: 5, scored: 4, hits: { 1: 0.25, 5: 0.5 } });
   });
 });
+
+it('GoldCoverage counts the questions whose gold occurs in some passage, exactly as has_answer would', async () => {
+  const { GoldCoverage } = await import('@rag/eval');
+  const passages = ['Eugene Cernan walked on the Moon in December 1972.', 'The albedo of fresh snow is high.', 'Paris is the capital of France.'];
+  const golds = [['December 1972'], ['1972 December'], ['albedo', 'nothing'], ['Berlin'], ['capital of France'], ['197'], []];
+  const cov = new GoldCoverage(golds);
+  for (const p of passages) cov.add(p);
+  const expected = golds.filter((g) => passages.some((p) => hasAnswer(p, g))).length;
+  assert.equal(cov.answerable, expected);
+  assert.equal(cov.answerable, 3);
+  assert.equal(cov.passages, 3);
+});

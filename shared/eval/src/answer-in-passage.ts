@@ -63,3 +63,50 @@ export function retrievalHits(records: Iterable<{ gold_rank?: number | null; k: 
   for (const K of reportedKs(k)) hits[String(K)] = ranks.filter((x) => x !== null && x <= K).length / ranks.length;
   return { k, scored: ranks.length, hits };
 }
+
+/**
+ * Which questions have a gold answer somewhere in a corpus (DPR's has_answer over every passage): the ceiling
+ * of hits@K on that corpus. On a sample of a few hundred pages most NQ answers occur nowhere, so hits@K says
+ * little without it. Passages are fed one at a time; answers are indexed by their first token, so a passage
+ * costs one lookup per token.
+ */
+export class GoldCoverage {
+  private readonly byFirst = new Map<string, { question: number; tokens: string[] }[]>();
+  private readonly found = new Set<number>();
+  private readonly questions: number;
+  passages = 0;
+
+  constructor(golds: readonly (readonly string[])[]) {
+    this.questions = golds.length;
+    golds.forEach((answers, question) => {
+      for (const a of answers) {
+        const tokens = matchTokens(a);
+        if (!tokens.length) continue;
+        const list = this.byFirst.get(tokens[0]!) ?? [];
+        list.push({ question, tokens });
+        this.byFirst.set(tokens[0]!, list);
+      }
+    });
+  }
+
+  add(text: string): void {
+    this.passages++;
+    if (this.found.size === this.questions) return;
+    const hay = matchTokens(text);
+    for (let i = 0; i < hay.length; i++) {
+      const list = this.byFirst.get(hay[i]!);
+      if (!list) continue;
+      for (const { question, tokens } of list) {
+        if (this.found.has(question) || i + tokens.length > hay.length) continue;
+        let j = 1;
+        while (j < tokens.length && hay[i + j] === tokens[j]) j++;
+        if (j === tokens.length) this.found.add(question);
+      }
+    }
+  }
+
+  /** Questions with a gold answer in some passage fed so far. */
+  get answerable(): number {
+    return this.found.size;
+  }
+}

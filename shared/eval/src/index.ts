@@ -16,3 +16,4 @@ export * from './hot-swap-summary.js';
 export * from './gold-year.js';
 export * from './paper-experiment.js';
 export * from './matched-crossed-chart.js';
+export * from './qa-table.js';

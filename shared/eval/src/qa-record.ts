@@ -27,6 +27,13 @@ export const qaDocSchema = z.object({
 });
 export type QaDoc = z.infer<typeof qaDocSchema>;
 
+/** A model as a record names it: its name and the sha256 over its weights (Encoder.sha256, Generator.sha256). */
+export const modelIdSchema = z.object({ name: z.string(), sha256: z.string() });
+export type ModelId = z.infer<typeof modelIdSchema>;
+
+/** The question file a record or summary came from. */
+export const questionSourceSchema = z.object({ path: z.string(), sha256: z.string(), format: z.string().optional() });
+
 export const qaRecordSchema = z
   .object({
     v: z.literal(QA_RECORD_VERSION),
@@ -49,7 +56,25 @@ export const qaRecordSchema = z
     doc_posteriors: z.array(z.array(probability)),
     /** Generated answer tokens as text pieces; rows of doc_posteriors. */
     tokens: z.array(z.string()),
+    /**
+     * This question's own cost: its share of the batched retrieval plus its share of the generation batch it was
+     * decoded in (batch wall time / questions in the batch); a question answered alone is timed alone. Their sum
+     * over a chunk is the chunk's compute time, so mean latency and q/s agree.
+     */
     latency_ms: z.number().min(0),
+    /** Wall time of the batch this question was decoded in (retrieval shares included), and how many questions it held. */
+    batch_ms: z.number().min(0).optional(),
+    batch_questions: z.number().int().min(1).optional(),
+    /** What produced the record: the question encoder (absent without retrieval) and the generator (absent in retrieve-only). */
+    question_encoder: modelIdSchema.optional(),
+    generator: modelIdSchema.optional(),
+    /** The question file (path as given, sha256). */
+    questions: questionSourceSchema.optional(),
+    /**
+     * The generator's model card `knowledge` when it limits what its answers mean ('synthetic-world-only': answers
+     * to questions about anything but the synthetic worlds are not real answers).
+     */
+    knowledge: z.string().optional(),
     gold: z.array(z.string()).optional(),
     /** Every year's golds for world questions, so one run can be scored matched and crossed. */
     gold_by_year: z.record(z.string(), z.array(z.string())).optional(),
@@ -92,8 +117,24 @@ export const qaSummarySchema = z.object({
   /** How many records each snapshot answered (a run that follows an alias flip shows two). */
   snapshots: z.record(z.string(), z.number().int().min(0)),
   latency_ms: latencySummarySchema.nullable(),
+  /** What produced the run and from what (written by `qa run`; absent in summaries computed from records alone). */
+  question_encoder: modelIdSchema.optional(),
+  generator: modelIdSchema.optional(),
+  questions: questionSourceSchema.optional(),
+  knowledge: z.string().optional(),
+  /** The caveat the run printed (e.g. a world-only generator asked real questions), kept with the results. */
+  notice: z.string().optional(),
   /** Retrieval accuracy as DPR reports it: hits[K] = share of questions with a gold answer in the top K passages. */
-  retrieval: z.object({ k: z.number().int().min(1), scored: z.number().int().min(0), hits: z.record(z.string(), z.number().min(0).max(1)) }).optional(),
+  retrieval: z.object({
+    k: z.number().int().min(1),
+    scored: z.number().int().min(0),
+    hits: z.record(z.string(), z.number().min(0).max(1)),
+    /**
+     * hits@K's ceiling (retrieve-only runs on snapshots small enough to scan): of the `scored` questions, how
+     * many have a gold answer in ANY of the snapshot's `passages`. On a sample corpus most answers occur nowhere.
+     */
+    ceiling: z.object({ snapshot: z.string(), answerable: z.number().int().min(0), passages: z.number().int().min(0) }).optional(),
+  }).optional(),
 });
 export type QaSummary = z.infer<typeof qaSummarySchema>;
 

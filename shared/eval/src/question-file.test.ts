@@ -217,7 +217,7 @@ describe('errors', () => {
 
   it('JSON lines that are neither NQ nor world ask for another format', async () => {
     await rejectsWith(readQuestions(await file('plain.jsonl', '{"question": "who?"}\n')), QuestionFileError, /neither 'answer'/, /plain text file/);
-    await rejectsWith(readQuestions(await file('junk.jsonl', 'a\nb\n')), QuestionFileError, /none of its first 2 lines is a JSON object/, /format explicitly/);
+    await rejectsWith(readQuestions(await file('junk.jsonl', 'a\nb\n')), QuestionFileError, /none of its first 2 lines is a JSON object/, /one JSON object per line.*\.txt file/);
   });
 
   it('zero valid questions is a typed error whose hint shows the first problem', async () => {

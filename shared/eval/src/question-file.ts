@@ -228,7 +228,9 @@ async function firstLines(path: string): Promise<string[]> {
   return lines.map((l) => l.trim()).filter(Boolean).slice(0, SNIFF_LINES);
 }
 
-const FORMAT_HINT = `pass the format explicitly (one of ${QUESTION_FORMATS.join(', ')})`;
+// The format is told by extension and content (there is no --format): say what each looks like.
+const FORMAT_HINT = 'a .jsonl question file has one JSON object per line ({"question": …, "answer": [...]} as NQ-open); ' +
+  'DPR\'s question\tanswers files end in .tsv or .csv; plain questions, one per line, go in a .txt file';
 
 /** Tells the format from the extension and the first lines. */
 export async function detectQuestionFormat(path: string): Promise<QuestionFormat> {

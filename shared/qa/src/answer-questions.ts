@@ -44,8 +44,8 @@ export function isFinalQuestionError(err: unknown): boolean {
  * Answers one chunk against ONE loaded snapshot (the caller pins it for the whole chunk, so a
  * chunk never mixes snapshots). Questions are retrieved as a batch and generated in batches of
  * `generationBatch` (batched beam search gives each question the answer it gets alone; the decoder
- * runs once per step for the whole batch). A question's latency is its batch's wall time plus its
- * share of retrieval: when its answer became available. If a batch fails, its questions are retried
+ * runs once per step for the whole batch). A question's latency is its share of the batch it was
+ * decoded in and of retrieval; the batch's wall time is recorded beside it. If a batch fails, its questions are retried
  * one at a time. A question that fails with a deterministic input error is recorded with its error
  * and the others still run; any other error is thrown, so the chunk is retried instead of keeping a
  * transient failure as that question's answer.
@@ -69,7 +69,8 @@ export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContex
 
   if (settings.mode === RETRIEVE_ONLY) {
     // The output is the passages themselves: no generator runs.
-    return questions.map((q, i) => ({ ...recordBase(q, hits[i]!, ctx), answer: '', tokens: [], doc_posteriors: [], latency_ms: round(retrievalMs, 1) }) as QaRecord);
+    const timing = { latency_ms: round(retrievalMs, 1), batch_ms: round(retrievalMs * questions.length, 1), batch_questions: Math.max(1, questions.length) };
+    return questions.map((q, i) => ({ ...recordBase(q, hits[i]!, ctx), answer: '', tokens: [], doc_posteriors: [], ...timing }) as QaRecord);
   }
   const generator = models.generator;
   if (!generator) throw new Error(`answerQuestions: mode ${settings.mode} needs a generator`);
@@ -95,23 +96,28 @@ export async function answerQuestions(questions: QaQuestion[], ctx: AnswerContex
       answers = await generate(idx);
     } catch (err) {
       if (idx.length === 1) {
-        out.push(failed(questions[idx[0]!]!, hits[idx[0]!]!, ctx, err as Error, performance.now() - started));
+        const ms = performance.now() - started + retrievalMs;
+        out.push(failed(questions[idx[0]!]!, hits[idx[0]!]!, ctx, err as Error, { latencyMs: ms, batchMs: ms, batchQuestions: 1 }));
         continue;
       }
       ctx.logger?.warn({ event: 'qa.batch.failed', questions: idx.length, err: (err as Error).message }, 'batch failed; answering its questions one at a time');
     }
     if (answers) {
-      const ms = performance.now() - started + retrievalMs;
-      idx.forEach((i, j) => out.push(answered(questions[i]!, hits[i]!, ctx, answers![j]!, ms)));
+      // One decoder batch: each question is charged its share of it (see qaRecordSchema.latency_ms).
+      const batchMs = performance.now() - started + retrievalMs * idx.length;
+      const timing = { latencyMs: batchMs / idx.length, batchMs, batchQuestions: idx.length };
+      idx.forEach((i, j) => out.push(answered(questions[i]!, hits[i]!, ctx, answers![j]!, timing)));
       continue;
     }
     for (const i of idx) {
       const one = performance.now();
       try {
         const [ans] = await generate([i]);
-        out.push(answered(questions[i]!, hits[i]!, ctx, ans!, performance.now() - one + retrievalMs));
+        const ms = performance.now() - one + retrievalMs;
+        out.push(answered(questions[i]!, hits[i]!, ctx, ans!, { latencyMs: ms, batchMs: ms, batchQuestions: 1 }));
       } catch (err) {
-        out.push(failed(questions[i]!, hits[i]!, ctx, err as Error, performance.now() - one));
+        const ms = performance.now() - one + retrievalMs;
+        out.push(failed(questions[i]!, hits[i]!, ctx, err as Error, { latencyMs: ms, batchMs: ms, batchQuestions: 1 }));
       }
     }
   }
@@ -130,6 +136,8 @@ function recordBase(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext) {
     snapshot: retrieval ? retrieval.snapshotId : NO_SNAPSHOT,
     mode: settings.mode,
     k: retrieval ? settings.k : 0,
+    ...(retrieval ? { question_encoder: { name: ctx.models.questionEncoder.name, sha256: ctx.models.questionEncoder.sha256 } } : {}),
+    ...(settings.mode !== RETRIEVE_ONLY && ctx.models.generator ? { generator: { name: ctx.models.generator.name, sha256: ctx.models.generator.sha256 } } : {}),
     // Retrieve-only output is the passages, so they carry their text; RAG records name them (the snapshot has them).
     docs: docs.map((d) => ({ id: d.id, title: d.title, score: round(d.score), ...(settings.mode === RETRIEVE_ONLY ? { text: d.text } : {}) })),
     ...(settings.year ? { year: settings.year } : {}),
@@ -140,7 +148,15 @@ function recordBase(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext) {
   };
 }
 
-function answered(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext, ans: RagAnswer, latencyMs: number): QaRecord {
+interface Timing {
+  latencyMs: number;
+  batchMs: number;
+  batchQuestions: number;
+}
+
+const timingFields = (t: Timing) => ({ latency_ms: round(t.latencyMs, 1), batch_ms: round(t.batchMs, 1), batch_questions: t.batchQuestions });
+
+function answered(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext, ans: RagAnswer, timing: Timing): QaRecord {
   const answer = ans.answer.trim();
   const retrieval = ctx.settings.mode !== 'no-retrieval';
   return {
@@ -149,19 +165,19 @@ function answered(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext, ans: RagAns
     tokens: ans.tokens,
     // No retrieval: one empty row per token (there are no documents to be posterior over).
     doc_posteriors: retrieval ? ans.docPosteriors.map((row) => row.map((p) => round(p))) : ans.tokens.map(() => []),
-    latency_ms: round(latencyMs, 1),
+    ...timingFields(timing),
     ...(q.answers ? { em: exactMatch(answer, q.answers), f1: round(f1Score(answer, q.answers)) } : {}),
   } as QaRecord;
 }
 
 /** A question's error as its answer, if final; a transient error is thrown (the chunk is retried). */
-function failed(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext, err: Error, latencyMs: number): QaRecord {
+function failed(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext, err: Error, timing: Timing): QaRecord {
   if (!isFinalQuestionError(err)) {
     ctx.logger?.warn({ event: 'qa.question.transient', id: q.id, err: err.message }, 'question failed with a transient error; the chunk will be retried');
     throw err;
   }
   ctx.logger?.warn({ event: 'qa.question.failed', id: q.id, err: err.message }, 'question failed');
-  return { ...recordBase(q, docs, ctx), answer: '', tokens: [], doc_posteriors: [], latency_ms: round(latencyMs, 1), error: err.message } as QaRecord;
+  return { ...recordBase(q, docs, ctx), answer: '', tokens: [], doc_posteriors: [], ...timingFields(timing), error: err.message } as QaRecord;
 }
 
 function round(x: number, digits = 6): number {

@@ -100,12 +100,13 @@ function chunkJob(ctx: QaRunContext, manifest: QaRunManifest, c: number) {
 const FAILED_JOB_TTL_S = 24 * 3600;
 
 /** Enqueues the chunks that have no results yet; failed leftovers from an earlier try are replaced. */
-export async function enqueueQaRun(ctx: QaRunContext, manifest: QaRunManifest): Promise<{ pending: number; done: number }> {
+export async function enqueueQaRun(ctx: QaRunContext, manifest: QaRunManifest): Promise<{ pending: number; done: number; pendingChunks: number[] }> {
   const layout = new QaRunLayout(manifest.runId);
   const queue = new Queue(QA_QUEUE, { connection: ctx.connection, prefix: ctx.prefix });
   try {
     const finished = await finishedQaChunks(ctx.store, manifest);
     const jobs = [];
+    const pendingChunks: number[] = [];
     for (let c = 0; c < manifest.chunks; c++) {
       if (finished.has(c)) {
         await ctx.redis.hset(qaProgressKey(ctx.prefix, manifest.runId), `c${c}`, 1);
@@ -114,9 +115,10 @@ export async function enqueueQaRun(ctx: QaRunContext, manifest: QaRunManifest): 
       const old = await queue.getJob(layout.jobId(c));
       if (old && ((await old.isFailed()) || (await old.isCompleted()))) await old.remove();
       jobs.push(chunkJob(ctx, manifest, c));
+      pendingChunks.push(c);
     }
     if (jobs.length) await queue.addBulk(jobs);
-    return { pending: jobs.length, done: finished.size };
+    return { pending: jobs.length, done: finished.size, pendingChunks };
   } finally {
     await queue.close();
   }

@@ -1,1 +1,2 @@
 export * from './snapshot-retriever.js';
+export * from './passage-lookup.js';

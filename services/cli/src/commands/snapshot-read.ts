@@ -1,5 +1,6 @@
 import { SnapshotRegistry, type SnapshotManifest } from '@rag/snapshot';
-import { SnapshotRetriever } from '@rag/retrieval';
+import { SnapshotRetriever, lookupPassages } from '@rag/retrieval';
+import { AliasRegistry } from '@rag/registry';
 import { UsageError } from '@rag/core';
 import { createRuntime } from '../runtime.js';
 
@@ -91,6 +92,24 @@ export function workSummary(m: SnapshotManifest): string | undefined {
   if (w.trainFound) found.push('the trained quantizer');
   const encoded = `${w.passagesEncoded} passage${w.passagesEncoded === 1 ? '' : 's'} encoded`;
   return found.length ? `${encoded}; found done by ${w.foundIn.join(', ')}: ${found.join(', ')}` : encoded;
+}
+
+/** `snapshot passage SNAPSHOT ID...`: each passage as a JSON line {id,title,text}, in the order asked. */
+export async function snapshotPassage(ref: string, ids: string[]): Promise<void> {
+  const { store } = createRuntime();
+  const { snapshotId } = await new AliasRegistry({ store }).resolveSnapshotRef(ref);
+  const m = await new SnapshotRegistry(store).read(snapshotId);
+  const found = await lookupPassages(store, m, ids);
+  const missing = ids.filter((id) => !found.has(id));
+  for (const id of ids) {
+    const p = found.get(id);
+    if (p) process.stdout.write(JSON.stringify({ id: p.id, title: p.title, text: p.text }) + '\n');
+  }
+  if (missing.length) {
+    throw new UsageError(`snapshot ${snapshotId} has no passage ${missing.join(', ')}`, {
+      hint: 'passage ids are PAGEID-N as qa run, search and snapshot passages print them (DPR rows: the row id)',
+    });
+  }
 }
 
 /** What the shards were built as when it differs from the request (auto, or fallbacks): ": 40 ivfpq, 1 flat". */
