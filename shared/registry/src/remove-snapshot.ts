@@ -1,4 +1,4 @@
-import { SnapshotLayout, SnapshotRegistry } from '@rag/snapshot';
+import { REMOVED_PREFIX, SnapshotLayout, SnapshotRegistry, contentKeysIn } from '@rag/snapshot';
 import type { ObjectStore } from '@rag/storage';
 import type { AliasRegistry } from './alias-registry.js';
 import { SnapshotInUseError } from './alias-errors.js';
@@ -17,6 +17,10 @@ export async function removeSnapshot(store: ObjectStore, aliases: AliasRegistry,
     });
   }
   const layout = new SnapshotLayout(id);
+  // What it held, for gc to tell the bytes this removal frees from leftovers of earlier builds.
+  const manifest = (await store.get(layout.manifest)).toString('utf8');
+  const removedAt = new Date().toISOString();
+  await store.put(`${REMOVED_PREFIX}${id}.${removedAt.replace(/[:.]/g, '-')}.json`, JSON.stringify({ id, removedAt, objects: [...new Set(contentKeysIn(manifest))] }) + '\n');
   await store.delete(layout.manifest);
   const deletedKeys = 1 + (await store.deletePrefix(`${layout.root}/`));
   return { deletedKeys };

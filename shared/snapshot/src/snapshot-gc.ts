@@ -9,6 +9,21 @@ export function contentKeysIn(text: string): string[] {
   return text.match(CONTENT_KEY_RE) ?? [];
 }
 
+/**
+ * `snapshot rm` leaves `removed/<id>.<time>.json` naming the objects the snapshot held, so gc can say
+ * which of the bytes it frees a removal freed and which earlier builds left behind. Dropped by gc once
+ * none of those objects waits on the grace period.
+ */
+export const REMOVED_PREFIX = 'removed/';
+
+/** What gc frees (or would), split by why nothing references it any more. */
+export interface GcFreed {
+  /** Objects that removed snapshots held, by snapshot id. */
+  removed: Record<string, { objects: number; bytes: number }>;
+  /** Objects no removed snapshot held: leftovers of unfinished, failed or superseded builds, by kind (extension). */
+  leftovers: { objects: number; bytes: number; byKind: Record<string, { objects: number; bytes: number }> };
+}
+
 export interface GcOptions {
   /** Objects written less than this long ago are kept even if nothing references them yet (a build may be about to). */
   graceMs: number;
@@ -30,6 +45,7 @@ export interface GcReport {
   deleted: number;
   bytesFreed: number;
   deletedKeys: string[];
+  freed: GcFreed;
   /** Records of work done (stage-work.ts) that named an object deleted now or already gone: dropped with it. */
   workEntriesDropped: number;
 }
@@ -56,7 +72,7 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
     byId.set(m[1]!, e);
   }
   const referenced = new Set<string>();
-  const report: GcReport = { dryRun: o.dryRun, published: 0, unfinishedBuilds: [], abandonedBuilds: [], objects: 0, referenced: 0, keptInGrace: 0, deleted: 0, bytesFreed: 0, deletedKeys: [], workEntriesDropped: 0 };
+  const report: GcReport = { dryRun: o.dryRun, published: 0, unfinishedBuilds: [], abandonedBuilds: [], objects: 0, referenced: 0, keptInGrace: 0, deleted: 0, bytesFreed: 0, deletedKeys: [], workEntriesDropped: 0, freed: { removed: {}, leftovers: { objects: 0, bytes: 0, byKind: {} } } };
   const markersToDelete: string[] = [];
   const abandoned: string[] = [];
   for (const [id, e] of byId) {
@@ -80,18 +96,48 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
       if (body) for (const c of contentKeysIn(body.toString('utf8'))) referenced.add(c);
     }
   }
+  // Which removed snapshot held what (the latest removal of an object wins the attribution).
+  const heldBy = new Map<string, string>();
+  const removals = await store.list(REMOVED_PREFIX);
+  const removalKeys = new Map<string, string[]>();
+  for (const k of removals.sort()) {
+    const body = await store.get(k).catch(() => undefined);
+    if (!body) continue;
+    let rec: { id?: unknown; objects?: unknown };
+    try { rec = JSON.parse(body.toString('utf8')) as typeof rec; } catch { continue; }
+    const keys = Array.isArray(rec.objects) ? rec.objects.filter((x): x is string => typeof x === 'string') : [];
+    removalKeys.set(k, keys);
+    for (const c of keys) heldBy.set(c, String(rec.id));
+  }
   const objects = await store.list(OBJECTS_PREFIX);
   report.objects = objects.length;
+  const inGrace = new Set<string>();
   for (const k of objects) {
     if (referenced.has(k)) { report.referenced++; continue; }
     const info = await store.head(k);
     if (!info) continue;
-    if (now - info.modifiedMs < o.graceMs) { report.keptInGrace++; continue; }
+    if (now - info.modifiedMs < o.graceMs) { report.keptInGrace++; inGrace.add(k); continue; }
     report.deleted++;
     report.bytesFreed += info.size;
     report.deletedKeys.push(k);
+    const owner = heldBy.get(k);
+    if (owner !== undefined) {
+      const e = (report.freed.removed[owner] ??= { objects: 0, bytes: 0 });
+      e.objects++;
+      e.bytes += info.size;
+    } else {
+      const kind = /\.([a-z0-9.]+)$/.exec(k.slice(k.lastIndexOf('/') + 65))?.[1] ?? 'other';
+      const l = report.freed.leftovers;
+      l.objects++;
+      l.bytes += info.size;
+      const e = (l.byKind[kind] ??= { objects: 0, bytes: 0 });
+      e.objects++;
+      e.bytes += info.size;
+    }
     if (!o.dryRun) await store.delete(k);
   }
+  // A removal record has done its job once none of its objects waits on the grace period.
+  if (!o.dryRun) for (const [k, keys] of removalKeys) if (!keys.some((c) => inGrace.has(c))) await store.delete(k);
   // Work records are hints for later builds, not roots: one whose object goes (or is gone) goes too.
   const present = new Set(objects);
   for (const k of report.deletedKeys) present.delete(k);

@@ -58,12 +58,44 @@ export async function snapshotGc(o: { dryRun?: boolean; grace: number; json?: bo
     }
     const verb = r.dryRun ? 'would delete' : 'deleted';
     process.stdout.write(
-      `${verb} ${r.deleted} object(s), ${(r.bytesFreed / 1e6).toFixed(1)} MB; kept ${r.referenced} referenced by ${r.published} snapshot(s)` +
+      `${verb} ${r.deleted} object(s), ${mb(r.bytesFreed)}; kept ${r.referenced} referenced by ${r.published} snapshot(s)` +
         `${r.unfinishedBuilds.length ? ` and ${r.unfinishedBuilds.length} unfinished build(s)` : ''}` +
         `${r.keptInGrace ? `, ${r.keptInGrace} younger than the grace period` : ''}` +
         `${r.abandonedBuilds.length ? `; abandoned builds cleared: ${r.abandonedBuilds.join(', ')}` : ''}\n`,
     );
+    for (const line of freedLines(r.freed)) process.stdout.write(`  ${line}\n`);
   } finally {
     await store.close();
   }
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** What kinds of leftovers are: the content kinds' extensions, in words. */
+const LEFTOVER_KINDS: Record<string, string> = {
+  f32: 'embeddings (.f32: encode parts, superseded shards)',
+  'range.jsonl': 'multistream ingest ranges (.range.jsonl)',
+  jsonl: 'passage shards',
+  faiss: 'indexes',
+  ivflists: 'inverted lists',
+  'quantizer.faiss': 'quantizers',
+  'offsets.u32': 'row offsets',
+  'pages.jsonl': 'page tables',
+  'reuse.json': 'reuse plans',
+  'deleted.json': 'deleted-row lists',
+};
+
+/**
+ * gc's bytes split by why they are free: "0.4 MB (12 objects) held only by removed snapshot enwiki-2016-n2",
+ * "9.3 MB (28 objects) left over by unfinished or superseded builds: 8.9 MB embeddings (.f32: …), …".
+ */
+export function freedLines(f: import('@rag/snapshot').GcFreed): string[] {
+  const lines: string[] = [];
+  for (const [id, e] of Object.entries(f.removed).sort()) lines.push(`${mb(e.bytes)} (${e.objects} object(s)) held only by removed snapshot ${id}`);
+  const l = f.leftovers;
+  if (l.objects > 0) {
+    const kinds = Object.entries(l.byKind).sort((a, b) => b[1].bytes - a[1].bytes).map(([k, e]) => `${mb(e.bytes)} ${LEFTOVER_KINDS[k] ?? k}`);
+    lines.push(`${mb(l.bytes)} (${l.objects} object(s)) left over by unfinished, failed or superseded builds: ${kinds.join(', ')}`);
+  }
+  return lines;
 }
