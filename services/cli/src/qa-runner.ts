@@ -2,6 +2,7 @@ import { UsageError, sha256File } from '@rag/core';
 import { normalizeAnswer, readQuestions, summarize, type QaRecord, type QaSummary } from '@rag/eval';
 import { modelFingerprint, qaModelDirs, prepareQaRun, enqueueQaRun, waitForQaRun, collectQaResults, worldGeneratorNotice, type QaMode, type QaQuestion, type QaRunManifest, type QuestionSet } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
+import { QA_QUEUE } from '@rag/queue';
 import { readGeneratorCard } from '@rag/generator';
 import type { Runtime } from './runtime.js';
 import { raceWorkers, type QueueSession } from './queue-session.js';
@@ -26,6 +27,8 @@ export interface QaRunOptions {
   set?: QuestionSet;
   /** The invalid lines met while loading `set`, to report in the result. */
   invalid?: { line: number; reason: string }[];
+  /** Distributed mode: wait for workers without end (default: give up after RAG_NO_WORKER_WAIT_S). */
+  waitForWorkers?: boolean;
 }
 
 export interface QaRunResult {
@@ -80,12 +83,17 @@ export async function runQa(rt: Runtime, session: QueueSession, o: QaRunOptions)
   const { pending, pendingChunks } = await enqueueQaRun(ctx, manifest);
   rt.logger.info({ event: 'qa.run', runId: manifest.runId, questions: manifest.questions, chunks: manifest.chunks, pending, resumed }, 'qa run queued');
   const view = new QaProgressView(o.label ?? o.target, manifest.questions, process.stderr, o.progress !== false);
+  const noWorkerGiveUpMs = o.waitForWorkers ? 0 : rt.config.queue.noWorkerWaitS * 1000;
   try {
     await raceWorkers(session, waitForQaRun(ctx, manifest, {
       onTick: (chunks) => view.update(Math.min(manifest.questions, chunks * manifest.chunkSize)),
       onStorage: (err) => process.stderr.write(err ? `rag: cannot read storage (${err}); waiting for it to come back\n` : 'rag: storage readable again\n'),
       onRequeue: (n) => process.stderr.write(`rag: ${n} chunk(s) of run ${manifest.runId} were no longer in Redis (restarted without its data?); queued them again\n`),
-      onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no generate worker is listening on ${rt.config.redis.prefix}; start some with: ./rag worker --roles generate\n`),
+      onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(
+        `rag: no worker is listening on queue ${QA_QUEUE} (prefix ${rt.config.redis.prefix}); start some with the same REDIS_URL and RAG_STORAGE: ./rag worker --roles generate` +
+          `${noWorkerGiveUpMs ? `; waiting ${noWorkerGiveUpMs / 1000} s for one (--wait-for-workers: without end)` : ''}\n`,
+      ),
+      noWorkerGiveUpMs,
     }));
   } finally {
     view.stop();

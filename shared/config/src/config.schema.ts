@@ -88,6 +88,12 @@ export const queueSchema = z.object({
   maxStalled: z.number().int().min(0).default(3),
   /** RAG_SHUTDOWN_MS: on SIGTERM/SIGINT a worker lets active jobs finish this long, then exits anyway (they are retried). @defaultValue 5000 */
   shutdownMs: z.number().int().min(0).max(600_000).default(5000),
+  /**
+   * RAG_NO_WORKER_WAIT_S: distributed mode, a build or QA run whose queues have had no worker listening for this
+   * long stops waiting (its jobs stay queued; the same command attaches again). 0 waits without end, as
+   * `--wait-for-workers` does. @defaultValue 120
+   */
+  noWorkerWaitS: z.number().int().min(0).default(120),
 });
 
 /**

@@ -63,6 +63,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<{ storage:
       stalledMs: int(env, 'RAG_STALLED_MS'),
       maxStalled: int(env, 'RAG_MAX_STALLED'),
       shutdownMs: int(env, 'RAG_SHUTDOWN_MS'),
+      noWorkerWaitS: int(env, 'RAG_NO_WORKER_WAIT_S'),
     },
     storage: {
       url: overrides.storage ?? (env.RAG_STORAGE || join(home, 'storage')),

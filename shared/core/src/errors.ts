@@ -112,6 +112,13 @@ export class WorkersExitedError extends RagError {
   }
 }
 
+/** Distributed mode: no worker listened on a run's queues for RAG_NO_WORKER_WAIT_S; its jobs stay queued. */
+export class NoWorkersError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('NO_WORKERS', message, { ...opts, retryable: false });
+  }
+}
+
 /** A job named a file or directory outside the roots this worker is configured to read (RAG_SOURCE_ROOTS, RAG_MODEL_ROOTS). */
 export class PathNotAllowedError extends RagError {
   constructor(message: string, opts: RagErrorOptions = {}) {

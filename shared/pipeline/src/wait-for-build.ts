@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { BuildFailedError } from '@rag/core';
+import { BuildFailedError, NoWorkersError } from '@rag/core';
 import { jobIds } from './build-flow.js';
 
 export interface WaitOptions {
@@ -8,8 +8,13 @@ export interface WaitOptions {
   snapshotId: string;
   pollMs?: number;
   onTick?: () => Promise<void> | void;
-  /** Called once if no worker is seen on the queues for a while (distributed mode without workers). */
-  onNoWorkers?: () => void;
+  /**
+   * Called once with the stage queues that have no worker listening, 10 s into the wait (distributed mode).
+   * Absent: nothing is checked (embedded workers are watched by their session).
+   */
+  onNoWorkers?: (queues: string[]) => void;
+  /** Stop waiting (NoWorkersError) once no stage queue has had a worker for this long; 0 or absent: wait on. */
+  noWorkerGiveUpMs?: number;
   signal?: AbortSignal;
 }
 
@@ -23,6 +28,8 @@ export async function waitForBuild(o: WaitOptions): Promise<unknown> {
   };
   const started = Date.now();
   let warned = false;
+  let lastChecked = 0;
+  let lastWorkerSeen = started;
   try {
     for (;;) {
       if (o.signal?.aborted) throw new BuildFailedError('interrupted');
@@ -43,9 +50,18 @@ export async function waitForBuild(o: WaitOptions): Promise<unknown> {
         });
       }
       await o.onTick?.();
-      if (!warned && Date.now() - started > 10000 && o.onNoWorkers) {
-        const counts = await Promise.all(['ingest', 'encode', 'index'].map((n) => q(n).getWorkersCount().catch(() => 1)));
-        if (counts.every((c) => c === 0)) { warned = true; o.onNoWorkers(); }
+      if (o.onNoWorkers && Date.now() - lastChecked >= 2000 && Date.now() - started > 10000) {
+        lastChecked = Date.now();
+        const stages = ['ingest', 'encode', 'index', 'publish'];
+        const counts = await Promise.all(stages.map((n) => q(n).getWorkersCount().catch(() => 1)));
+        const idle = stages.filter((_, i) => counts[i] === 0);
+        if (!warned && idle.length) { warned = true; o.onNoWorkers(idle); }
+        if (idle.length < stages.length) lastWorkerSeen = Date.now();
+        else if (o.noWorkerGiveUpMs && Date.now() - lastWorkerSeen >= o.noWorkerGiveUpMs) {
+          throw new NoWorkersError(`no worker has listened on queues ${stages.join(', ')} (prefix ${o.prefix}) for ${Math.round(o.noWorkerGiveUpMs / 1000)} s; stopped waiting`, {
+            hint: `the build of ${o.snapshotId} stays queued: start workers (./rag worker --roles ingest,encode,index with the same REDIS_URL and RAG_STORAGE) and run the same command again to follow it, or pass --wait-for-workers (RAG_NO_WORKER_WAIT_S=0) to wait without end`,
+          });
+        }
       }
       await new Promise((r) => setTimeout(r, o.pollMs ?? 250));
     }

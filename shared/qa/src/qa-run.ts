@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QaRunFailedError, RagError, UsageError, sha256, type Logger } from '@rag/core';
+import { NoWorkersError, QaRunFailedError, RagError, UsageError, sha256, type Logger } from '@rag/core';
 import type { QueueConfig } from '@rag/config';
 import type { ObjectStore } from '@rag/storage';
 import { QA_QUEUE } from '@rag/queue';
@@ -135,6 +135,8 @@ export interface WaitQaOptions {
   onRequeue?: (chunks: number) => void;
   onTick?: (chunksDone: number) => void;
   onNoWorkers?: () => void;
+  /** Stop waiting (NoWorkersError) once the queue has had no worker for this long; 0 or absent: wait on. */
+  noWorkerGiveUpMs?: number;
   signal?: AbortSignal;
 }
 
@@ -150,6 +152,7 @@ export async function waitForQaRun(ctx: QaRunContext, manifest: QaRunManifest, o
   const started = Date.now();
   const checkMs = o.checkMs ?? 2000;
   let warned = false;
+  let lastWorkerSeen = Date.now();
   let lastCheck = Date.now();
   let storageError: string | undefined;
   let storageReported = 0;
@@ -200,9 +203,16 @@ export async function waitForQaRun(ctx: QaRunContext, manifest: QaRunManifest, o
           await queue.addBulk(lost.map((c) => chunkJob(ctx, manifest, c)));
           o.onRequeue?.(lost.length);
         }
-        if (!warned && o.onNoWorkers && Date.now() - started > 10000 && (await queue.getWorkersCount()) === 0) {
-          warned = true;
-          o.onNoWorkers();
+        if (o.onNoWorkers && Date.now() - started > 10000) {
+          if ((await queue.getWorkersCount().catch(() => 1)) > 0) lastWorkerSeen = Date.now();
+          else {
+            if (!warned) { warned = true; o.onNoWorkers(); }
+            if (o.noWorkerGiveUpMs && Date.now() - lastWorkerSeen >= o.noWorkerGiveUpMs) {
+              throw new NoWorkersError(`no worker has listened on queue ${QA_QUEUE} (prefix ${ctx.prefix}) for ${Math.round(o.noWorkerGiveUpMs / 1000)} s; stopped waiting`, {
+                hint: `run ${manifest.runId} stays queued: start workers (./rag worker --roles generate with the same REDIS_URL and RAG_STORAGE) and run the same command again to follow it, or pass --wait-for-workers (RAG_NO_WORKER_WAIT_S=0) to wait without end`,
+              });
+            }
+          }
         }
       }
       await new Promise((r) => setTimeout(r, o.pollMs ?? 500));

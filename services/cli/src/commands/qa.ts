@@ -30,6 +30,7 @@ export interface QaRunCliOptions {
   progress?: boolean;
   type?: string;
   withText?: boolean;
+  waitForWorkers?: boolean;
 }
 
 /** Records to `path`: JSONL, or CSV/TSV by its extension (assertOutputWritable has vetted it). */
@@ -162,7 +163,7 @@ export async function qaRun(o: QaRunCliOptions): Promise<void> {
   try {
     const r = await runQa(rt, session, {
       questions: o.questions, target: o.snapshot ?? '-', year: o.year, limit: o.limit, mode, k, beams: o.beams,
-      maxLength: o.maxLength, fresh: o.fresh, progress: o.progress, set, invalid: loaded.invalid,
+      maxLength: o.maxLength, fresh: o.fresh, progress: o.progress, set, invalid: loaded.invalid, waitForWorkers: o.waitForWorkers,
     });
     const run = { id: r.manifest.runId, resumed: r.resumed, seconds: Math.round(r.seconds * 10) / 10, answeredNow: r.answeredNow, invalidLines: r.invalid.length };
     const records = o.withText ? await addPassageText(rt.store, r.records) : r.records;

@@ -44,6 +44,8 @@ export interface BuildOptions {
   ingestJobs?: number;
   /** Wikipedia's multistream index file (default: …-index.txt.bz2 beside the dump, if there). */
   multistreamIndex?: string;
+  /** Distributed mode: wait for workers without end (default: give up after RAG_NO_WORKER_WAIT_S). */
+  waitForWorkers?: boolean;
 }
 
 export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> {
@@ -183,12 +185,18 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
       await clearProgress(session.redis, config.redis.prefix, snapshotId);
       await enqueueBuild(ctx, req);
     }
+    const noWorkerGiveUpMs = o.waitForWorkers ? 0 : config.queue.noWorkerWaitS * 1000;
     await Promise.race([leaseLost, raceWorkers(session, waitForBuild({
       connection: session.connection,
       prefix: config.redis.prefix,
       snapshotId,
       onTick: async () => view.update(await readProgress(session.redis, config.redis.prefix, snapshotId)),
-      onNoWorkers: session.workers.length > 0 ? undefined : () => process.stderr.write(`rag: no worker is listening on ${config.redis.prefix}; start some with: ./rag worker\n`),
+      onNoWorkers: session.workers.length > 0 ? undefined : (queues) => process.stderr.write(
+        `rag: no worker is listening on queue(s) ${queues.join(', ')} (prefix ${config.redis.prefix}); start some with the same REDIS_URL and RAG_STORAGE: ` +
+          `./rag worker --roles ${[...new Set(queues.map((q) => (q === 'publish' ? 'index' : q)))].join(',')}` +
+          `${noWorkerGiveUpMs ? `; waiting ${noWorkerGiveUpMs / 1000} s for one (--wait-for-workers: without end)` : ''}\n`,
+      ),
+      noWorkerGiveUpMs,
     }))]);
     view.finish(await readProgress(session.redis, config.redis.prefix, snapshotId));
   } catch (err) {
