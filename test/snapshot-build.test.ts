@@ -112,6 +112,10 @@ test('a failed build publishes nothing, and re-running resumes without redoing i
 
   const r2 = await runRag(['snapshot', 'build', '--source', corpus, '--snapshot', 'topics-resume', '--shard-size', '16', '--no-progress'], env);
   assert.equal(r2.code, 0, r2.stderr);
+  assert.doesNotMatch(r1.stderr, /resuming/, 'a first attempt is not a resume');
+  assert.match(r2.stderr, new RegExp(`resuming the build of topics-resume from what the last attempt left: ingest done, 0 of ${ingestMarker.shards.length} shard\\(s\\) encoded, 0 of ${ingestMarker.shards.length} indexed`));
+  // topics-v1 (the first test) encoded and indexed the same shards: found, not redone, and said so.
+  assert.match(r2.stdout, /work: 0 passages encoded; found done by topics-v1: embeddings of \d+ passages/);
   assert.equal(statSync(shardFile).mtimeMs, ingestMtime, 'ingest was skipped on resume');
   // (Content-addressed writes skip identical objects anyway: the marker's finish time is the proof.)
   const after = JSON.parse(readFileSync(join(storage, 'snapshots/topics-resume/_build/ingest.json'), 'utf8'));

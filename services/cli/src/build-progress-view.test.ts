@@ -37,7 +37,7 @@ test('redirected, a build prints a few lines and the last one is where it ended'
   const lines = out.lines();
   assert.ok(lines.length <= 90_000 / PROGRESS_LINE_INTERVAL_MS + 3, lines.join('\n'));
   assert.ok(lines.some((l) => l.includes('(ingest done), vectors 0')), 'a line when ingest finishes');
-  assert.equal(lines.at(-1), 'progress: passages 4233 (ingest done), vectors 4233, shards indexed 3/3');
+  assert.equal(lines.at(-1), 'progress: passages 4233 (ingest done), vectors 4233 in shards being built, shards built 3/3');
   assert.equal(lines.filter((l) => l.endsWith('3/3')).length, 1, 'the final state once');
 });
 
@@ -50,8 +50,8 @@ test('finish prints the final state even right after a throttled line', () => {
   now += 50; // the build published 50 ms later: no interval has passed, no stage line either
   view.finish({ passages: 10, shardsIngested: 1, ingestDone: true, totalShards: 3, vectors: 10, shardsIndexed: 3 });
   assert.deepEqual(out.lines(), [
-    'progress: passages 10 (ingest done), vectors 5, shards indexed 2/3',
-    'progress: passages 10 (ingest done), vectors 10, shards indexed 3/3',
+    'progress: passages 10 (ingest done), vectors 5 in shards being built, shards built 2/3',
+    'progress: passages 10 (ingest done), vectors 10 in shards being built, shards built 3/3',
   ]);
 });
 

@@ -69,7 +69,9 @@ export class BuildProgressView {
   }
 
   private writeLine(p: BuildProgress): void {
-    const line = `progress: passages ${p.passages}${p.ingestDone ? ' (ingest done)' : ''}, vectors ${p.vectors}, shards indexed ${p.shardsIndexed}/${p.totalShards || '?'}`;
+    // Vectors and shards of the shards this build makes (an incremental build keeps the base's others):
+    // `snapshot show` and the line after publishing give the snapshot's totals.
+    const line = `progress: passages ${p.passages}${p.ingestDone ? ' (ingest done)' : ''}, vectors ${p.vectors} in shards being built, shards built ${p.shardsIndexed}/${p.totalShards || '?'}`;
     this.lastAt = this.now();
     if (line === this.lastLine) return;
     this.lastLine = line;

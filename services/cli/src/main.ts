@@ -74,8 +74,10 @@ snapshot.command('build')
     if (o.json) process.stdout.write(JSON.stringify(m, null, 2) + '\n');
     else {
       process.stdout.write(`published ${m.id}: ${m.passages} passages, ${m.vectors} vectors x ${m.dim}, ${m.shards.length} shard(s), ${(m.build.durationMs / 1000).toFixed(1)} s\n`);
-      const work = (await import('./commands/snapshot-read.js')).workSummary(m);
+      const read = await import('./commands/snapshot-read.js');
+      const work = read.workSummary(m);
       if (work) process.stdout.write(`work: ${work}\n`);
+      if (m.base) process.stdout.write(`base: ${read.baseSummary(m.base)}\n`);
     }
   });
 

@@ -42,7 +42,9 @@ export interface QaRunResult {
   answeredNow: number;
 }
 
-/** Reads and validates a question file; invalid lines are reported on stderr and skipped. */
+const reportedFiles = new Set<string>();
+
+/** Reads and validates a question file; invalid lines are reported on stderr (once per file) and skipped. */
 export async function loadQuestionSet(path: string, o: { year?: string; limit?: number }): Promise<{ set: QuestionSet; invalid: { line: number; reason: string }[] }> {
   const read = await readQuestions(path, { year: o.year });
   const all: QaQuestion[] = [];
@@ -56,9 +58,13 @@ export async function loadQuestionSet(path: string, o: { year?: string; limit?: 
     });
   }
   const invalid = read.invalid;
-  for (const note of read.notes) process.stderr.write(`rag: ${path}: ${note}\n`);
-  for (const bad of invalid.slice(0, 10)) process.stderr.write(`rag: ${path}:${bad.line}: skipped: ${bad.reason}\n`);
-  if (invalid.length > 10) process.stderr.write(`rag: … and ${invalid.length - 10} more invalid line(s) skipped\n`);
+  // ab reads a file once per arm (and per gold year): its notes and bad lines are reported once per process.
+  if (!reportedFiles.has(path)) {
+    reportedFiles.add(path);
+    for (const note of read.notes) process.stderr.write(`rag: ${path}: ${note}\n`);
+    for (const bad of invalid.slice(0, 10)) process.stderr.write(`rag: ${path}:${bad.line}: skipped: ${bad.reason}\n`);
+    if (invalid.length > 10) process.stderr.write(`rag: … and ${invalid.length - 10} more invalid line(s) skipped\n`);
+  }
   return { set: { questions: all, source: { path, sha256: await sha256File(path), format: read.format } }, invalid };
 }
 

@@ -18,3 +18,4 @@ export * from './build-request-diff.js';
 export * from './claim-build.js';
 export * from './train-stage.js';
 export * from './build-in-process.js';
+export * from './resume-state.js';

@@ -132,7 +132,7 @@ export async function ab(o: AbOptions): Promise<AbJson> {
   const a = armOf(o.a, o.a, o.yearA, ra);
   const b = armOf(o.b, o.b, o.yearB, rb);
   const cmp = compareAb(a, b);
-  await writeFile(resolve(o.out), renderAbReport({ title: `A/B: ${o.a} vs ${o.b}${o.changedOnly ? ' (questions whose answer changed)' : ''}${types ? ` (type ${types.join(', ')})` : ''}`, a, b }));
+  await writeFile(resolve(o.out), renderAbReport({ title: abTitle(o.a, o.b, o.changedOnly === true, types), a, b }));
   if (o.answers) {
     await writeJsonl(`${o.answers}.a.jsonl`, ra.records);
     await writeJsonl(`${o.answers}.b.jsonl`, rb.records);
@@ -145,4 +145,17 @@ export async function ab(o: AbOptions): Promise<AbJson> {
     process.stdout.write(`report: ${resolve(o.out)}\n`);
   }
   return json;
+}
+
+/**
+ * The report's title: "A/B: prod vs world-142-2018 (questions whose answer changed)". World type `changing` is
+ * the same subset in other words, so it is not said twice; other types are named once beside it.
+ */
+export function abTitle(a: string, b: string, changedOnly: boolean, types: readonly string[] | undefined): string {
+  const parts: string[] = [];
+  if (changedOnly) parts.push('questions whose answer changed');
+  const named = (types ?? []).filter((t) => !(changedOnly && t === 'changing'));
+  if (named.length) parts.push(`type ${named.join(', ')}`);
+  else if (types?.length && !changedOnly) parts.push(`type ${types.join(', ')}`);
+  return `A/B: ${a} vs ${b}${parts.length ? ` (${parts.join('; ')})` : ''}`;
 }

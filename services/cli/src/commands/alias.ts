@@ -8,11 +8,12 @@ import { createRuntime, type Runtime } from '../runtime.js';
  * switch at once); if that Redis is unreachable the flip still lands in storage, where workers
  * find it by polling, and a warning says so.
  */
-async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: AliasRegistry; unreachable: boolean; close(): Promise<void> }> {
+async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: AliasRegistry; unreachable: boolean; warnUnreachable(): void; close(): Promise<void> }> {
   const rt = createRuntime();
   const url = rt.config.redis.url;
   let redis: Redis | undefined;
   let unreachable = false;
+  let reason = '';
   if (notify && url) {
     // BullMQ comes with @rag/queue: load it only when there is a Redis to talk to.
     const { assertRedisReachable, createRedisConnection } = await import('@rag/queue');
@@ -22,7 +23,7 @@ async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: Al
       redis.on('error', () => {});
     } catch (err) {
       unreachable = true;
-      process.stderr.write(`rag: warning: ${RagError.from(err).message}; the flip is written to storage only and workers see it at their next poll\n`);
+      reason = RagError.from(err).message;
     }
   }
   const aliases = new AliasRegistry({ store: rt.store, redis, prefix: rt.config.redis.prefix, logger: rt.logger });
@@ -30,6 +31,10 @@ async function openRegistry(notify: boolean): Promise<{ rt: Runtime; aliases: Al
     rt,
     aliases,
     unreachable,
+    // Said once: by the command's own result line where it has one, else by this warning.
+    warnUnreachable() {
+      if (unreachable) process.stderr.write(`rag: warning: ${reason}; the flip is written to storage only and workers see it at their next poll\n`);
+    },
     async close() {
       await aliases.close();
       redis?.disconnect();
@@ -43,11 +48,13 @@ function line(r: AliasRecord): string {
 }
 
 export async function aliasSet(name: string, snapshot: string, o: { expectVersion?: number; json?: boolean }): Promise<void> {
-  const { rt, aliases, unreachable, close } = await openRegistry(true);
+  const { rt, aliases, unreachable, warnUnreachable, close } = await openRegistry(true);
   try {
     const rec = await aliases.set(name, snapshot, { expectVersion: o.expectVersion });
-    if (o.json) process.stdout.write(JSON.stringify(rec, null, 2) + '\n');
-    else {
+    if (o.json) {
+      warnUnreachable();
+      process.stdout.write(JSON.stringify(rec, null, 2) + '\n');
+    } else {
       const url = rt.config.redis.url;
       const why = unreachable && url ? `cannot reach Redis at ${redactUrl(url)}` : 'no REDIS_URL';
       const via = aliases.notifies ? `announced on ${redactUrl(url!)}` : `storage only (${why}): workers see it at their next poll`;
@@ -59,8 +66,9 @@ export async function aliasSet(name: string, snapshot: string, o: { expectVersio
 }
 
 export async function aliasRollback(name: string, o: { json?: boolean }): Promise<void> {
-  const { aliases, close } = await openRegistry(true);
+  const { aliases, warnUnreachable, close } = await openRegistry(true);
   try {
+    warnUnreachable();
     const cur = await aliases.require(name);
     if (!cur.previous) throw new UsageError(`alias ${name} has no previous snapshot (version ${cur.version} is its first)`);
     const rec = await aliases.set(name, cur.previous, { expectVersion: cur.version });

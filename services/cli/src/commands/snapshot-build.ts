@@ -4,7 +4,7 @@ import { BuildConflictError, SnapshotExistsError, UsageError, assertSnapshotId, 
 import { detectFormat } from '@rag/corpus';
 import { SnapshotRegistry, type SnapshotManifest } from '@rag/snapshot';
 import { assertStorageWritable } from '@rag/storage';
-import { claimBuild, clearFinishedBuild, clearProgress, createSourceOpener, describeHolder, diffBuildRequests, enqueueBuild, queuedBuildRequest, readProgress, waitForBuild, PAYLOAD_VERSION, type BuildRequest } from '@rag/pipeline';
+import { claimBuild, clearFinishedBuild, clearProgress, readResumeState, resumeLine, createSourceOpener, describeHolder, diffBuildRequests, enqueueBuild, queuedBuildRequest, readProgress, waitForBuild, PAYLOAD_VERSION, type BuildRequest } from '@rag/pipeline';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession, raceWorkers } from '../queue-session.js';
 import { BuildProgressView } from '../build-progress-view.js';
@@ -182,6 +182,8 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
       }
       process.stderr.write(`rag: a build of ${snapshotId} with the same arguments is already ${previous} on this queue; waiting for it\n`);
     } else {
+      const left = await readResumeState(store, snapshotId);
+      if (left) process.stderr.write(`rag: ${resumeLine(snapshotId, left)}\n`);
       await clearProgress(session.redis, config.redis.prefix, snapshotId);
       await enqueueBuild(ctx, req);
     }
