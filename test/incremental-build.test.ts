@@ -6,7 +6,7 @@
 // test-fixtures: enwiki-night-1
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -110,6 +110,8 @@ test('kill -9 of a worker mid-incremental build still publishes the same snapsho
     exits.push(collect(replacement, 900_000));
     const r = await build;
     assert.equal(r.code, 0, r.stderr);
+    // The undisturbed build must do its own work, not find the killed build's (work/ records): drop them.
+    rmSync(join(denv.RAG_STORAGE, 'work'), { recursive: true, force: true });
     const clean = JSON.parse(await ok(['snapshot', 'build', '--source', night3, '--snapshot', 'night-3-clean', '--base', 'night-2', '--shard-size', '100', '--no-progress', '--json'], denv));
     const killed = JSON.parse(await ok(['snapshot', 'show', 'night-3-killed', '--json'], denv));
     // Same inputs, same objects: the killed build's shards are byte for byte the undisturbed one's.
