@@ -114,12 +114,14 @@ test('every row and the summary say what made them; --out by extension (.csv, .t
   assert.deepEqual(summary.questions, { path: world.questions, sha256: fileSha, format: 'world-jsonl' });
   assert.equal(summary.generator.sha256, recs[0].generator.sha256);
   assert.equal(summary.question_encoder.sha256, recs[0].question_encoder.sha256);
-  // --with-text: each passage's text, as `snapshot passage` prints it.
-  const ids = recs.flatMap((x) => x.docs.map((d: { id: string }) => d.id));
+  // --with-text and `snapshot passage` (both by the page table) against a scan of every passage of the snapshot.
+  const all = await runRag(['snapshot', 'passages', 'world-2016'], env);
+  const byId = new Map(jsonl(all.stdout).map((p) => [p.id, p]));
+  for (const rec of recs) for (const d of rec.docs) assert.equal(d.text, byId.get(d.id)!.text);
+  const ids = [...new Set(recs.flatMap((x) => x.docs.map((d: { id: string }) => d.id)))].reverse();
   const looked = await runRag(['snapshot', 'passage', 'world-2016', ...ids], env);
   assert.equal(looked.code, 0, looked.stderr);
-  const byId = new Map(jsonl(looked.stdout).map((p) => [p.id, p]));
-  for (const rec of recs) for (const d of rec.docs) assert.equal(d.text, byId.get(d.id)!.text);
+  assert.deepEqual(jsonl(looked.stdout), ids.map((id) => byId.get(id)), 'each id asked for, in the order asked');
   const unknownId = await runRag(['snapshot', 'passage', 'world-2016', 'no-such-0'], env);
   assert.equal(unknownId.code, 2);
   assert.match(unknownId.stderr, /has no passage no-such-0/);

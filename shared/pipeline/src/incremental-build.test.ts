@@ -11,7 +11,7 @@ import { loadEncoder, type Encoder } from '@rag/encoder';
 import { LocalObjectStore } from '@rag/storage';
 import { SnapshotRegistry, collectGarbage, diffSnapshots, objectSizes, type SnapshotManifest } from '@rag/snapshot';
 import { AliasRegistry, removeSnapshot, SnapshotInUseError } from '@rag/registry';
-import { SnapshotRetriever } from '@rag/retrieval';
+import { SnapshotRetriever, lookupPassages } from '@rag/retrieval';
 import { runIngest } from './ingest-stage.js';
 import { leBytesToFloat32 } from './encode-stage.js';
 import { runBuildInProcess } from './build-in-process.js';
@@ -153,6 +153,13 @@ test('an incremental build equals a full build of the same dump, encoding only w
   // Removed and replaced rows are never returned.
   const removed = a.flat().filter((h) => h.id.startsWith('doc11-'));
   assert.equal(removed.length, 0);
+  // Passages by id through the page table (rows in kept base shards and in new ones) equal a full scan;
+  // ids of rows deleted from kept shards (doc11, removed) are not found.
+  const scanned = new Map<string, { id: string; title: string; text: string }>();
+  for await (const p of SnapshotRetriever.readPassages(store, inc)) scanned.set(p.id, { id: p.id, title: p.title, text: p.text });
+  const byId = await lookupPassages(store, inc, [...scanned.keys(), 'doc11-0', 'doc11-1', 'no-such-0']);
+  assert.deepEqual([...byId.keys()].sort(), [...scanned.keys()].sort());
+  for (const [id, p] of byId) assert.deepEqual({ id: p.id, title: p.title, text: p.text }, scanned.get(id));
   await store.close();
   await fullStore.close();
 });

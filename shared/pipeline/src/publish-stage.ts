@@ -28,7 +28,7 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
   let encoder: SnapshotManifest['encoder'] | undefined;
   let encoded = 0;
   let reusedRows = 0;
-  const work = { passagesEncoded: 0, passagesFound: 0, shardsEncodeFound: 0, shardsIndexFound: 0, foundIn: new Set<string>() };
+  const work = { passagesFound: 0, shardsEncodeFound: 0, shardsIndexFound: 0, foundIn: new Set<string>() };
   const noteFound = (m: { foundIn?: string }) => m.foundIn !== undefined && work.foundIn.add(m.foundIn);
   const stagesMs = { ingest: ingest.durationMs, encode: 0, index: 0 };
   const spans = { ingest: new Span(), encode: new Span(), index: new Span() };

@@ -4,20 +4,20 @@
 // real FAISS, a local object store, the real stage functions (no queue).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@rag/core';
 import { loadEncoder, type Encoder } from '@rag/encoder';
 import { LocalObjectStore } from '@rag/storage';
-import { SnapshotLayout, WORK_PREFIX, collectGarbage, type SnapshotManifest } from '@rag/snapshot';
+import { DEFAULT_GC_GRACE_MS, SnapshotLayout, WORK_PREFIX, collectGarbage, type SnapshotManifest } from '@rag/snapshot';
 import { AliasRegistry, removeSnapshot } from '@rag/registry';
 import { runBuildInProcess } from './build-in-process.js';
 import { runEncode, runEncodePart } from './encode-stage.js';
 import { runIngest } from './ingest-stage.js';
 import { PAYLOAD_VERSION, type BuildRequest } from './job-payloads.schema.js';
-import { workKey } from './stage-work.js';
+import { findWork, workKey } from './stage-work.js';
 import { readMarker } from './build-markers.js';
 import { encodeMarkerSchema } from './job-payloads.schema.js';
 
@@ -166,4 +166,28 @@ test('gc drops the records of work whose objects it frees, and keeps the others'
   // With its records gone, the next build encodes again (nothing stale is trusted).
   const c = await build(store, request('c', { kind: 'flat' }));
   assert.equal(c.encoded, c.m.passages);
+});
+
+test('work found in a gap before gc runs survives it: taking it renews the grace period of its object', async () => {
+  const root = join(dir, 'gap');
+  const store = new LocalObjectStore(root);
+  const a = await build(store, request('a', { kind: 'flat' }));
+  const aliases = new AliasRegistry({ store, logger });
+  try {
+    await removeSnapshot(store, aliases, 'a');
+  } finally {
+    await aliases.close();
+  }
+  // Everything a made is two days old and no snapshot holds it: gc would free all of it.
+  const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+  for (const k of await store.list('objects/')) utimesSync(join(root, k), old, old);
+  // Another build takes one shard's embeddings (its first storage step), then gc runs before that build's marker names them.
+  const record = JSON.parse((await store.get((await store.list('work/encode/'))[0]!)).toString('utf8'));
+  const found = await findWork(store, 'encode', record.inputsSha256, encodeMarkerSchema, (m) => [{ key: m.key, sha256: m.sha256, kind: 'embeddings' }]);
+  assert.equal(found?.key, record.key, 'the record is found');
+  const gc = await collectGarbage(store, { graceMs: DEFAULT_GC_GRACE_MS, abandonedAfterMs: 1e12, dryRun: false });
+  assert.ok(await store.exists(record.key), 'the embeddings just taken are kept');
+  // What nobody took is freed (another shard's embeddings, as old and as unreferenced).
+  const other = a.m.shards.find((sh) => sh.embeddingsKey !== record.key)!;
+  assert.ok(gc.deletedKeys.includes(other.embeddingsKey) && !(await store.exists(other.embeddingsKey)));
 });

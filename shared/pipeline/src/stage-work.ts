@@ -33,9 +33,7 @@ export interface WorkObject {
 const madeBySchema = z.object({ madeBy: z.string() });
 
 /** Records a finished stage's marker as work anyone may find by its inputs. Best effort: a failure costs only reuse. */
-export async function recordWork(store: ObjectStore, stage: WorkStage, snapshotId: string, marker: { inputsSha256: string; foundIn?: string }, logger?: Logger): Promise<void> {
-  // Work found elsewhere is already recorded, under the snapshot that did it.
-  if (marker.foundIn) return;
+export async function recordWork(store: ObjectStore, stage: WorkStage, snapshotId: string, marker: { inputsSha256: string }, logger?: Logger): Promise<void> {
   try {
     await writeMarker(store, workKey(stage, marker.inputsSha256), { ...marker, madeBy: snapshotId });
   } catch (err) {

@@ -126,7 +126,8 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
       e.objects++;
       e.bytes += info.size;
     } else {
-      const kind = /\.([a-z0-9.]+)$/.exec(k.slice(k.lastIndexOf('/') + 65))?.[1] ?? 'other';
+      // The content key's extension after the sha256 (`f32`, `range.jsonl`, …): what kind of leftover it is.
+      const kind = /\/[0-9a-f]{64}\.([a-z0-9.]+)$/.exec(k)?.[1] ?? 'other';
       const l = report.freed.leftovers;
       l.objects++;
       l.bytes += info.size;

@@ -128,7 +128,7 @@ export function hitsLine(r: NonNullable<QaSummary['retrieval']>): string {
   return `gold answer in the top ${ks.join(' / ')} passages: ${ks.map((k) => pct(r.hits[k]!)).join(' / ')} of ${r.scored} questions (hits@K, as DPR reports)${ceiling}`;
 }
 
-/** Snapshots up to this many passages are scanned for hits@K's ceiling (4424 passages take well under a second). */
+/** Snapshots up to this many passages are scanned for hits@K's ceiling (about 34 µs a passage: the 4,424 of the enwiki sample in 0.15 s, 250,000 in about 9 s). */
 export const CEILING_MAX_PASSAGES = 250_000;
 
 /**
