@@ -4,7 +4,7 @@
 // test-lane: serial
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRag, REPO } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -130,6 +130,8 @@ test('a failed build publishes nothing, and re-running resumes without redoing i
 test('one shard split into encode jobs for 2 workers publishes the same embeddings as one encode job', async (t) => {
   const one = await runRag(['snapshot', 'build', '--source', corpus, '--snapshot', 'topics-one-job', '--workers', '2', '--shard-size', '1000', '--encode-part', '0', '--no-progress'], env);
   assert.equal(one.code, 0, one.stderr);
+  // The split build must encode for itself, not find the one-job build's work by its inputs.
+  rmSync(join(storage, 'work'), { recursive: true, force: true });
   const split = await runRag(['snapshot', 'build', '--source', corpus, '--snapshot', 'topics-split', '--workers', '2', '--shard-size', '1000', '--encode-part', '4', '--no-progress'], { ...env, RAG_LOG_LEVEL: 'info' });
   assert.equal(split.code, 0, split.stderr);
   const show = async (id: string) => JSON.parse((await runRag(['snapshot', 'show', id, '--json'], env)).stdout);

@@ -27,7 +27,20 @@ function safeJson(buf: Buffer): unknown {
   }
 }
 
-/** sha256 of a stage's inputs, as canonical JSON: markers count only for the inputs they were made from. */
+/**
+ * sha256 of a stage's inputs, as canonical JSON (keys sorted at every depth): markers, and work found by
+ * its inputs (stage-work.ts), count only for the inputs they were made from. Every nested field counts:
+ * a replacer list of the top-level keys (as this once was) would drop nested ones, such as the quantizer
+ * of an index request, and let a result made under one quantizer pass for another.
+ */
 export function inputsSha256(inputs: Record<string, unknown>): string {
-  return sha256(JSON.stringify(inputs, Object.keys(inputs).sort()));
+  return sha256(canonicalJson(inputs));
+}
+
+/** JSON with object keys sorted at every depth; arrays keep their order; undefined fields are left out, as JSON.stringify does. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const entries = Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+  return `{${entries.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
