@@ -132,3 +132,31 @@ export class BuildConflictError extends RagError {
     super('BUILD_CONFLICT', message, { ...opts, retryable: false });
   }
 }
+
+/** The storage server ignores If-None-Match, so create-if-absent (leases, alias versions, manifests) is not atomic there. */
+export class ConditionalWritesUnsupportedError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('STORAGE_NO_CONDITIONAL_WRITES', message, { ...opts, retryable: false });
+  }
+}
+
+/** A build's lease was taken over (it stalled past the TTL): its writes must stop, another process builds now. */
+export class LeaseLostError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('LEASE_LOST', message, { ...opts, retryable: false });
+  }
+}
+
+/** gc could not read every reference (a manifest, marker, reuse plan or lease): nothing was deleted. */
+export class GcAbortedError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('GC_ABORTED', message, { ...opts, retryable: true });
+  }
+}
+
+/** A snapshot is being removed (or is held by something that forbids removing it). */
+export class SnapshotRetiringError extends RagError {
+  constructor(message: string, opts: RagErrorOptions = {}) {
+    super('SNAPSHOT_RETIRING', message, { ...opts, retryable: false });
+  }
+}

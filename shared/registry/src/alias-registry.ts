@@ -21,13 +21,6 @@ export interface AliasRegistryOptions {
   logger?: Logger;
   /** How long the flip lock of an alias lives without renewal (it is renewed while held). @defaultValue 10000 */
   lockTtlMs?: number;
-  /**
-   * How long a writer waits before reading back the history entry it created, on stores that may
-   * not refuse a second create-if-absent (S3-API servers that ignore If-None-Match, s3rver among
-   * them): a rival PUT within this window overwrites the entry and the read-back shows who won.
-   * @defaultValue 0 for local storage (link() is atomic), 150 otherwise
-   */
-  claimSettleMs?: number;
 }
 
 export interface AliasSetOptions {
@@ -87,7 +80,6 @@ export class AliasRegistry {
   private readonly redis?: Redis;
   private readonly logger?: Logger;
   private readonly lockTtlMs: number;
-  private readonly claimSettleMs: number;
   /** Flips of one alias in this process run one after another. */
   private readonly localLocks = new Map<string, Promise<unknown>>();
   /** Without Redis, subscribers of this instance still hear this instance's flips. */
@@ -103,7 +95,6 @@ export class AliasRegistry {
     this.channel = aliasEventsChannel(this.prefix, this.deployment);
     this.logger = opts.logger;
     this.lockTtlMs = opts.lockTtlMs ?? 10_000;
-    this.claimSettleMs = opts.claimSettleMs ?? (opts.store.description.startsWith('file:') ? 0 : 150);
   }
 
   /** True when flips are announced over Redis pub/sub. */
@@ -245,16 +236,12 @@ export class AliasRegistry {
     return record;
   }
 
-  /** Creates history entry `rec.version`; true if this writer owns it. */
+  /**
+   * Creates history entry `rec.version`; true if this writer owns it. Atomic on every store this
+   * runs on: S3 stores refuse to work on servers that ignore If-None-Match (see S3ObjectStore).
+   */
   private async claim(name: string, rec: AliasRecord, body: string): Promise<boolean> {
-    const key = aliasHistoryKey(name, rec.version);
-    if (!(await this.store.putIfAbsent(key, body))) return false;
-    if (this.claimSettleMs <= 0) return true;
-    // A store that ignores If-None-Match lets a rival's PUT land on the same key: the last one
-    // stays, and the read-back after the settle window tells each writer whether it was theirs.
-    await new Promise((r) => setTimeout(r, this.claimSettleMs));
-    const stored = await this.readRecord(key);
-    return stored?.writer === rec.writer;
+    return this.store.putIfAbsent(aliasHistoryKey(name, rec.version), body);
   }
 
   /** A slower writer may have put an older version into the pointer after ours: put the newest back. */

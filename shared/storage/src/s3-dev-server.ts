@@ -18,6 +18,11 @@ export interface S3DevServerOptions {
   host?: string;
   /** Called for every request (method, path+query, headers), e.g. for verbose CLI output or tests. */
   onRequest?: (req: { method: string; url: string; headers: IncomingHttpHeaders }) => void;
+  /**
+   * Refuse a PUT with If-None-Match: * on an existing key (412), as AWS S3 and MinIO do; s3rver alone
+   * ignores the header. Off only in tests of the store's probe for servers that ignore it. @defaultValue true
+   */
+  conditionalWrites?: boolean;
 }
 
 export interface S3DevServer {
@@ -44,6 +49,7 @@ export async function startS3DevServer(opts: S3DevServerOptions): Promise<S3DevS
     silent: opts.silent ?? true,
     configureBuckets: (opts.buckets ?? []).map((name) => ({ name })),
   });
+  if (opts.conditionalWrites !== false) enforceIfNoneMatch(server);
   let addr: AddressInfo;
   try {
     addr = (await server.run()) as AddressInfo;
@@ -69,4 +75,49 @@ export async function startS3DevServer(opts: S3DevServerOptions): Promise<S3DevS
       await server.close();
     },
   };
+}
+
+interface KoaContext {
+  method: string;
+  url: string;
+  get(header: string): string;
+  status: number;
+  type: string;
+  body: unknown;
+}
+
+/**
+ * Puts a create-if-absent in front of s3rver's routes: a PUT with If-None-Match: * on a key that
+ * exists gets 412 PreconditionFailed. Such PUTs of one key run one at a time (check and write under
+ * one in-process lock), so of two concurrent creators exactly one succeeds, as on AWS S3.
+ * Path-style addressing only, which is what clients of the dev server use.
+ */
+function enforceIfNoneMatch(server: S3rver): void {
+  const locks = new Map<string, Promise<unknown>>();
+  const app = server as unknown as { middleware: Array<(ctx: KoaContext, next: () => Promise<void>) => Promise<void>>; context: { store: { existsObject(b: string, k: string): Promise<boolean> } } };
+  app.middleware.unshift(async (ctx, next) => {
+    if (ctx.method !== 'PUT' || ctx.get('if-none-match') !== '*') return next();
+    const url = new URL(ctx.url, 'http://dev');
+    if (url.searchParams.has('uploadId')) return next();
+    const [bucket, ...rest] = url.pathname.slice(1).split('/');
+    const key = rest.map(decodeURIComponent).join('/');
+    if (!bucket || !key) return next();
+    const id = `${bucket}/${key}`;
+    const prev = locks.get(id) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(async () => {
+      if (await app.context.store.existsObject(bucket, key)) {
+        ctx.status = 412;
+        ctx.type = 'application/xml';
+        ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition><Key>${key.replace(/[<>&]/g, '')}</Key></Error>`;
+        return;
+      }
+      await next();
+    });
+    locks.set(id, run);
+    try {
+      await run;
+    } finally {
+      if (locks.get(id) === run) locks.delete(id);
+    }
+  });
 }

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, ObjectNotFoundError, RagError, StorageError, TransientStorageError } from '@rag/core';
+import { ConditionalWritesUnsupportedError, ConfigError, ObjectNotFoundError, RagError, StorageError, TransientStorageError } from '@rag/core';
 import { createObjectStore, parseStorageUrl } from './create-object-store.js';
 import { LocalObjectStore } from './local-store.js';
 import { objectStoreContract } from './object-store.contract.js';
@@ -69,7 +69,64 @@ async function httpStub(status: number, body: string): Promise<{ srv: Server; ur
   return { srv, url: `http://127.0.0.1:${port}`, hits: () => n };
 }
 
-objectStoreContract('S3 (s3rver)', { makeStore: async () => s3(), atomicPutIfAbsent: false });
+objectStoreContract('S3 (s3rver behind the dev server)', { makeStore: async () => s3(), atomicPutIfAbsent: true });
+
+describe('conditional writes (put-if-absent)', () => {
+  it('a server that ignores If-None-Match is found by the probe, and create-if-absent is refused in one clear line', async () => {
+    const raw = await startS3DevServer({ port: 0, dir: join(dir, 's3rver-raw'), buckets: [BUCKET], conditionalWrites: false });
+    try {
+      const store = s3({ endpoint: raw.endpoint });
+      const err = await store.putIfAbsent('leases/x.json', '{}').then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof ConditionalWritesUnsupportedError, `expected a refusal, got ${String(err)}`);
+      assert.match(err.message, /ignores conditional writes \(If-None-Match: \*\)/);
+      assert.equal(await store.exists('leases/x.json'), false, 'nothing written');
+      assert.deepEqual(await store.list('probes/'), [], 'probe object removed');
+      // Plain reads and writes still work there.
+      await store.put('a.txt', 'x');
+      assert.equal((await store.get('a.txt')).toString(), 'x');
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('an SDK retry of a conditional PUT that committed (its answer lost) reads as won, not lost', async () => {
+    // A proxy that forwards the first conditional PUT of the key, then cuts the connection instead of
+    // answering: the SDK retries, the server answers 412 for the client's own committed write.
+    let cut = 0;
+    const proxy = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const target = new URL(req.url ?? '/', server.endpoint);
+        const fwd = httpRequest(target, { method: req.method, headers: req.headers }, (up) => {
+          const body: Buffer[] = [];
+          up.on('data', (c: Buffer) => body.push(c));
+          up.on('end', () => {
+            if (req.method === 'PUT' && req.headers['if-none-match'] === '*' && req.url?.includes('claim.json') && cut === 0) {
+              cut++;
+              req.socket.destroy();
+              return;
+            }
+            res.writeHead(up.statusCode ?? 500, up.headers);
+            res.end(Buffer.concat(body));
+          });
+        });
+        fwd.end(Buffer.concat(chunks));
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = proxy.address() as { port: number };
+      const store = s3({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 3 });
+      assert.equal(await store.putIfAbsent('claim.json', 'mine'), true, 'the retried write is this call\'s');
+      assert.equal(cut, 1, 'the first answer was lost');
+      assert.equal(await store.putIfAbsent('claim.json', 'theirs'), false, 'other bytes still lose');
+      assert.equal((await store.get('claim.json')).toString(), 'mine');
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
+});
 
 describe('S3ObjectStore specifics', () => {
   it('starts the dev server on the reported ephemeral loopback port', () => {

@@ -15,11 +15,12 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ObjectNotFoundError, StorageError, UsageError, redactUrl, sha256 } from '@rag/core';
+import { ConditionalWritesUnsupportedError, ObjectNotFoundError, StorageError, UsageError, redactUrl, sha256 } from '@rag/core';
 import { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
 import type { ObjectInfo, ObjectStore, PutResult } from './object-store.js';
 import { assertRange } from './local-store.js';
 import { classifyS3Error } from './s3-errors.js';
+import { PROBE_PREFIX } from './storage-probe.js';
 
 /** Static credentials, for tests and the dev server only; production uses the default AWS provider chain. */
 export interface S3Credentials {
@@ -163,20 +164,57 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
-    const Key = this.fullKey(key);
-    // HEAD first: some S3-compatible servers (s3rver among them) ignore If-None-Match on PUT, so the
-    // conditional header alone would silently overwrite. Between HEAD and PUT such servers are racy;
-    // AWS S3 and MinIO enforce the condition and answer 412.
-    if (await this.exists(key)) return false;
-    const buf = toBuffer(body);
+    await this.assertConditionalWrites();
+    return this.putIfNoneMatch(this.fullKey(key), key, toBuffer(body));
+  }
+
+  /**
+   * One PUT with If-None-Match: *, which the server refuses (412) when the key exists. An SDK retry of
+   * a PUT that did commit (its answer was lost) gets 412 for its own write: the stored bytes tell, and
+   * bodies that decide ownership (leases, alias claims, manifests) carry a writer token, so equal bytes
+   * mean this call's write.
+   */
+  private async putIfNoneMatch(Key: string, key: string, buf: Buffer): Promise<boolean> {
     try {
       await this.#client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: buf, ContentLength: buf.byteLength, IfNoneMatch: '*' }));
       return true;
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412) return false;
+      if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412) {
+        const stored = await this.get(key).catch(() => undefined);
+        return stored !== undefined && stored.equals(buf);
+      }
       throw this.fail(err, 'put', key);
     }
+  }
+
+  #conditional?: Promise<void>;
+
+  /**
+   * Probes, once per store, that the server refuses a second create of one key. Servers that ignore
+   * If-None-Match (s3rver on its own, some older S3-API servers) would let two writers both "create"
+   * a lease, an alias version or a manifest: the operations that need it are refused instead.
+   */
+  assertConditionalWrites(): Promise<void> {
+    this.#conditional ??= (async () => {
+      const key = `${PROBE_PREFIX}if-none-match-${randomBytes(8).toString('hex')}`;
+      const Key = this.fullKey(key);
+      try {
+        const first = await this.putIfNoneMatch(Key, key, Buffer.from('first\n'));
+        const second = await this.putIfNoneMatch(Key, key, Buffer.from('second\n'));
+        if (!first || second) {
+          throw new ConditionalWritesUnsupportedError(
+            `storage ${this.description} at ${this.endpoint} ignores conditional writes (If-None-Match: *): build leases, alias flips and publishing need them`,
+            { hint: 'use AWS S3, MinIO, Cloudflare R2 or `./rag dev s3` (whose server enforces them); see docs/reliability.md' },
+          );
+        }
+      } finally {
+        await this.delete(key).catch(() => undefined);
+      }
+    })();
+    // A failed probe (endpoint down) is tried again by the next call; an unsupported server stays refused.
+    this.#conditional.catch((err) => { if (!(err instanceof ConditionalWritesUnsupportedError)) this.#conditional = undefined; });
+    return this.#conditional;
   }
 
   private async getBody(key: string): Promise<Readable> {
