@@ -1,6 +1,6 @@
 import { ShardIntegrityError, UsageError, sha256 } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotLayout, SnapshotRegistry, parseManifest, parsePageTable, type PageRow, type SnapshotManifest } from '@rag/snapshot';
+import { SnapshotLayout, SnapshotRegistry, holdPublished, parseManifest, parsePageTable, type PageRow, type SnapshotManifest } from '@rag/snapshot';
 
 /** A published snapshot read as the base of an incremental build: manifest, page table, deleted rows. */
 export interface BaseSnapshot {
@@ -14,8 +14,13 @@ export interface BaseSnapshot {
   getVerified(key: string, sha: string): Promise<Buffer>;
 }
 
-export async function loadBase(store: ObjectStore, id: string): Promise<BaseSnapshot> {
+/**
+ * With `build`, the base is held for that build first (snapshot-holds.ts): `snapshot rm` of the base
+ * is refused until the build publishes or is given up, and a base being removed is refused here.
+ */
+export async function loadBase(store: ObjectStore, id: string, build?: string): Promise<BaseSnapshot> {
   await new SnapshotRegistry(store).read(id); // the clear "not published" error
+  if (build) await holdPublished(store, id, { v: 1, kind: 'build', build, at: new Date().toISOString() }, `cannot build ${build} on base ${id}`);
   const key = new SnapshotLayout(id).manifest;
   const bytes = await store.get(key);
   const manifest = parseManifest(bytes, key);

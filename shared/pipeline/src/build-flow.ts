@@ -92,7 +92,7 @@ export async function fanOutShards(ctx: FlowContext, req: BuildRequest, shards: 
     const parent = { id: jobIds.publish(req.snapshotId), queue: `${ctx.prefix}:publish` };
     const encodeJob = (shard: number, passages: number): FlowJob => {
       const parts = encodePartsFor(passages, req.encodePart);
-      const data: ShardJob = { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, shard, encoderDir: req.encoderDir, index: req.index, ...(parts > 1 ? { encodeParts: parts } : {}) };
+      const data: ShardJob = { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, shard, encoderDir: req.encoderDir, index: req.index, ...(req.fence ? { fence: req.fence } : {}), ...(parts > 1 ? { encodeParts: parts } : {}) };
       const partJobs: FlowJob[] = [];
       for (let part = 0; part < parts && parts > 1; part++) {
         partJobs.push({ name: 'encode-part', queueName: 'encode', data: { ...data, part } satisfies ShardJob, opts: { ...opts, jobId: jobIds.encodePart(req.snapshotId, shard, part) } });
@@ -134,7 +134,7 @@ export async function fanOutIndexJobs(ctx: FlowContext, req: BuildRequest, train
     const flows: FlowJob[] = shards.map(({ shard, embeddings }) => ({
       name: 'index',
       queueName: 'index',
-      data: { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, shard, encoderDir: req.encoderDir, index: req.index, trained, ...(embeddings ? { embeddings } : {}) } satisfies ShardJob,
+      data: { v: PAYLOAD_VERSION, snapshotId: req.snapshotId, shard, encoderDir: req.encoderDir, index: req.index, ...(req.fence ? { fence: req.fence } : {}), trained, ...(embeddings ? { embeddings } : {}) } satisfies ShardJob,
       opts: { ...opts, jobId: jobIds.index(req.snapshotId, shard), parent },
     }));
     for (let i = 0; i < flows.length; i += 200) await flow.addBulk(flows.slice(i, i + 200));

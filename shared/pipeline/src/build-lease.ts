@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { z } from 'zod';
-import { assertSnapshotId, type Logger } from '@rag/core';
+import { LeaseLostError, assertSnapshotId, type Logger } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
+import { LEASES_PREFIX, generationOf, leaseKey, readLease, readTopLease, type BuildLeaseRecord } from '@rag/snapshot';
 
 /**
  * A build's claim on its snapshot id, kept in storage (the one thing two deployments that do not
@@ -16,24 +16,7 @@ import type { ObjectStore } from '@rag/storage';
  * n+1 exists; if one does, it has lost the lease (it stalled past the TTL) and is told so.
  * Expiry compares the heartbeat with the reader's clock: hosts' clocks must agree to well within the TTL.
  */
-export const LEASES_PREFIX = 'leases/build/';
-
-export const buildLeaseSchema = z.object({
-  v: z.literal(1),
-  snapshotId: z.string(),
-  generation: z.number().int().min(1),
-  owner: z.object({ host: z.string(), pid: z.number().int(), token: z.string() }),
-  /** buildRequestSha256 of what the holder builds: the same digest means the same build. */
-  requestSha256: z.string(),
-  /** The holder's request essentials, to tell a refused user what differs. */
-  request: z.record(z.string(), z.unknown()).optional(),
-  acquiredAt: z.string(),
-  heartbeatAt: z.string(),
-  ttlMs: z.number().int().min(1),
-  /** Given up by its holder: free to take. Kept (not deleted) so that generation numbers only grow. */
-  released: z.boolean().optional(),
-});
-export type BuildLeaseRecord = z.infer<typeof buildLeaseSchema>;
+export { LEASES_PREFIX, buildLeaseSchema, type BuildLeaseRecord } from '@rag/snapshot';
 
 export interface BuildLeaseOptions {
   requestSha256: string;
@@ -49,23 +32,6 @@ export interface BuildLeaseOptions {
 }
 
 export type AcquireResult = { lease: BuildLease } | { heldBy: BuildLeaseRecord; expiresInMs: number };
-
-function leaseKey(snapshotId: string, generation: number): string {
-  return `${LEASES_PREFIX}${snapshotId}/${String(generation).padStart(10, '0')}.json`;
-}
-
-function generationOf(key: string): number {
-  return Number(/(\d+)\.json$/.exec(key)?.[1] ?? NaN);
-}
-
-async function readLease(store: ObjectStore, key: string): Promise<BuildLeaseRecord | null> {
-  try {
-    const parsed = buildLeaseSchema.safeParse(JSON.parse((await store.get(key)).toString('utf8')));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null; // deleted meanwhile, or torn: treated as absent/expired
-  }
-}
 
 export class BuildLease {
   private timer?: NodeJS.Timeout;
@@ -127,19 +93,41 @@ export class BuildLease {
     this.timer.unref();
   }
 
-  /** Rewrites the heartbeat, unless a later generation exists (then the lease is lost). */
+  /**
+   * Rewrites the heartbeat, unless the lease was taken over: a later generation exists, or this
+   * generation is gone or is not this holder's (a takeover deletes older generations, so a holder
+   * that stalled through two takeovers finds no n+1 but also no n of its own). Never re-creates it.
+   */
   async renew(): Promise<void> {
     if (this.lost || this.released) return;
-    const nextKey = leaseKey(this.record.snapshotId, this.record.generation + 1);
-    if (await this.store.exists(nextKey)) {
+    const by = await this.takenOverBy();
+    if (by !== undefined) {
       this.lost = true;
       clearInterval(this.timer);
-      this.o.onLost?.(await readLease(this.store, nextKey));
+      this.o.onLost?.(by);
       return;
     }
     const now = this.o.now ?? Date.now;
     this.record.heartbeatAt = new Date(now()).toISOString();
     await this.store.put(leaseKey(this.record.snapshotId, this.record.generation), JSON.stringify(this.record, null, 2) + '\n');
+  }
+
+  /** The record that replaced this lease (null if unreadable or gone), or undefined while it is still this holder's. */
+  private async takenOverBy(): Promise<BuildLeaseRecord | null | undefined> {
+    const top = await readTopLease(this.store, this.record.snapshotId);
+    if (top && top.generation > this.record.generation) return top.record;
+    const mine = await readLease(this.store, leaseKey(this.record.snapshotId, this.record.generation));
+    if (!mine || mine.owner.token !== this.record.owner.token) return null;
+    return undefined;
+  }
+
+  /** Throws LeaseLostError if another process took the lease over (checked before this holder publishes). */
+  async assertHeld(): Promise<void> {
+    if (!this.lost && (await this.takenOverBy()) === undefined) return;
+    this.lost = true;
+    throw new LeaseLostError(`the build lease of ${this.record.snapshotId} (generation ${this.record.generation}) was taken over`, {
+      hint: 'this process stalled longer than the lease lasts; let the other build finish, or run the same command again',
+    });
   }
 
   /**
@@ -155,5 +143,29 @@ export class BuildLease {
     this.record.released = true;
     this.record.heartbeatAt = new Date((this.o.now ?? Date.now)()).toISOString();
     await this.store.put(leaseKey(this.record.snapshotId, this.record.generation), JSON.stringify(this.record, null, 2) + '\n').catch(() => undefined);
+  }
+}
+
+/** What a build's writes carry to show which build they belong to: the request digest of the lease holder that queued them. */
+export interface BuildFence {
+  requestSha256: string;
+  generation: number;
+}
+
+/**
+ * Fencing for stage writes: a marker or manifest write of a job queued under a lease is refused
+ * once the snapshot's newest lease is for another request (a takeover by a different build of the
+ * same id). Writers of the same request may go on: their work is the same bytes under the same keys
+ * (stages are idempotent), which is also what lets a resumed build attach to jobs still queued.
+ * Jobs without a fence (in-process builds, tests) are not checked.
+ */
+export async function assertFence(store: ObjectStore, job: { snapshotId: string; fence?: BuildFence }): Promise<void> {
+  if (!job.fence) return;
+  const top = await readTopLease(store, job.snapshotId);
+  if (!top || !top.record) return;
+  if (top.record.requestSha256 !== job.fence.requestSha256) {
+    throw new LeaseLostError(`build of ${job.snapshotId} (lease generation ${job.fence.generation}) was taken over by another build of that id (generation ${top.generation}, pid ${top.record.owner.pid} on ${top.record.owner.host}): this job stops without writing`, {
+      hint: 'the other build owns the snapshot id now; build under another id, or wait for it',
+    });
   }
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ShardIntegrityError, sha256 } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
+import { assertFence, type BuildFence } from './build-lease.js';
 
 /** Reads a JSON marker if it exists and parses; a marker that does not parse is treated as absent (redo the stage). */
 export async function readMarker<S extends z.ZodTypeAny>(store: ObjectStore, key: string, schema: S): Promise<z.infer<S> | null> {
@@ -15,7 +16,12 @@ export async function requireMarker<S extends z.ZodTypeAny>(store: ObjectStore, 
   return m;
 }
 
-export async function writeMarker(store: ObjectStore, key: string, value: unknown): Promise<void> {
+/**
+ * Writes a stage's marker; with the job that made it, checks first that the job's build still owns
+ * the snapshot id (build-lease.ts assertFence).
+ */
+export async function writeMarker(store: ObjectStore, key: string, value: unknown, job?: { snapshotId: string; fence?: BuildFence }): Promise<void> {
+  if (job) await assertFence(store, job);
   await store.put(key, JSON.stringify(value, null, 2) + '\n');
 }
 

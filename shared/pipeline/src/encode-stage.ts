@@ -116,7 +116,7 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
   if (found && found.vectors === entry.passages) {
     const { madeBy, ...made } = found;
     const marker: EncodeMarker = { ...made, shard: job.shard, foundIn: madeBy, durationMs: Date.now() - started, finishedAt: Date.now() };
-    await writeMarker(store, layout.encodeMarker(job.shard), marker);
+    await writeMarker(store, layout.encodeMarker(job.shard), marker, job);
     await deps.onProgress?.(marker.vectors, marker.vectors);
     logger.info({ event: 'shard.encode.found', snapshotId: job.snapshotId, shardId: job.shard, vectors: marker.vectors, foundIn: madeBy }, 'shard embeddings found from an earlier build');
     return marker;
@@ -159,7 +159,7 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
     durationMs: Date.now() - started,
     finishedAt: Date.now(),
   };
-  await writeMarker(store, layout.encodeMarker(job.shard), marker);
+  await writeMarker(store, layout.encodeMarker(job.shard), marker, job);
   await recordWork(store, 'encode', job.snapshotId, marker, logger);
   logger.info({ event: 'shard.encoded', snapshotId: job.snapshotId, shardId: job.shard, vectors: rowsInShard, encoded: todo.length, reused: copied.size, parts, ms: marker.durationMs }, 'shard encoded');
   return marker;
@@ -236,7 +236,7 @@ export async function runEncodePart(job: ShardJob, deps: EncodeDeps): Promise<En
     durationMs: Date.now() - started,
     finishedAt: Date.now(),
   };
-  await writeMarker(store, markerKey, marker);
+  await writeMarker(store, markerKey, marker, job);
   logger.info({ event: 'shard.part.encoded', snapshotId: job.snapshotId, shardId: job.shard, part, parts, rows: rows.length, ms: marker.durationMs }, 'encode part done');
   return marker;
 }

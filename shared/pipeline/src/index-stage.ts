@@ -39,7 +39,7 @@ export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMar
   if (found && found.vectors === enc.vectors) {
     const { madeBy, ...made } = found;
     const marker: IndexMarker = { ...made, shard: job.shard, foundIn: madeBy, durationMs: Date.now() - started, finishedAt: Date.now() };
-    await writeMarker(store, layout.indexMarker(job.shard), marker);
+    await writeMarker(store, layout.indexMarker(job.shard), marker, job);
     logger.info({ event: 'shard.index.found', snapshotId: job.snapshotId, shardId: job.shard, foundIn: madeBy }, 'shard index found from an earlier build');
     return marker;
   }
@@ -91,7 +91,7 @@ export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMar
     durationMs: Date.now() - started,
     finishedAt: Date.now(),
   };
-  await writeMarker(store, layout.indexMarker(job.shard), marker);
+  await writeMarker(store, layout.indexMarker(job.shard), marker, job);
   await recordWork(store, 'index', job.snapshotId, marker, logger);
   logger.info({ event: 'shard.indexed', snapshotId: job.snapshotId, shardId: job.shard, kind: built.kind, ms: marker.durationMs }, 'shard indexed');
   return marker;

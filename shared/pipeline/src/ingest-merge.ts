@@ -37,7 +37,7 @@ export async function planIngest(req: BuildRequest, deps: IngestDeps): Promise<I
   }
   const sourceSha256 = await sha256Source(source);
   const layout = new SnapshotLayout(req.snapshotId);
-  const base = req.base ? await loadBase(deps.store, req.base) : undefined;
+  const base = req.base ? await loadBase(deps.store, req.base, req.snapshotId) : undefined;
   const inputsFor = await ingestInputs(req, base);
   const existing = await readMarker(deps.store, layout.ingestMarker(), ingestMarkerSchema);
   if (existing && existing.inputsSha256 === inputsFor(sourceSha256)) {
@@ -45,7 +45,7 @@ export async function planIngest(req: BuildRequest, deps: IngestDeps): Promise<I
     return { kind: 'done', marker: existing };
   }
   const marker: IngestPlanMarker = { v: PAYLOAD_VERSION, sourceSha256, size: plan.size, boundaries: plan.boundaries, ranges: plan.ranges, startedAt };
-  await writeMarker(deps.store, layout.ingestPlanMarker(), marker);
+  await writeMarker(deps.store, layout.ingestPlanMarker(), marker, req);
   const n = plan.ranges.length;
   deps.logger.info({ event: 'ingest.planned', snapshotId: req.snapshotId, ranges: n, boundaries: plan.boundaries }, 'multistream dump split into range jobs');
   return {
@@ -62,6 +62,7 @@ export async function planIngest(req: BuildRequest, deps: IngestDeps): Promise<I
       sourceSha256,
       wordsPerPassage: req.wordsPerPassage,
       ...(req.base ? { base: req.base } : {}),
+      ...(req.fence ? { fence: req.fence } : {}),
     })),
   };
 }
@@ -97,7 +98,7 @@ export async function runIngestMerge(req: BuildRequest, deps: IngestDeps): Promi
   const { store } = deps;
   const layout = new SnapshotLayout(req.snapshotId);
   const plan = await requireMarker(store, layout.ingestPlanMarker(), ingestPlanMarkerSchema, 'ingest plan');
-  const base = req.base ? await loadBase(store, req.base) : undefined;
+  const base = req.base ? await loadBase(store, req.base, req.snapshotId) : undefined;
   const inputsFor = await ingestInputs(req, base);
   const n = plan.ranges.length;
   const markers: IngestRangeMarker[] = [];

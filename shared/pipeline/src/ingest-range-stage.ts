@@ -45,7 +45,7 @@ export async function runIngestRange(job: IngestRangeJob, deps: IngestRangeDeps)
   const { store, logger } = deps;
   const layout = new SnapshotLayout(job.snapshotId);
   const key = layout.ingestRangeMarker(job.k);
-  const base = job.base ? await loadBase(store, job.base) : undefined;
+  const base = job.base ? await loadBase(store, job.base, job.snapshotId) : undefined;
   const inputs = rangeInputs(job, base?.manifestSha256 ?? null);
   const existing = await readMarker(store, key, ingestRangeMarkerSchema);
   if (existing && existing.inputsSha256 === inputs && (await store.exists(existing.output.key))) {
@@ -94,7 +94,7 @@ export async function runIngestRange(job: IngestRangeJob, deps: IngestRangeDeps)
       durationMs: Date.now() - started,
       finishedAt: Date.now(),
     };
-    await writeMarker(store, key, marker);
+    await writeMarker(store, key, marker, job);
     await deps.onProgress?.(passages);
     logger.info({ event: 'ingest.range.done', snapshotId: job.snapshotId, range: job.k, start: job.start, end: job.end, pages, passages }, 'range ingested');
     return marker;

@@ -51,7 +51,7 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
   const started = Date.now();
   const source = await openBuildSource(req.source.path, deps);
   const size = await sourceSize(source);
-  const base = req.base ? await loadBase(store, req.base) : undefined;
+  const base = req.base ? await loadBase(store, req.base, req.snapshotId) : undefined;
   const inputsFor = await ingestInputs(req, base);
   const existing = await readMarker(store, layout.ingestMarker(), ingestMarkerSchema);
   if (existing) {
@@ -242,7 +242,7 @@ export async function ingestPages(req: BuildRequest, pages: AsyncIterable<Ingest
       durationMs: Date.now() - ctx.started,
       finishedAt: Date.now(),
     };
-    await writeMarker(store, layout.ingestMarker(), marker);
+    await writeMarker(store, layout.ingestMarker(), marker, req);
     logger.info({ event: 'ingest.done', snapshotId: req.snapshotId, passages: total, shards: shards.length, duplicates, base: baseSummary }, 'ingest done');
     return marker;
   } finally {

@@ -48,6 +48,8 @@ export const buildRequestSchema = z.object({
   retrain: z.boolean().optional(),
   /** IVF-PQ: reuse this published snapshot's quantizer (default with --base: the base's). */
   quantizerFrom: z.string().optional(),
+  /** The lease holder's request digest and generation (build-lease.ts assertFence): writes of a superseded build are refused. */
+  fence: z.object({ requestSha256: z.string(), generation: z.number().int().min(1) }).optional(),
   requestedAt: z.string(),
 });
 
@@ -64,6 +66,8 @@ export const ingestRangeJobSchema = z.object({
   sourceSha256: z.string(),
   wordsPerPassage: z.number().int().min(1),
   base: z.string().optional(),
+  /** The lease holder's request digest and generation (build-lease.ts assertFence): writes of a superseded build are refused. */
+  fence: z.object({ requestSha256: z.string(), generation: z.number().int().min(1) }).optional(),
 });
 
 /** A quantizer object as index jobs and manifests name it, with how it is searched. */
@@ -101,6 +105,8 @@ export const shardJobSchema = z.object({
   encodeParts: z.number().int().min(1).optional(),
   /** Set on a part job: the part (0 ≤ part < encodeParts) it encodes. */
   part: z.number().int().min(0).optional(),
+  /** The lease holder's request digest and generation (build-lease.ts assertFence): writes of a superseded build are refused. */
+  fence: z.object({ requestSha256: z.string(), generation: z.number().int().min(1) }).optional(),
 });
 
 export type BuildRequest = z.infer<typeof buildRequestSchema>;

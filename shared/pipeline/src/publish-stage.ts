@@ -1,7 +1,9 @@
-import { ShardIntegrityError, type Logger } from '@rag/core';
+import { ShardIntegrityError, SnapshotExistsError, sha256, type Logger } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotLayout, MANIFEST_VERSION, parseManifest, shardEntrySchema, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
+import { SnapshotLayout, MANIFEST_VERSION, assertObjectsPresent, holdKey, parseManifest, shardEntrySchema, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 import { inputsSha256, requireMarker } from './build-markers.js';
+import { assertFence } from './build-lease.js';
+import { buildRequestSha256 } from './build-request-diff.js';
 import { indexInputsSha256 } from './index-stage.js';
 import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, trainMarkerSchema, type BuildRequest, type IngestMarker, type IndexMarker, type TrainedIndex, type TrainMarker } from './job-payloads.schema.js';
 import { trainedForSnapshot } from '@rag/index';
@@ -121,7 +123,17 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
   }
   let base: SnapshotManifest['base'];
   if (ingest.base) {
-    const b = parseManifest(await store.get(new SnapshotLayout(ingest.base.id).manifest), ingest.base.id);
+    // The base is held by this build (snapshot rm refuses it), and must still be the one ingest read:
+    // an id removed and built again since would lend this snapshot another encoder and dim.
+    const bytes = await store.get(new SnapshotLayout(ingest.base.id).manifest).catch((err: unknown) => {
+      throw new ShardIntegrityError(`base snapshot ${ingest.base!.id} is no longer published`, { cause: err, hint: 'build without --base (or with another base)' });
+    });
+    if (sha256(bytes) !== ingest.base.manifestSha256) {
+      throw new ShardIntegrityError(`base snapshot ${ingest.base.id} is not the one this build started from (its manifest changed: removed and built again?)`, {
+        hint: 'build again: ingest is redone against the base as it is now',
+      });
+    }
+    const b = parseManifest(bytes, ingest.base.id);
     sameEncoder(b.encoder.sha256, -1);
     encoder ??= b.encoder;
     dim ||= b.dim;
@@ -186,15 +198,27 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
         ...(train?.foundIn ? { trainFound: true } : {}),
         foundIn: [...work.foundIn].sort(),
       },
+      requestSha256: buildRequestSha256(req),
     },
   };
+  // Nothing half there is published: every object the manifest names, checked last.
+  await assertObjectsPresent(store, manifest, `snapshot ${req.snapshotId}'s manifest`);
+  await assertFence(store, req);
   const written = await store.putIfAbsent(layout.manifest, JSON.stringify(manifest, null, 2) + '\n');
   if (!written) {
-    // A retried publish of the same build finds its own manifest: return what is there.
+    // A retried publish of the same build finds its own manifest: return what is there. Another
+    // build's (a takeover under the same id with other arguments) is not this build's result.
     const existing = parseManifest(await store.get(layout.manifest), layout.manifest);
+    if (existing.build.requestSha256 && existing.build.requestSha256 !== manifest.build.requestSha256) {
+      throw new SnapshotExistsError(`snapshot ${req.snapshotId} was published by another build of that id, with other arguments`, {
+        hint: 'build under another id, or remove that snapshot first (./rag snapshot rm)',
+      });
+    }
     logger.warn({ event: 'snapshot.exists', snapshotId: req.snapshotId }, 'manifest already present; keeping it');
     return existing;
   }
+  // The build's holds on its base and quantizer source have done their job.
+  for (const id of new Set([req.base, req.quantizerFrom])) if (id) await store.delete(holdKey(id, { kind: 'build', build: req.snapshotId })).catch(() => undefined);
   logger.info({ event: 'snapshot.published', snapshotId: req.snapshotId, passages: manifest.passages, shards: shards.length, base }, 'snapshot published');
   return manifest;
 }

@@ -1,3 +1,4 @@
+import { holdPublished } from '@rag/snapshot';
 import { ShardIntegrityError, UsageError, sha256, type Logger } from '@rag/core';
 import {
   encodeShardLists,
@@ -175,6 +176,7 @@ export function shardsToIndex(ingest: IngestMarker, trained: TrainedIndex, dim: 
 async function reusableQuantizer(store: ObjectStore, req: BuildRequest): Promise<SnapshotManifest | undefined> {
   const from = req.quantizerFrom ?? (req.retrain ? undefined : req.base);
   if (!from) return undefined;
+  await holdPublished(store, from, { v: 1, kind: 'build', build: req.snapshotId, at: new Date().toISOString() }, `cannot take the quantizer of ${from} for ${req.snapshotId}`);
   const m = parseManifest(await store.get(new SnapshotLayout(from).manifest), from);
   if (!m.quantizer) {
     if (req.quantizerFrom) throw new UsageError(`snapshot ${from} has no trained quantizer to reuse (its index is ${m.index.kind})`, { hint: 'name a snapshot built with --index ivfpq, or leave out --quantizer-from' });
@@ -210,7 +212,7 @@ export async function runTrain(req: BuildRequest, deps: TrainDeps): Promise<Trai
   if (found) {
     const { madeBy, ...made } = found;
     const marker: TrainMarker = { ...made, foundIn: madeBy, durationMs: Date.now() - started, finishedAt: Date.now() };
-    await writeMarker(store, layout.trainMarker(), marker);
+    await writeMarker(store, layout.trainMarker(), marker, req);
     logger.info({ event: 'snapshot.train.found', snapshotId: req.snapshotId, kind: marker.kind, foundIn: madeBy }, 'index plan found from an earlier build');
     return marker;
   }
@@ -254,7 +256,7 @@ export async function runTrain(req: BuildRequest, deps: TrainDeps): Promise<Trai
   }
   marker.durationMs = Date.now() - started;
   marker.finishedAt = Date.now();
-  await writeMarker(store, layout.trainMarker(), marker);
+  await writeMarker(store, layout.trainMarker(), marker, req);
   await recordWork(store, 'train', req.snapshotId, marker, logger);
   logger.info({ event: 'snapshot.trained', snapshotId: req.snapshotId, kind: marker.kind, quantizer: marker.quantizer, ms: marker.durationMs }, 'index planned for the snapshot');
   return marker;

@@ -17,10 +17,15 @@ export const aliasRecordSchema = z.object({
   /** The snapshot it pointed at before this flip, for rollback. */
   previous: id.optional(),
   /**
-   * A random token of the writer that claimed this version: read back after the write, it tells a
-   * writer whether its claim stuck on stores that cannot refuse a second create (s3rver).
+   * A random token of the writer that claimed this version, so that equal bytes read back after a
+   * retried create mean this writer's claim.
    */
   writer: z.string().max(64).optional(),
+  /**
+   * Set on a version that `snapshot rm` claimed to fence a flip that had not finished (see
+   * remove-snapshot.ts): it carries the previous target and readers skip it; the flip it fenced fails.
+   */
+  voided: z.string().max(500).optional(),
 });
 
 export type AliasRecord = z.infer<typeof aliasRecordSchema>;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ObjectNotFoundError, ShardIntegrityError, SnapshotNotReadyError, UsageError, assertSnapshotId, type Logger } from '@rag/core';
-import { SnapshotRegistry } from '@rag/snapshot';
+import { SnapshotRegistry, holdPublished, holdsPrefix } from '@rag/snapshot';
 import type { ObjectStore } from '@rag/storage';
 import { AliasConflictError, AliasNotFoundError, UnknownSnapshotRefError } from './alias-errors.js';
 import {
@@ -108,13 +108,47 @@ export class AliasRegistry {
    * writes, or a slow writer put an older version back): the newest history entry wins.
    */
   async get(name: string): Promise<AliasRecord | undefined> {
+    return (await this.head(name)).live;
+  }
+
+  /**
+   * `latest`: the newest version, also a voided one (what the next flip must follow); `live`: the
+   * newest version that was not voided (what the alias points at).
+   */
+  private async head(name: string): Promise<{ latest?: AliasRecord; live?: AliasRecord }> {
     assertSnapshotId(name, 'alias name');
     let rec = await this.readRecord(aliasKey(name));
+    let live = rec;
     for (;;) {
       const next = await this.readRecord(aliasHistoryKey(name, (rec?.version ?? 0) + 1));
-      if (!next) return rec;
+      if (!next) break;
       rec = next;
+      if (!next.voided) live = next;
     }
+    // The pointer is only ever written by a flip, never voided: `live` is the newest real version.
+    return { latest: rec, live };
+  }
+
+  /**
+   * Claims version `version` as void, unless a flip claimed it first: `snapshot rm` fences a flip to
+   * the snapshot it removes that had written its hold but not yet its version. Returns the record
+   * that holds the version now (the void one, or the flip's).
+   */
+  async voidVersion(name: string, version: number, reason: string): Promise<AliasRecord> {
+    const key = aliasHistoryKey(name, version);
+    const before = version > 1 ? await this.readRecord(aliasHistoryKey(name, version - 1)) : undefined;
+    const rec: AliasRecord = {
+      schema: ALIAS_SCHEMA_VERSION, name, snapshot: before?.snapshot ?? name, version, updatedAt: new Date().toISOString(),
+      writer: randomUUID(), voided: reason,
+    };
+    if (!before) {
+      // No earlier version to stand for: the void record names no real snapshot.
+      rec.snapshot = `voided-${version}`;
+    }
+    if (await this.store.putIfAbsent(key, JSON.stringify(rec, null, 2) + '\n')) return rec;
+    const stored = await this.readRecord(key);
+    if (!stored) throw new AliasConflictError(`alias ${name} version ${version} vanished while being voided`);
+    return stored;
   }
 
   private async readRecord(key: string): Promise<AliasRecord | undefined> {
@@ -158,12 +192,22 @@ export class AliasRegistry {
     return this.get(name);
   }
 
-  /** Every alias in storage, sorted by name. */
+  /**
+   * Every alias in storage, sorted by name: those with a pointer object and those whose first
+   * version is claimed but whose pointer was never written (a writer died between the two).
+   */
   async list(): Promise<AliasRecord[]> {
-    const out: AliasRecord[] = [];
+    const names = new Set<string>();
     for (const key of await this.store.list(ALIASES_PREFIX)) {
       const name = aliasNameFromKey(key);
-      if (!name) continue;
+      if (name) names.add(name);
+    }
+    for (const key of await this.store.list(ALIAS_HISTORY_PREFIX)) {
+      const name = /^alias-history\/([^/]+)\//.exec(key)?.[1];
+      if (name) names.add(name);
+    }
+    const out: AliasRecord[] = [];
+    for (const name of names) {
       const rec = await this.get(name);
       if (rec) out.push(rec);
     }
@@ -192,20 +236,15 @@ export class AliasRegistry {
         hint: 'an alias would hide the snapshot of the same name; choose another alias name (e.g. prod, staging)',
       });
     }
-    if (!(await this.snapshots.isPublished(snapshotId))) {
-      const known = await this.snapshots.listIds();
-      throw new SnapshotNotReadyError(`cannot point alias ${name} at ${snapshotId}: snapshot ${snapshotId} is not published in ${this.store.description}`, {
-        hint: known.length
-          ? `published snapshots: ${abbreviate(known)}; build it first with ./rag snapshot build --snapshot ${snapshotId}`
-          : `no snapshot is published yet; build one with ./rag snapshot build --source PATH --snapshot ${snapshotId}`,
-      });
-    }
+    if (!(await this.snapshots.isPublished(snapshotId))) throw await this.notPublished(name, snapshotId);
     // The compare-and-set is the create-if-absent of history entry N+1: it holds without the Redis
     // lock (two writers racing --expect-version: one creates the entry, the other gets a conflict).
-    // The lock only saves a crowd of writers from retrying against each other.
+    // The lock only saves a crowd of writers from retrying against each other. Before claiming, the
+    // flip holds the target and checks it is not being removed (snapshot-holds.ts): a removal that
+    // started first makes the flip fail; one that starts later sees the hold.
     const record = await this.withLock(name, async () => {
       for (let claim = 0; ; claim++) {
-        const current = await this.get(name);
+        const { latest: current, live } = await this.head(name);
         const have = current?.version ?? 0;
         if (opts.expectVersion !== undefined && have !== opts.expectVersion) throw conflict(name, have, opts.expectVersion);
         const rec: AliasRecord = {
@@ -214,15 +253,18 @@ export class AliasRegistry {
           snapshot: snapshotId,
           version: have + 1,
           updatedAt: new Date().toISOString(),
-          ...(current ? { previous: current.snapshot } : {}),
+          ...(live ? { previous: live.snapshot } : {}),
           writer: randomUUID(),
         };
+        const hold = await this.holdTarget(name, rec);
         const body = JSON.stringify(rec, null, 2) + '\n';
         if (await this.claim(name, rec, body)) {
           await this.store.put(aliasKey(name), body);
           await this.repairPointer(name, rec);
+          await this.dropStaleHolds(name, live?.snapshot, snapshotId, rec.version);
           return rec;
         }
+        await this.store.delete(hold).catch(() => undefined);
         if (opts.expectVersion !== undefined) throw conflict(name, rec.version, opts.expectVersion);
         if (claim >= MAX_VERSION_CLAIMS) {
           throw new AliasConflictError(`could not claim a new version of alias ${name} after ${MAX_VERSION_CLAIMS} tries`, {
@@ -234,6 +276,36 @@ export class AliasRegistry {
     this.logger?.info({ event: 'alias.set', alias: name, snapshot: snapshotId, version: record.version, previous: record.previous }, 'alias flipped');
     await this.announce(record);
     return record;
+  }
+
+  /** Holds the flip's target (see snapshot-holds.ts); refuses a target that is being removed. */
+  private async holdTarget(name: string, rec: AliasRecord): Promise<string> {
+    try {
+      return await holdPublished(this.store, rec.snapshot, { v: 1, kind: 'alias', alias: name, version: rec.version, at: rec.updatedAt }, `cannot point alias ${name} at ${rec.snapshot}`);
+    } catch (err) {
+      if (err instanceof SnapshotNotReadyError) throw await this.notPublished(name, rec.snapshot);
+      throw err;
+    }
+  }
+
+  /** The alias's holds on what it pointed at before, and older ones on its target: the flip made them stale. */
+  private async dropStaleHolds(name: string, previous: string | undefined, target: string, version: number): Promise<void> {
+    for (const id of new Set([previous, target])) {
+      if (!id) continue;
+      for (const key of await this.store.list(holdsPrefix(id)).catch(() => [] as string[])) {
+        const m = /\/alias\.([^/]+)\.(\d+)\.json$/.exec(key);
+        if (m && m[1] === name && Number(m[2]) < version) await this.store.delete(key).catch(() => undefined);
+      }
+    }
+  }
+
+  private async notPublished(name: string, snapshotId: string): Promise<SnapshotNotReadyError> {
+    const known = await this.snapshots.listIds();
+    return new SnapshotNotReadyError(`cannot point alias ${name} at ${snapshotId}: snapshot ${snapshotId} is not published in ${this.store.description}`, {
+      hint: known.length
+        ? `published snapshots: ${abbreviate(known)}; build it first with ./rag snapshot build --snapshot ${snapshotId}`
+        : `no snapshot is published yet; build one with ./rag snapshot build --source PATH --snapshot ${snapshotId}`,
+    });
   }
 
   /**

@@ -5,3 +5,6 @@ export * from './content-objects.js';
 export * from './page-table.js';
 export * from './snapshot-gc.js';
 export * from './snapshot-diff.js';
+export * from './snapshot-holds.js';
+export * from './lease-state.js';
+export * from './manifest-objects.js';

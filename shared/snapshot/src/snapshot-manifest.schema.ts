@@ -141,6 +141,8 @@ export const manifestSchema = z.object({
       trainFound: z.boolean().optional(),
       foundIn: z.array(z.string()),
     }).optional(),
+    /** buildRequestSha256 of the build that published it: a second publisher of the id tells whether it is its own. */
+    requestSha256: z.string().optional(),
   }),
 });
 

@@ -150,6 +150,8 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   });
   if ('published' in claim) return registry.read(snapshotId);
   const { lease } = claim;
+  // Every job of this build carries the lease's request digest: a takeover by another build of the id fences them out.
+  req.fence = { requestSha256: lease.record.requestSha256, generation: lease.record.generation };
   let session;
   try {
     session = await openQueueSession(config, logger, { workers, sourceRoots: remote ? [] : [dirname(source)] });
