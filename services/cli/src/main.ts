@@ -99,7 +99,7 @@ snapshot.command('rm').description('unpublish a snapshot (refused while an alias
   .action(async (id) => (await import('./commands/snapshot-admin.js')).snapshotRm(id));
 snapshot.command('gc').description('delete stored objects that no published snapshot and no unfinished build references')
   .option('--dry-run', 'report what would be deleted, delete nothing')
-  .option('--grace <hours>', 'keep unreferenced objects younger than this (a build may be about to reference them)', num('--grace'), 24)
+  .option('--grace <hours>', 'delete an unreferenced object only once an earlier gc found it unreferenced at least this long ago (>= 1/6, safe while builds run); 0: one pass, only while no build runs', num('--grace'), 24)
   .option('--json', 'JSON report')
   .action(async (o) => (await import('./commands/snapshot-admin.js')).snapshotGc(o));
 

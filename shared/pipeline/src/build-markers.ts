@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { ShardIntegrityError, sha256 } from '@rag/core';
+import { ShardIntegrityError, sha256, type Logger } from '@rag/core';
+import { assertObjectsPresent } from '@rag/snapshot';
 import type { ObjectStore } from '@rag/storage';
 import { assertFence, type BuildFence } from './build-lease.js';
 
@@ -8,6 +9,24 @@ export async function readMarker<S extends z.ZodTypeAny>(store: ObjectStore, key
   if (!(await store.exists(key))) return null;
   const parsed = schema.safeParse(safeJson(await store.get(key)));
   return parsed.success ? parsed.data : null;
+}
+
+/**
+ * The marker that lets a stage skip its work: only if every object it names is still in storage
+ * (with the size it states). A marker whose objects went missing (collected by gc while the build
+ * was stopped, deleted by hand) reads as absent, so the stage is redone instead of handing on keys
+ * that resolve to nothing.
+ */
+export async function readDoneMarker<S extends z.ZodTypeAny>(store: ObjectStore, key: string, schema: S, logger?: Logger): Promise<z.infer<S> | null> {
+  const m = await readMarker(store, key, schema);
+  if (!m) return null;
+  try {
+    await assertObjectsPresent(store, m, `marker ${key}`);
+  } catch (err) {
+    logger?.warn({ event: 'marker.objects-missing', key, err: (err as Error).message }, 'a stage marker names objects storage no longer holds; redoing the stage');
+    return null;
+  }
+  return m;
 }
 
 export async function requireMarker<S extends z.ZodTypeAny>(store: ObjectStore, key: string, schema: S, what: string): Promise<z.infer<S>> {

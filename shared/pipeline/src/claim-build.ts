@@ -1,5 +1,5 @@
 import { BuildConflictError, type Logger } from '@rag/core';
-import { SnapshotRegistry } from '@rag/snapshot';
+import { GC_EXCLUSIVE_KEY, GC_EXCLUSIVE_TTL_MS, SnapshotRegistry } from '@rag/snapshot';
 import type { ObjectStore } from '@rag/storage';
 import { BuildLease, type BuildLeaseRecord } from './build-lease.js';
 import { buildRequestEssentials, buildRequestSha256, diffBuildRequests } from './build-request-diff.js';
@@ -11,6 +11,8 @@ export interface ClaimBuildOptions {
   onWaiting?: (holder: BuildLeaseRecord, expiresInMs: number) => void;
   /** Called if the lease is taken over later (this process stalled past the TTL). */
   onLost?: (by: BuildLeaseRecord | null) => void;
+  /** Called while a one-pass `snapshot gc --grace 0` runs and this build waits for it. */
+  onGcWait?: () => void;
   ttlMs?: number;
   /** @defaultValue 2000 */
   pollMs?: number;
@@ -35,6 +37,13 @@ export async function claimBuild(store: ObjectStore, req: BuildRequest, o: Claim
     const r = await BuildLease.acquire(store, req.snapshotId, {
       requestSha256, request: buildRequestEssentials(req), ttlMs: o.ttlMs, logger: o.logger, onLost: o.onLost,
     });
+    if ('lease' in r && (await gcSweepRunning(store))) {
+      // A one-pass gc (grace 0) frees every unreferenced object at once: no build may start under it.
+      await r.lease.release();
+      o.onGcWait?.();
+      await new Promise((resolve) => setTimeout(resolve, o.pollMs ?? 2000));
+      continue;
+    }
     if ('lease' in r) {
       // The build waited for may have published and released just now.
       if (waiting && (await registry.isPublished(req.snapshotId))) {
@@ -57,4 +66,10 @@ export async function claimBuild(store: ObjectStore, req: BuildRequest, o: Claim
     await new Promise((resolve) => setTimeout(resolve, o.pollMs ?? 2000));
     if (await registry.isPublished(req.snapshotId)) return { published: true };
   }
+}
+
+/** True while a one-pass gc sweep (grace 0) runs: its mark is there and younger than its TTL. */
+export async function gcSweepRunning(store: ObjectStore): Promise<boolean> {
+  const info = await store.head(GC_EXCLUSIVE_KEY);
+  return info !== null && Date.now() - info.modifiedMs < GC_EXCLUSIVE_TTL_MS;
 }

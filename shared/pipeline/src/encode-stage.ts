@@ -3,7 +3,7 @@ import { ShardIntegrityError, sha256, type Logger } from '@rag/core';
 import type { Encoder, PassageInput } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, putContent } from '@rag/snapshot';
-import { inputsSha256, readMarker, requireMarker, writeMarker } from './build-markers.js';
+import { inputsSha256, readDoneMarker, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import type { ReusePlan } from './shard-writer.js';
 import { findWork, hasWork, recordWork, type WorkObject } from './stage-work.js';
 import {
@@ -106,7 +106,7 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
   const layout = new SnapshotLayout(job.snapshotId);
   const started = Date.now();
   const { entry, inputs } = await shardInputs(job, store, encoder.sha256, layout);
-  const done = await readMarker(store, layout.encodeMarker(job.shard), encodeMarkerSchema);
+  const done = await readDoneMarker(store, layout.encodeMarker(job.shard), encodeMarkerSchema, logger);
   if (done && done.inputsSha256 === inputs) {
     await deps.onProgress?.(done.vectors, done.vectors);
     return done;
@@ -197,7 +197,7 @@ export async function runEncodePart(job: ShardJob, deps: EncodeDeps): Promise<En
   const { entry, inputs: shardSha } = await shardInputs(job, store, encoder.sha256, layout);
   const inputs = partInputs(shardSha, part, parts, chunk);
   const markerKey = layout.encodePartMarker(job.shard, part);
-  const done = await readMarker(store, markerKey, encodePartMarkerSchema);
+  const done = await readDoneMarker(store, markerKey, encodePartMarkerSchema, logger);
   if (done && done.inputsSha256 === inputs) {
     await deps.onProgress?.(done.rows, done.rows);
     return done;

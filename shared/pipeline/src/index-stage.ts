@@ -2,7 +2,7 @@ import { ShardIntegrityError, sha256, type Logger } from '@rag/core';
 import { buildShardIndexAsync, encodeShardLists, getFaissThreads, perShardKind, resolveAutoKind, resolveIndexOptions, type BuiltShardIndex } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, putContent } from '@rag/snapshot';
-import { inputsSha256, readMarker, requireMarker, writeMarker } from './build-markers.js';
+import { inputsSha256, readDoneMarker, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import { encodeMarkerSchema, indexMarkerSchema, ingestMarkerSchema, PAYLOAD_VERSION, type IndexMarker, type ShardJob, type TrainedIndex } from './job-payloads.schema.js';
 import { leBytesToFloat32 } from './encode-stage.js';
 import { findWork, recordWork } from './stage-work.js';
@@ -32,7 +32,7 @@ export async function runIndex(job: ShardJob, deps: IndexDeps): Promise<IndexMar
   const enc = await shardEmbeddings(job, store, layout);
   const ingest = await requireMarker(store, layout.ingestMarker(), ingestMarkerSchema, 'ingest marker');
   const inputs = indexInputsSha256(job.index, enc.sha256, ingest.passages, job.trained);
-  const done = await readMarker(store, layout.indexMarker(job.shard), indexMarkerSchema);
+  const done = await readDoneMarker(store, layout.indexMarker(job.shard), indexMarkerSchema, logger);
   if (done && done.inputsSha256 === inputs) return done;
   // The same embeddings, index request and quantizer, indexed by any earlier build.
   const found = await findWork(store, 'index', inputs, indexMarkerSchema, (m) => [{ key: m.key, sha256: m.sha256, kind: m.kind === 'ivfpq-lists' ? 'lists' : 'index' }]);

@@ -1,7 +1,7 @@
 import { RagError, ShardIntegrityError } from '@rag/core';
 import { multistreamIndexNameFor, planMultistreamRanges, sha256Source, type ByteSource } from '@rag/corpus';
 import { SnapshotLayout } from '@rag/snapshot';
-import { readMarker, requireMarker, writeMarker } from './build-markers.js';
+import { readDoneMarker, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import { loadBase } from './base-snapshot.js';
 import { ingestInputs, ingestPages, openBuildSource, RecentIds, DEDUP_WINDOW, sourceSize, type IngestDeps, type IngestPage } from './ingest-stage.js';
 import { rangeInputs, readRangeOutput } from './ingest-range-stage.js';
@@ -39,7 +39,7 @@ export async function planIngest(req: BuildRequest, deps: IngestDeps): Promise<I
   const layout = new SnapshotLayout(req.snapshotId);
   const base = req.base ? await loadBase(deps.store, req.base, req.snapshotId) : undefined;
   const inputsFor = await ingestInputs(req, base);
-  const existing = await readMarker(deps.store, layout.ingestMarker(), ingestMarkerSchema);
+  const existing = await readDoneMarker(deps.store, layout.ingestMarker(), ingestMarkerSchema, deps.logger);
   if (existing && existing.inputsSha256 === inputsFor(sourceSha256)) {
     deps.logger.info({ event: 'ingest.skipped', snapshotId: req.snapshotId, shards: existing.shards.length }, 'ingest already done for these inputs; resuming');
     return { kind: 'done', marker: existing };

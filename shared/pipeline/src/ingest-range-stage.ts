@@ -5,7 +5,7 @@ import { ShardIntegrityError, type Logger } from '@rag/core';
 import { readDumpHeader, rangeFragment, readSourcePages } from '@rag/corpus';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, putContentFile } from '@rag/snapshot';
-import { inputsSha256, readMarker, writeMarker } from './build-markers.js';
+import { inputsSha256, readDoneMarker, readMarker, writeMarker } from './build-markers.js';
 import { loadBase } from './base-snapshot.js';
 import { openBuildSource, type IngestDeps, type IngestPage } from './ingest-stage.js';
 import { INGEST_VERSION, ingestRangeMarkerSchema, PAYLOAD_VERSION, type IngestRangeJob, type IngestRangeMarker } from './job-payloads.schema.js';
@@ -47,7 +47,7 @@ export async function runIngestRange(job: IngestRangeJob, deps: IngestRangeDeps)
   const key = layout.ingestRangeMarker(job.k);
   const base = job.base ? await loadBase(store, job.base, job.snapshotId) : undefined;
   const inputs = rangeInputs(job, base?.manifestSha256 ?? null);
-  const existing = await readMarker(store, key, ingestRangeMarkerSchema);
+  const existing = await readDoneMarker(store, key, ingestRangeMarkerSchema, logger);
   if (existing && existing.inputsSha256 === inputs && (await store.exists(existing.output.key))) {
     logger.info({ event: 'ingest.range.skipped', snapshotId: job.snapshotId, range: job.k }, 'range already ingested for these inputs');
     return existing;

@@ -4,7 +4,7 @@ import { findModelFile } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, pageRowLine, putContent, putContentFile, type PageRow } from '@rag/snapshot';
 import { TempLines } from './temp-lines.js';
-import { readMarker, writeMarker, inputsSha256 } from './build-markers.js';
+import { readDoneMarker, readMarker, writeMarker, inputsSha256 } from './build-markers.js';
 import { INGEST_VERSION, ingestMarkerSchema, PAYLOAD_VERSION, type BuildRequest, type IngestMarker, type IngestShard } from './job-payloads.schema.js';
 import { loadBase, type BaseSnapshot } from './base-snapshot.js';
 import { ShardWriter, passageRow, type EmbeddingSource, type PassageRow } from './shard-writer.js';
@@ -53,7 +53,7 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
   const size = await sourceSize(source);
   const base = req.base ? await loadBase(store, req.base, req.snapshotId) : undefined;
   const inputsFor = await ingestInputs(req, base);
-  const existing = await readMarker(store, layout.ingestMarker(), ingestMarkerSchema);
+  const existing = await readDoneMarker(store, layout.ingestMarker(), ingestMarkerSchema, logger);
   if (existing) {
     // Only a resume hashes the source first; a first run hashes it while streaming (one read).
     if (existing.inputsSha256 === inputsFor(await sha256Source(source))) {

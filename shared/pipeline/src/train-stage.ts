@@ -12,7 +12,7 @@ import {
 } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
 import { SnapshotLayout, parseManifest, putContent, shardEntrySchema, type SnapshotManifest } from '@rag/snapshot';
-import { inputsSha256, readMarker, requireMarker, writeMarker } from './build-markers.js';
+import { inputsSha256, readDoneMarker, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import { leBytesToFloat32 } from './encode-stage.js';
 import { findWork, recordWork } from './stage-work.js';
 import {
@@ -205,7 +205,7 @@ export async function runTrain(req: BuildRequest, deps: TrainDeps): Promise<Trai
     passages: ingest.passages,
     quantizerFrom: source?.quantizer?.sha256 ?? null,
   });
-  const done = await readMarker(store, layout.trainMarker(), trainMarkerSchema);
+  const done = await readDoneMarker(store, layout.trainMarker(), trainMarkerSchema, logger);
   if (done && done.inputsSha256 === inputs) return done;
   // The same vectors and request trained (or planned) by any earlier build: k-means is the costly part.
   const found = await findWork(store, 'train', inputs, trainMarkerSchema, (m) => (m.quantizer ? [{ key: m.quantizer.key, sha256: m.quantizer.sha256, kind: 'quantizer' }] : []));

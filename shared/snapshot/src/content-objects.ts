@@ -34,8 +34,12 @@ const EXT: Record<ContentKind, string> = {
   range: 'range.jsonl',
 };
 
-/** Below gc's smallest sensible grace period (see snapshot-gc.ts). */
-const REFRESH_AFTER_MS = 10 * 60 * 1000;
+/**
+ * An existing object older than this is rewritten when a build reuses it, so its write time shows
+ * the reuse: gc's grace period must be at least this long (the CLI refuses shorter ones but 0).
+ */
+export const CONTENT_REFRESH_AFTER_MS = 10 * 60 * 1000;
+const REFRESH_AFTER_MS = CONTENT_REFRESH_AFTER_MS;
 
 /** `objects/sha256/ab/<sha>.<ext>`: two hex characters of fan-out keep directories small on local disks. */
 export function contentKey(sha: string, kind: ContentKind): string {

@@ -1,5 +1,6 @@
 import { AliasRegistry } from '@rag/registry';
-import { DEFAULT_ABANDONED_AFTER_MS, SnapshotRegistry, collectGarbage, diffSnapshots } from '@rag/snapshot';
+import { UsageError } from '@rag/core';
+import { CONTENT_REFRESH_AFTER_MS, DEFAULT_ABANDONED_AFTER_MS, SnapshotRegistry, collectGarbage, diffSnapshots } from '@rag/snapshot';
 import { removeSnapshot } from '@rag/registry';
 import { createRuntime } from '../runtime.js';
 
@@ -41,17 +42,25 @@ export async function snapshotDiff(a: string, b: string, o: { json?: boolean }):
 export async function snapshotRm(id: string): Promise<void> {
   const { rt, aliases, close } = openAliases();
   try {
-    await removeSnapshot(rt.store, aliases, id);
-    process.stdout.write(`removed ${id}; objects it shared stay, run ./rag snapshot gc to free the rest\n`);
+    const r = await removeSnapshot(rt.store, aliases, id);
+    process.stdout.write(r.kind === 'unfinished-build'
+      ? `removed the unfinished build ${id} (its markers); run ./rag snapshot gc to free its objects\n`
+      : `removed ${id}; objects it shared stay, run ./rag snapshot gc to free the rest\n`);
   } finally {
     await close();
   }
 }
 
 export async function snapshotGc(o: { dryRun?: boolean; grace: number; json?: boolean }): Promise<void> {
+  const graceMs = Math.round(o.grace * 3600 * 1000);
+  if (graceMs !== 0 && graceMs < CONTENT_REFRESH_AFTER_MS) {
+    throw new UsageError(`--grace ${o.grace} is shorter than ${CONTENT_REFRESH_AFTER_MS / 60_000} minutes, the age below which a build reuses an object without rewriting it`, {
+      hint: `use --grace ${CONTENT_REFRESH_AFTER_MS / 3_600_000} or more (hours), or --grace 0 for one pass while no build runs (builds wait for it)`,
+    });
+  }
   const { store } = createRuntime();
   try {
-    const r = await collectGarbage(store, { graceMs: o.grace * 3600 * 1000, abandonedAfterMs: DEFAULT_ABANDONED_AFTER_MS, dryRun: o.dryRun === true });
+    const r = await collectGarbage(store, { graceMs, abandonedAfterMs: DEFAULT_ABANDONED_AFTER_MS, dryRun: o.dryRun === true });
     if (o.json) {
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       return;
@@ -60,7 +69,7 @@ export async function snapshotGc(o: { dryRun?: boolean; grace: number; json?: bo
     process.stdout.write(
       `${verb} ${r.deleted} object(s), ${mb(r.bytesFreed)}; kept ${r.referenced} referenced by ${r.published} snapshot(s)` +
         `${r.unfinishedBuilds.length ? ` and ${r.unfinishedBuilds.length} unfinished build(s)` : ''}` +
-        `${r.keptInGrace ? `, ${r.keptInGrace} younger than the grace period` : ''}` +
+        `${r.keptInGrace ? `, ${r.keptInGrace} unreferenced for less than the grace period (deleted by a later gc)` : ''}` +
         `${r.abandonedBuilds.length ? `; abandoned builds cleared: ${r.abandonedBuilds.join(', ')}` : ''}\n`,
     );
     for (const line of freedLines(r.freed)) process.stdout.write(`  ${line}\n`);
