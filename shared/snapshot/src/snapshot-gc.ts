@@ -167,7 +167,7 @@ async function collect(store: ObjectStore, o: GcOptions, now: number, exclusive:
   const objects = await read(`list ${OBJECTS_PREFIX}`, () => store.list(OBJECTS_PREFIX));
   report.objects = objects.length;
   const inGrace = new Set<string>();
-  const toDelete: Array<{ key: string; size: number }> = [];
+  const toDelete: Array<{ key: string; size: number; since: number }> = [];
   for (const k of objects) {
     if (referenced.has(k)) { report.referenced++; continue; }
     const info = await read(k, () => store.head(k));
@@ -180,9 +180,20 @@ async function collect(store: ObjectStore, o: GcOptions, now: number, exclusive:
       nextPending[k] = since;
       continue;
     }
-    toDelete.push({ key: k, size: info.size });
+    toDelete.push({ key: k, size: info.size, since });
   }
-  for (const { key: k, size } of toDelete) {
+  if (!o.dryRun) {
+    // Remember what waits, before deleting anything: a run that dies half way loses no grace period.
+    await store.put(GC_PENDING_KEY, JSON.stringify({ v: 1, at: new Date(now).toISOString(), candidates: nextPending }) + '\n');
+  }
+  for (const { key: k, size, since } of toDelete) {
+    if (!o.dryRun) {
+      if (exclusive && Date.now() - started > GC_EXCLUSIVE_TTL_MS / 2) {
+        throw new GcAbortedError('a one-pass gc ran longer than builds wait for it; stopped deleting', { hint: 'run gc again (with a grace period while builds may start)' });
+      }
+      // A build that reused the object since it was judged rewrote it (putContent): then it stays.
+      if (!(await store.deleteIfUnmodifiedSince(k, exclusive ? now : since))) { report.keptInGrace++; inGrace.add(k); continue; }
+    }
     report.deleted++;
     report.bytesFreed += size;
     report.deletedKeys.push(k);
@@ -200,16 +211,6 @@ async function collect(store: ObjectStore, o: GcOptions, now: number, exclusive:
       const e = (l.byKind[kind] ??= { objects: 0, bytes: 0 });
       e.objects++;
       e.bytes += size;
-    }
-  }
-  if (!o.dryRun) {
-    // Remember what waits, before deleting anything: a run that dies half way loses no grace period.
-    await store.put(GC_PENDING_KEY, JSON.stringify({ v: 1, at: new Date(now).toISOString(), candidates: nextPending }) + '\n');
-    for (const { key } of toDelete) {
-      if (exclusive && Date.now() - started > GC_EXCLUSIVE_TTL_MS / 2) {
-        throw new GcAbortedError('a one-pass gc ran longer than builds wait for it; stopped deleting', { hint: 'run gc again (with a grace period while builds may start)' });
-      }
-      await store.delete(key);
     }
   }
   // A removal record has done its job once none of its objects waits on the grace period.

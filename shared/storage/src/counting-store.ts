@@ -85,6 +85,11 @@ export class CountingObjectStore implements ObjectStore {
     return this.inner.delete(key);
   }
 
+  deleteIfUnmodifiedSince(key: string, sinceMs: number): Promise<boolean> {
+    this.counts.delete++;
+    return this.inner.deleteIfUnmodifiedSince(key, sinceMs);
+  }
+
   deletePrefix(prefix: string): Promise<number> {
     this.counts.delete++;
     return this.inner.deletePrefix(prefix);

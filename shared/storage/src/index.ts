@@ -9,3 +9,4 @@ export * from './s3-source.js';
 export * from './storage-probe.js';
 export * from './object-cache.js';
 export * from './counting-store.js';
+export * from './gated-store.js';

@@ -305,6 +305,28 @@ export class LocalObjectStore implements ObjectStore {
     await this.pruneEmptyDirs(dirname(path));
   }
 
+  async deleteIfUnmodifiedSince(key: string, sinceMs: number): Promise<boolean> {
+    const path = this.pathOf(key);
+    // Renamed away first: a writer that puts the key from now on creates a new file, which stays.
+    const aside = tempPathFor(path);
+    try {
+      await rename(path, aside);
+    } catch (err) {
+      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return false;
+      throw this.wrap(err, 'delete', key);
+    }
+    const st = await stat(aside);
+    if (st.mtimeMs > sinceMs) {
+      // Rewritten before the rename: put it back, unless a newer write took the name meanwhile.
+      await link(aside, path).catch((err: unknown) => { if (errCode(err) !== 'EEXIST') throw this.wrap(err, 'delete', key); });
+      await unlink(aside).catch(() => undefined);
+      return false;
+    }
+    await unlink(aside);
+    await this.pruneEmptyDirs(dirname(path));
+    return true;
+  }
+
   async deletePrefix(prefix: string): Promise<number> {
     assertValidPrefix(prefix);
     if (prefix === '') throw new UsageError('refusing to delete every object in the store (empty prefix)');

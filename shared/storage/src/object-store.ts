@@ -38,6 +38,13 @@ export interface ObjectStore {
   /** Every key that starts with `prefix` (plain string prefix, '' = all), sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
+  /**
+   * Deletes `key` only if it was not written after `sinceMs` (gc: an object a build rewrote to reuse
+   * it stays). Returns whether it was deleted. Local: atomic (the file is renamed away, then judged,
+   * and put back if it was rewritten). S3: a HEAD then a DELETE, one round trip apart (S3 has no
+   * delete-if-unmodified on its plain API; docs/reliability.md says what that leaves).
+   */
+  deleteIfUnmodifiedSince(key: string, sinceMs: number): Promise<boolean>;
   /** Deletes every key under a non-empty prefix; returns how many were deleted. */
   deletePrefix(prefix: string): Promise<number>;
   /**

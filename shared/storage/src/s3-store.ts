@@ -362,6 +362,13 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async deleteIfUnmodifiedSince(key: string, sinceMs: number): Promise<boolean> {
+    const info = await this.head(key);
+    if (!info || info.modifiedMs > sinceMs) return false;
+    await this.delete(key);
+    return true;
+  }
+
   async deletePrefix(prefix: string): Promise<number> {
     assertValidPrefix(prefix);
     if (prefix === '') throw new UsageError('refusing to delete every object in the store (empty prefix)');
