@@ -5,7 +5,12 @@
 // passages/answers lost and duplicated, chunks that mix snapshots, the time to recover and (flips)
 // the generation workers' RSS. Prints one JSON line per scenario, then a markdown table.
 //
-//   npm run chaos [-- --only qa|build] [--out table.md]
+// The storage phase runs gc in a loop (one-pass and grace-period runs, as an operator's cron would)
+// during a 2-worker build, an incremental build, and 20 alias flips raced by `snapshot rm` of a flip
+// target; it reports objects missing from published manifests, aliases found pointing at an
+// unpublished snapshot, and searches on the alias that failed or came from another snapshot.
+//
+//   npm run chaos [-- --only qa|build|storage] [--out table.md]
 import '@rag/core/quiet-warnings';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +20,8 @@ import { parseArgs } from 'node:util';
 import { createRedisConnection, freePort } from '@rag/queue';
 import { AliasRegistry } from '@rag/registry';
 import { SnapshotRetriever } from '@rag/retrieval';
-import { SnapshotRegistry } from '@rag/snapshot';
+import { CONTENT_REFRESH_AFTER_MS, SnapshotRegistry, assertObjectsPresent, collectGarbage, DEFAULT_ABANDONED_AFTER_MS } from '@rag/snapshot';
+import { removeSnapshot } from '@rag/registry';
 import { S3ObjectStore } from '@rag/storage';
 import { collect, REPO, startRag, type RagResult } from '../helpers/run-rag.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -286,7 +292,7 @@ async function brokenShards(snapshot: string): Promise<number> {
   }
 }
 
-async function setup(): Promise<{ source: string; reference: string[] }> {
+async function setup(): Promise<{ source: string; reference: string[]; world: string }> {
   mkdirSync(root, { recursive: true });
   s3port = await freePort();
   await startS3();
@@ -305,15 +311,150 @@ async function setup(): Promise<{ source: string; reference: string[] }> {
   const ref = await collect(startRag(['snapshot', 'build', '--source', ENWIKI, '--snapshot', 'enwiki-ref', '--workers', '2', '--shard-size', String(BUILD_SHARD), '--no-progress'], env), 600_000);
   if (ref.code !== 0) throw new Error(ref.stderr);
   log(`built the fault-free reference: ${ref.stdout.trim()}`);
-  return { source: ENWIKI, reference: await passageIds('enwiki-ref') };
+  return { source: ENWIKI, reference: await passageIds('enwiki-ref'), world };
+}
+
+interface StorageRow {
+  phase: 'storage';
+  scenario: string;
+  completed: boolean;
+  gcRuns: number;
+  gcRefused: number;
+  gcDeleted: number;
+  missingObjects: number;
+  unpublishedBehindAlias: number;
+  wrongAnswers: number;
+  note?: string;
+}
+
+/** gc as a cron would run it, back to back until `stop`: one-pass runs (refused while a build runs) and grace-period runs. */
+function gcLoop(): { stop: () => Promise<{ runs: number; refused: number; deleted: number }> } {
+  let running = true;
+  const stats = { runs: 0, refused: 0, deleted: 0 };
+  const done = (async () => {
+    const store = s3store();
+    try {
+      for (let i = 0; running; i++) {
+        try {
+          const r = await collectGarbage(store, { graceMs: i % 2 ? CONTENT_REFRESH_AFTER_MS : 0, abandonedAfterMs: DEFAULT_ABANDONED_AFTER_MS, dryRun: false });
+          stats.deleted += r.deleted;
+        } catch (err) {
+          stats.refused++;
+          if (!/cannot run while build|could not read/.test((err as Error).message)) log(`gc: ${(err as Error).message}`);
+        }
+        stats.runs++;
+        await sleep(200);
+      }
+    } finally {
+      await store.close();
+    }
+  })();
+  return { stop: async () => { running = false; await done; return stats; } };
+}
+
+/** Objects named by published manifests that storage does not hold. */
+async function missingObjects(): Promise<number> {
+  const store = s3store();
+  let missing = 0;
+  try {
+    for (const m of await new SnapshotRegistry(store).list()) {
+      try { await assertObjectsPresent(store, m, m.id); } catch (err) { missing++; log(`${m.id}: ${(err as Error).message}`); }
+    }
+  } finally {
+    await store.close();
+  }
+  return missing;
+}
+
+async function storagePhase(source: string, reference: string[], world: string): Promise<StorageRow[]> {
+  const rows: StorageRow[] = [];
+  const run = async (scenario: string, body: (env: Record<string, string>, row: StorageRow) => Promise<void>) => {
+    const redis = await startRedisServer({ dir: join(root, `redis-storage-${rows.length}`), aof: true });
+    const env = baseEnv(`chaosstorage${rows.length}`, redis.url);
+    const row: StorageRow = { phase: 'storage', scenario, completed: false, gcRuns: 0, gcRefused: 0, gcDeleted: 0, missingObjects: 0, unpublishedBehindAlias: 0, wrongAnswers: 0 };
+    const gc = gcLoop();
+    try {
+      await body(env, row);
+    } catch (err) {
+      row.note = (err as Error).message.slice(0, 160);
+    } finally {
+      const s = await gc.stop();
+      row.gcRuns = s.runs; row.gcRefused = s.refused; row.gcDeleted = s.deleted;
+      await redis.stop();
+    }
+    row.missingObjects = await missingObjects();
+    rows.push(row);
+    process.stdout.write(JSON.stringify(row) + '\n');
+  };
+  const build = async (env: Record<string, string>, args: string[]) => {
+    const workers = new Workers('ingest,encode,index', env);
+    workers.start(2);
+    try {
+      return await collect(startRag(['snapshot', 'build', ...args, '--workers', '0', '--no-progress'], env), COMMAND_TIMEOUT_MS);
+    } finally {
+      await workers.stop();
+    }
+  };
+  await run('gc loop x 2-worker build', async (env, row) => {
+    const r = await build(env, ['--source', source, '--snapshot', 'chaos-gc-full', '--shard-size', String(BUILD_SHARD)]);
+    if (r.code !== 0) throw new Error(lastLine(r.stderr));
+    const got = new Set(await passageIds('chaos-gc-full'));
+    row.completed = reference.every((x) => got.has(x)) && got.size === reference.length;
+    if (!row.completed) row.note = 'passages differ from the reference build';
+  });
+  await run('gc loop x incremental build', async (env, row) => {
+    const r = await build(env, ['--source', join(world, '2018', 'world.xml.bz2'), '--snapshot', 'world-2018-inc', '--base', 'world-2016', '--shard-size', String(SHARD)]);
+    if (r.code !== 0) throw new Error(lastLine(r.stderr));
+    const full = new Set(await passageIds('world-2018'));
+    const inc = await passageIds('world-2018-inc');
+    row.completed = inc.length === full.size && inc.every((x) => full.has(x));
+    if (!row.completed) row.note = 'incremental passages differ from the full build';
+  });
+  await run('gc loop x 20 alias flips raced by snapshot rm', async (_env, row) => {
+    const store = s3store();
+    const aliases = new AliasRegistry({ store });
+    const targets = ['world-2016', 'world-2018-inc', 'enwiki-ref', 'chaos-gc-full'];
+    let removedOk = 0;
+    let flipsRefused = 0;
+    try {
+      for (let i = 0; i < 20; i++) {
+        const target = targets[i % targets.length]!;
+        // A removal of the flip's target races the flip; one of them backs off, never both go ahead.
+        const victim = target === 'world-2016' || target === 'enwiki-ref' ? undefined : target;
+        const [flip, rm] = await Promise.allSettled([
+          aliases.set('chaos-prod', target),
+          victim ? removeSnapshot(store, new AliasRegistry({ store }), victim) : Promise.resolve(undefined),
+        ]);
+        if (flip.status === 'rejected') flipsRefused++;
+        if (victim && rm.status === 'fulfilled') removedOk++;
+        const resolved = await aliases.resolveSnapshotRef('chaos-prod').catch(() => undefined);
+        if (!resolved || !(await new SnapshotRegistry(store).isPublished(resolved.snapshotId))) { row.unpublishedBehindAlias++; continue; }
+        try {
+          const r = await SnapshotRetriever.load(store, resolved.snapshotId);
+          if (r.manifest.id !== resolved.snapshotId) row.wrongAnswers++;
+          r.release();
+        } catch (err) {
+          row.wrongAnswers++;
+          log(`search on chaos-prod (${resolved.snapshotId}): ${(err as Error).message}`);
+        }
+      }
+      row.completed = true;
+      row.note = `${flipsRefused} flips refused (target being removed), ${removedOk} removals went ahead`;
+    } finally {
+      await aliases.close();
+      await store.close();
+    }
+  });
+  return rows;
 }
 
 async function main(): Promise<void> {
   if (!existsSync(NQ)) throw new Error(`${NQ} is missing (shared/data)`);
   const started = Date.now();
-  const { source, reference } = await setup();
+  const { source, reference, world } = await setup();
   log(`setup done in ${round((Date.now() - started) / 1000)} s; reference snapshot has ${reference.length} passages`);
   const rows: Row[] = [];
+  const storageRows = !args.only || args.only === 'storage' ? await storagePhase(source, reference, world) : [];
   let n = 0;
   for (const phase of ['build', 'qa'] as const) {
     if (args.only && args.only !== phase) continue;
@@ -353,9 +494,16 @@ async function main(): Promise<void> {
       process.stdout.write(JSON.stringify(row) + '\n');
     }
   }
-  const table = markdown(rows, round((Date.now() - started) / 1000));
+  const table = markdown(rows, round((Date.now() - started) / 1000)) + storageMarkdown(storageRows);
   process.stdout.write('\n' + table);
   if (args.out) writeFileSync(args.out, table);
+}
+
+function storageMarkdown(rows: StorageRow[]): string {
+  if (rows.length === 0) return '';
+  const lines = ['', '| storage scenario | completed | gc runs (refused) | objects deleted | missing objects | unpublished behind alias | wrong answers | note |', '|---|---|---|---|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.scenario} | ${r.completed ? 'yes' : 'no'} | ${r.gcRuns} (${r.gcRefused}) | ${r.gcDeleted} | ${r.missingObjects} | ${r.unpublishedBehindAlias} | ${r.wrongAnswers} | ${r.note ?? ''} |`);
+  return lines.join('\n') + '\n';
 }
 
 function markdown(rows: Row[], totalS: number): string {
