@@ -181,6 +181,9 @@ test('work found in a gap before gc runs survives it: taking it renews the grace
   // Everything a made is two days old and no snapshot holds it: gc would free all of it.
   const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
   for (const k of await store.list('objects/')) utimesSync(join(root, k), old, old);
+  // gc's first pass, a day and an hour ago, found all of it unreferenced already (gc deletes on the second).
+  const first = await collectGarbage(store, { graceMs: DEFAULT_GC_GRACE_MS, abandonedAfterMs: 1e12, dryRun: false, now: Date.now() - 25 * 3600 * 1000 });
+  assert.equal(first.deleted, 0, 'a first pass deletes nothing');
   // Another build takes one shard's embeddings (its first storage step), then gc runs before that build's marker names them.
   const record = JSON.parse((await store.get((await store.list('work/encode/'))[0]!)).toString('utf8'));
   const found = await findWork(store, 'encode', record.inputsSha256, encodeMarkerSchema, (m) => [{ key: m.key, sha256: m.sha256, kind: 'embeddings' }]);
