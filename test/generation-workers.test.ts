@@ -39,6 +39,8 @@ before(async () => {
     RAG_LOCK_MS: '4000',
     RAG_STALLED_MS: '1000',
     RAG_LOG_LEVEL: 'info',
+    // A worker with other models leaves a chunk to matching ones this long before failing it.
+    RAG_MODEL_MISMATCH_WAIT_S: '3',
   };
   // The shared held-out world's snapshots, copied (runs write under storage); its questions are not used here.
   if (!skip) await worldFixture(dir.path);
@@ -219,18 +221,35 @@ test('Redis killed and restarted empty mid-run: the same qa run command queues t
   }
 });
 
-test('a generation worker with other models refuses the run\'s chunks with a clear error', { skip, timeout: 300_000 }, async () => {
+test('a worker with other models leaves chunks to a matching worker; with none, the run fails with a clear error', { skip, timeout: 300_000 }, async () => {
   const other = join(dir.path, 'other-generator');
   cpSync(TINY_GENERATOR, other, { recursive: true });
-  writeFileSync(join(other, 'retrained.txt'), 'these weights differ\n');
+  // Another export of the generator: a config the model is loaded from differs (a stray file would not count).
+  const config = JSON.parse(readFileSync(join(other, 'config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(other, 'config.json'), JSON.stringify({ ...config, _exported_by: 'another run' }, null, 2));
   const w = startRag(['worker', '--roles', 'generate'], { ...env, RAG_GENERATOR: other });
   const exit = collect(w, 300_000);
   try {
+    // A matching worker beside it: every chunk is answered by the run's models, none fails.
+    const good = startRag(['worker', '--roles', 'generate'], env);
+    const goodExit = collect(good, 300_000);
+    try {
+      const ok = await runRag(['qa', 'run', '--questions', NQ, '--snapshot', 'world-2018', '--limit', '16', '--k', '3', '--beams', '2', '--workers', '0', '--fresh', '--no-progress', '--json'], env, { timeoutMs: 240_000 });
+      assert.equal(ok.code, 0, ok.stderr);
+      const summary = JSON.parse(ok.stdout) as { failed: number; answered: number };
+      assert.equal(summary.answered, 16);
+      assert.equal(summary.failed, 0);
+    } finally {
+      good.kill('SIGTERM');
+      await goodExit;
+    }
+    // No matching worker: after RAG_MODEL_MISMATCH_WAIT_S the chunk fails, and the run says why.
     const r = await runRag(['qa', 'run', '--questions', NQ, '--snapshot', 'world-2018', '--limit', '16', '--k', '3', '--beams', '2', '--workers', '0', '--fresh', '--no-progress'], env, { timeoutMs: 240_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /MODEL_MISMATCH.*this worker's models \(fingerprint \w+\) are not the ones run \w+ was queued for/);
   } finally {
     w.kill('SIGTERM');
-    await exit;
+    const out = await exit;
+    assert.match(out.stderr + out.stdout, /qa\.model-mismatch/, 'the other worker put chunks back for a matching one');
   }
 });

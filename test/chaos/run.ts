@@ -15,7 +15,7 @@ import '@rag/core/quiet-warnings';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRedisConnection, freePort } from '@rag/queue';
 import { AliasRegistry } from '@rag/registry';
@@ -89,6 +89,8 @@ function baseEnv(prefix: string, redisUrl: string): Record<string, string> {
     // 30 s storage outage (1+2+4+...+32 s).
     RAG_LOCK_MS: '4000', RAG_STALLED_MS: '1000', RAG_MAX_STALLED: '20', RAG_JOB_ATTEMPTS: '8', RAG_JOB_BACKOFF_MS: '1000',
     RAG_ONNX_THREADS: '1', RAG_FAISS_THREADS: '1', RAG_LOG_LEVEL: 'warn',
+    // Workers read sources from the shared data beside the repo and the worlds generated under the run's root.
+    RAG_SOURCE_ROOTS: [join(REPO, '..', 'shared'), root].join(delimiter),
   };
 }
 
@@ -396,7 +398,7 @@ async function storagePhase(source: string, reference: string[], world: string):
     }
   };
   await run('gc loop x 2-worker build', async (env, row) => {
-    const r = await build(env, ['--source', source, '--snapshot', 'chaos-gc-full', '--shard-size', String(BUILD_SHARD)]);
+    const r = await build(env, ['--source', source, '--snapshot', 'chaos-gc-full', '--shard-size', '250']);
     if (r.code !== 0) throw new Error(lastLine(r.stderr));
     const got = new Set(await passageIds('chaos-gc-full'));
     row.completed = reference.every((x) => got.has(x)) && got.size === reference.length;

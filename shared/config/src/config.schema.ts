@@ -94,6 +94,12 @@ export const queueSchema = z.object({
    * `--wait-for-workers` does. @defaultValue 120
    */
   noWorkerWaitS: z.number().int().min(0).default(120),
+  /**
+   * RAG_MODEL_MISMATCH_WAIT_S: a generate worker whose models are not the ones a QA chunk was queued for
+   * puts the chunk back for a matching worker (with growing delays) for this long after it first saw it,
+   * then fails it with MODEL_MISMATCH (no matching worker came). @defaultValue 120
+   */
+  modelMismatchWaitS: z.number().int().min(0).default(120),
 });
 
 /**

@@ -64,6 +64,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<{ storage:
       maxStalled: int(env, 'RAG_MAX_STALLED'),
       shutdownMs: int(env, 'RAG_SHUTDOWN_MS'),
       noWorkerWaitS: int(env, 'RAG_NO_WORKER_WAIT_S'),
+      modelMismatchWaitS: int(env, 'RAG_MODEL_MISMATCH_WAIT_S'),
     },
     storage: {
       url: overrides.storage ?? (env.RAG_STORAGE || join(home, 'storage')),

@@ -18,6 +18,15 @@ test('the model fingerprint follows file contents, and a different model gives a
     writeFileSync(join(gen, 'onnx', 'decoder_model.onnx'), 'weights v2');
     const retrained = await modelFingerprint([gen]);
     assert.notEqual(retrained, first, 'retrained weights change the fingerprint');
+    // Files the model is not loaded from do not count; its configs and tokenizers do.
+    writeFileSync(join(gen, 'README.md'), 'notes about this export\n');
+    writeFileSync(join(gen, 'retrained.txt'), 'a note\n');
+    writeFileSync(join(gen, '.DS_Store'), 'x');
+    mkdirSync(join(gen, '.git'));
+    writeFileSync(join(gen, '.git', 'HEAD'), 'ref: main\n');
+    assert.equal(await modelFingerprint([gen]), retrained, 'stray files leave the fingerprint alone');
+    writeFileSync(join(gen, 'tokenizer.json'), '{"model":{}}');
+    assert.notEqual(await modelFingerprint([gen]), retrained, 'a tokenizer file counts');
 
     const set: QuestionSet = { questions: [{ id: 'q1', index: 0, question: 'Who?' }], source: { path: 'q.jsonl', sha256: 'abc', format: 'text' } };
     const settings = { target: 'prod', mode: 'rag-token' as const, k: 5, beams: 4 };

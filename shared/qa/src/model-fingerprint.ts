@@ -9,6 +9,17 @@ import type { QaMode } from './qa-job.schema.js';
  * It is part of the QA run id: without it, re-running the same command after retraining or
  * swapping RAG_GENERATOR would "resume" and return the old models' answers.
  */
+/**
+ * The files a model is loaded from in the Hugging Face / Optimum layout: ONNX graphs and external
+ * data, JSON configs and tokenizers, vocabularies and sentencepiece models. Anything else in the
+ * directory (a README, notes, an editor's backup, `.DS_Store`) does not change what answers, so it
+ * does not change the fingerprint either (a stray file used to make a worker refuse every chunk).
+ */
+export function isModelFile(name: string): boolean {
+  if (name.startsWith('.')) return false;
+  return /\.(onnx|onnx_data|onnx\.data|json|model|tiktoken)$/.test(name) || /^(vocab|merges)\.txt$/.test(name);
+}
+
 export async function modelFingerprint(dirs: readonly string[]): Promise<string> {
   const parts: string[] = [];
   for (const dir of dirs) {
@@ -28,8 +39,8 @@ async function listFiles(dir: string): Promise<string[]> {
   }
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(path)));
-    else if (e.isFile()) out.push(path);
+    if (e.isDirectory()) { if (!e.name.startsWith('.')) out.push(...(await listFiles(path))); }
+    else if (e.isFile() && isModelFile(e.name)) out.push(path);
   }
   return out;
 }

@@ -33,6 +33,8 @@ export const qaChunkJobSchema = z.object({
    * whose own models hash differently refuses the job instead of mixing models into one run.
    */
   models: z.string().min(1),
+  /** Set by a worker with other models that put the chunk back for a matching one: when that first happened (epoch ms), and how often. */
+  mismatch: z.object({ since: z.number(), times: z.number().int().min(1) }).optional(),
 });
 export type QaChunkJob = z.infer<typeof qaChunkJobSchema>;
 

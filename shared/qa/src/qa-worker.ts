@@ -1,4 +1,4 @@
-import type { ConnectionOptions, Job, Worker } from 'bullmq';
+import { DelayedError, type ConnectionOptions, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@rag/core';
 import type { Encoder } from '@rag/encoder';
@@ -54,8 +54,12 @@ export function parseQuestionChunk(bytes: Buffer, key: string): QaQuestion[] {
  * refused (ModelMismatchError), and a transient error of any question fails the whole chunk so
  * that BullMQ retries it: results hold only final answers.
  */
+/** First delay before a chunk a worker cannot answer (other models) is offered again; doubles up to the max. */
+const MISMATCH_DELAY_MS = 500;
+const MISMATCH_MAX_DELAY_MS = 8000;
+
 export function createQaWorker(o: QaWorkerOptions): Worker {
-  const process = async (job: Job) => {
+  const process = async (job: Job, token?: string) => {
     const req = qaChunkJobSchema.parse(job.data);
     const layout = new QaRunLayout(req.runId);
     const resultKey = layout.results(req.chunk);
@@ -67,6 +71,17 @@ export function createQaWorker(o: QaWorkerOptions): Worker {
     const log = o.logger.child({ queue: QA_QUEUE, jobId: job.id, runId: req.runId, chunk: req.chunk });
     const mine = await o.fingerprint(req.settings.mode);
     if (mine !== req.models) {
+      // Another worker may have the run's models: leave the chunk for it (no attempt used), with
+      // growing delays, and fail only once none took it for RAG_MODEL_MISMATCH_WAIT_S.
+      const since = req.mismatch?.since ?? Date.now();
+      const times = (req.mismatch?.times ?? 0) + 1;
+      if (token && Date.now() - since < o.queue.modelMismatchWaitS * 1000) {
+        const delay = Math.min(MISMATCH_DELAY_MS * 2 ** (times - 1), MISMATCH_MAX_DELAY_MS);
+        log.warn({ event: 'qa.model-mismatch', mine, run: req.models, times, delayMs: delay }, 'chunk queued for other models; leaving it for a matching worker');
+        await job.updateData({ ...req, mismatch: { since, times } });
+        await job.moveToDelayed(Date.now() + delay, token);
+        throw new DelayedError();
+      }
       throw new ModelMismatchError(`this worker's models (fingerprint ${mine}) are not the ones run ${req.runId} was queued for (${req.models})`, {
         hint: 'give every generate worker the same RAG_GENERATOR and RAG_QUESTION_ENCODER as the command that queued the run, or re-run that command with the workers\' models',
       });

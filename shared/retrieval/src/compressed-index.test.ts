@@ -142,6 +142,28 @@ test('auto builds Flat under the memory budget and the snapshot-wide IVF-PQ abov
   assert.match(String(fell.shards[0]!.index!.params.fallbackReason), /ivfpq needs at least 2496 passages to train its quantizers; the snapshot has 2000/);
 });
 
+test('auto on a night that crosses the Flat budget: the whole snapshot goes IVF-PQ (kept Flat shards indexed again), never a mix, same top-10 as a full build', async () => {
+  const store = new LocalObjectStore(join(dir, 'crossing'));
+  const rows = readFileSync(path, 'utf8').trim().split('\n');
+  const half = join(dir, 'crossing-night1.jsonl');
+  writeFileSync(half, rows.slice(0, 4_000).join('\n') + '\n');
+  // 4,000 passages x 256-d = 3.9 MiB of Flat vectors: under a 5 MiB budget. Night 2 adds 4,000 more: 7.8 MiB, over it.
+  const index = { kind: 'auto' as const, params: { ...PQ, flatBudgetMiB: 5 } };
+  const night1 = await build(store, 'x1', 1_500, index, {}, half);
+  assert.ok(night1.shards.every((s) => s.index!.kind === 'flat'), 'night 1 is Flat');
+  const night2 = await build(store, 'x2', 1_500, index, { base: 'x1' });
+  assert.ok(night2.base!.shardsReused > 0, 'night 2 kept base shards');
+  assert.ok(night2.quantizer, 'night 2 has a snapshot-wide quantizer');
+  const kinds = new Set(night2.shards.map((s) => s.index!.kind));
+  assert.deepEqual([...kinds], ['ivfpq-lists'], `every shard under the one quantizer, kept ones included (${[...kinds].join(', ')})`);
+  assert.ok(night2.shards.every((s) => s.index!.params.quantizer === night2.quantizer!.sha256));
+  const full = await build(store, 'x2-full', 1_500, index, { quantizerFrom: 'x2' });
+  const queries = await queriesOf(store, full, 200);
+  const a = await (await SnapshotRetriever.load(store, 'x2')).search(encoder, queries, 10);
+  const b = await (await SnapshotRetriever.load(store, 'x2-full')).search(encoder, queries, 10);
+  for (const [q, hits] of a.entries()) assert.deepEqual(hits.map((h) => h.id).sort(), b[q]!.map((h) => h.id).sort(), `query ${q}: incremental and full builds agree`);
+});
+
 test('an incremental snapshot keeps its base\'s quantizer: new shards encoded with it, deleted rows never returned, the same top-10 as a full build with that quantizer', async () => {
   const store = new LocalObjectStore(join(dir, 'nightly'));
   const night1 = await build(store, 'n1', 3_000, { kind: 'ivfpq', params: PQ });
