@@ -325,3 +325,18 @@ test('hollow base shards are compacted: their live rows move with their embeddin
   assert.equal(m2.passages, full.passages);
   await store.close();
 });
+
+test('a page repeated in the dump: full and incremental builds keep the same copy (the first), with the same rows', async () => {
+  const store = new LocalObjectStore(join(dir, 'repeats'));
+  const docs = corpus();
+  await build(store, request('r1', writeCorpus('repeats-1.jsonl', docs)));
+  // Night 2 repeats doc3 at the end with other text (a dump that lists a page twice), and edits doc7.
+  const night2 = [...docs.map((d) => (d.id === 'doc7' ? { ...d, text: `${d.text} revised` } : d)), { ...docs[3]!, text: 'a later copy of the same page id with other words entirely' }];
+  const path2 = writeCorpus('repeats-2.jsonl', night2);
+  const full = (await build(store, request('r2-full', path2)))!;
+  const inc = (await build(store, request('r2-inc', path2, { base: 'r1' })))!;
+  const a = await passageSet(store, full);
+  assert.deepEqual(await passageSet(store, inc), a, 'incremental = full, row for row');
+  assert.ok(a.some((l) => l.includes('"doc3') && l.includes(docs[3]!.text.split(' ').slice(1, 4).join(' '))), 'the first copy of doc3 is kept');
+  assert.ok(!a.some((l) => l.includes('a later copy')), 'the later copy is dropped by both');
+});

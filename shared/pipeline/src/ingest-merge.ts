@@ -3,7 +3,8 @@ import { multistreamIndexNameFor, planMultistreamRanges, sha256Source, type Byte
 import { SnapshotLayout } from '@rag/snapshot';
 import { readDoneMarker, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import { loadBase } from './base-snapshot.js';
-import { ingestInputs, ingestPages, openBuildSource, RecentIds, DEDUP_WINDOW, sourceSize, type IngestDeps, type IngestPage } from './ingest-stage.js';
+import { PageIdSet } from './page-id-set.js';
+import { ingestInputs, ingestPages, openBuildSource, sourceSize, type IngestDeps, type IngestPage } from './ingest-stage.js';
 import { rangeInputs, readRangeOutput } from './ingest-range-stage.js';
 import {
   ingestMarkerSchema, ingestPlanMarkerSchema, ingestRangeMarkerSchema, PAYLOAD_VERSION,
@@ -124,7 +125,7 @@ export async function runIngestMerge(req: BuildRequest, deps: IngestDeps): Promi
   }
   return ingestPages(req, pages(), {
     base,
-    seen: new RecentIds(DEDUP_WINDOW),
+    seen: new PageIdSet(),
     started: plan.startedAt,
     size: plan.size,
     sourceSha: async () => plan.sourceSha256,

@@ -6,6 +6,7 @@ import { SnapshotLayout, pageRowLine, putContent, putContentFile, type PageRow }
 import { TempLines } from './temp-lines.js';
 import { readDoneMarker, readMarker, writeMarker, inputsSha256 } from './build-markers.js';
 import { INGEST_VERSION, ingestMarkerSchema, PAYLOAD_VERSION, type BuildRequest, type IngestMarker, type IngestShard } from './job-payloads.schema.js';
+import { PageIdSet } from './page-id-set.js';
 import { loadBase, type BaseSnapshot } from './base-snapshot.js';
 import { ShardWriter, passageRow, type EmbeddingSource, type PassageRow } from './shard-writer.js';
 
@@ -32,9 +33,11 @@ export const MAX_SMALL_SHARDS = 4;
 
 /**
  * Ingest: stream the source once, cut it into shards of `shardSize` passages (content-addressed
- * JSONL objects) and record every page in a page table. Memory does not grow with the corpus: one
- * shard is buffered, page rows are spooled to a local file, and duplicate pages are looked for among
- * the last DEDUP_WINDOW page ids. An incremental build also holds the base's page table.
+ * JSONL objects) and record every page in a page table. One shard is buffered and page rows are
+ * spooled to a local file; what grows with the corpus is the set of page ids met (page-id-set.ts,
+ * ~20 bytes a page), which makes deduplication exact: a repeated page keeps its first copy however
+ * far apart the copies are, in full and incremental builds alike. An incremental build also holds
+ * the base's page table.
  *
  * With a base snapshot (`req.base`), a page whose source text and id are unchanged keeps its rows
  * in the base's shards (not cleaned, split, encoded or indexed again); changed and added pages go to
@@ -63,7 +66,7 @@ export async function runIngest(req: BuildRequest, deps: IngestDeps): Promise<In
     }
   }
   const stats = createReadStats();
-  const seen = new RecentIds(DEDUP_WINDOW);
+  const seen = new PageIdSet();
   // Page reuse by source hash is only sound when the base split pages the same way.
   const fastReuse = base && base.manifest.ingestVersion === INGEST_VERSION && base.manifest.source.wordsPerPassage === req.wordsPerPassage;
   const pages = readSourcePages(source.name, {
@@ -135,8 +138,8 @@ export async function ingestInputs(req: BuildRequest, base: BaseSnapshot | undef
 
 export interface IngestPagesContext {
   base: BaseSnapshot | undefined;
-  /** Page ids seen lately (shared with a reader's reuse check). */
-  seen: RecentIds;
+  /** Every page id met so far (shared with a reader's reuse check). */
+  seen: PageIdSet;
   started: number;
   size: number;
   /** The source's sha256, asked for once the pages are consumed. */
@@ -170,9 +173,8 @@ export async function ingestPages(req: BuildRequest, pages: AsyncIterable<Ingest
     const deleted = base ? base.manifest.shards.map((_, i) => new Set<number>(base.deleted[i] ?? [])) : [];
 
     for await (const page of pages) {
-      // A dump that repeats a page keeps its first copy, whole.
-      if (seen.has(page.pageId)) { duplicates++; continue; }
-      seen.add(page.pageId);
+      // A dump that repeats a page keeps its first copy, whole, however far apart the copies are.
+      if (!seen.add(page.pageId)) { duplicates++; continue; }
       const old = base?.pages.get(page.pageId);
       if (old) basePageSeen.add(page.pageId);
       if (old && (page.rows === null || sameHashes(old.h, page.rows))) {
@@ -369,29 +371,6 @@ async function finishIncremental(
     await moved.remove();
   }
 }
-
-/**
- * Page ids seen lately, bounded: dumps repeat a page (if ever) close to its first copy. Two
- * generations of limit/2 ids each (deleting a Set's oldest entries one by one is quadratic in V8).
- */
-export class RecentIds {
-  private current = new Set<string>();
-  private previous = new Set<string>();
-  constructor(private readonly limit: number) {}
-  has(id: string): boolean {
-    return this.current.has(id) || this.previous.has(id);
-  }
-  add(id: string): void {
-    this.current.add(id);
-    if (this.current.size >= this.limit / 2) {
-      this.previous = this.current;
-      this.current = new Set();
-    }
-  }
-}
-
-/** Page ids remembered for deduplication (about 100 MB of strings at most). */
-export const DEDUP_WINDOW = 1_000_000;
 
 /** Marks a base shard number in a page row until kept shards are numbered (new shards come first). */
 const BASE_MARK = 1 << 30;
