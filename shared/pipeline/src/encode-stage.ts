@@ -2,7 +2,7 @@ import { endianness } from 'node:os';
 import { ShardIntegrityError, sha256, type Logger } from '@rag/core';
 import type { Encoder, PassageInput } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotLayout, putContent } from '@rag/snapshot';
+import { SnapshotLayout, putContent, rowSumsOf } from '@rag/snapshot';
 import { inputsSha256, readDoneMarker, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import type { ReusePlan } from './shard-writer.js';
 import { findWork, hasWork, recordWork, type WorkObject } from './stage-work.js';
@@ -33,7 +33,7 @@ export interface EncodeDeps {
 
 const DEFAULT_CHUNK = 256;
 
-const embeddingsOf = (m: EncodeMarker): WorkObject[] => [{ key: m.key, sha256: m.sha256, kind: 'embeddings' }];
+const embeddingsOf = (m: EncodeMarker): WorkObject[] => [{ key: m.key, sha256: m.sha256, kind: 'embeddings' }, ...(m.rowSums ? [{ key: m.rowSums.key, sha256: m.rowSums.sha256, kind: 'rowsums' as const }] : [])];
 
 /** The shard's ingest entry and the sha256 of everything its embeddings depend on. */
 async function shardInputs(job: ShardJob, store: ObjectStore, encoderSha: string, layout: SnapshotLayout) {
@@ -143,7 +143,10 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
     }
   }
   if (todo.length === 0 || parts > 1) await deps.onProgress?.(rowsInShard, rowsInShard);
-  const stored = await putContent(store, float32ToLeBytes(out), 'embeddings');
+  const bytes = float32ToLeBytes(out);
+  const stored = await putContent(store, bytes, 'embeddings');
+  const rowBytes = dim * 4;
+  const sums = await putContent(store, rowSumsOf(rowsInShard, (r) => bytes.subarray(r * rowBytes, (r + 1) * rowBytes)), 'rowsums');
   const marker: EncodeMarker = {
     v: PAYLOAD_VERSION,
     inputsSha256: inputs,
@@ -156,6 +159,7 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
     reused: copied.size,
     dim,
     encoder: { name: encoder.name, sha256: encoder.sha256, pooling: encoder.settings.pooling, maxLength: encoder.maxLength, passageFormat: encoder.settings.passageFormat },
+    rowSums: { key: sums.key, sha256: sums.sha256, bytes: sums.bytes },
     durationMs: Date.now() - started,
     finishedAt: Date.now(),
   };

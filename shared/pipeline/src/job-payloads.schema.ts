@@ -127,6 +127,8 @@ export const ingestShardSchema = z.object({
   lastPassageId: z.string(),
   /** Byte offsets of the rows in the passages object (uint32 LE, rows + 1). */
   offsets: ref.optional(),
+  /** Per-row digests of the passages object (@rag/snapshot row-sums.ts). */
+  rowSums: ref.optional(),
   /** New shard: rows whose embeddings can be copied from the base instead of encoded. */
   reuse: ref.optional(),
   /** Shard taken as it is from the base snapshot: its manifest entry (no encode or index job). */
@@ -209,6 +211,8 @@ export const encodeMarkerSchema = z.object({
   vectors: z.number().int(),
   dim: z.number().int(),
   encoder: z.object({ name: z.string(), sha256: z.string(), pooling: z.string(), maxLength: z.number(), passageFormat: z.string() }),
+  /** Per-row digests of the embeddings object (@rag/snapshot row-sums.ts). */
+  rowSums: ref.optional(),
   /** When this stage's result was found by its inputs' sha256 instead of made: the snapshot whose build made it (stage-work.ts). */
   foundIn: z.string().optional(),
   durationMs: z.number(),

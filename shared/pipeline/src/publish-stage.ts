@@ -119,6 +119,8 @@ export async function runPublish(req: BuildRequest, deps: PublishDeps): Promise<
       ...(s.bytes !== undefined ? { passagesBytes: s.bytes } : {}),
       embeddingsBytes: enc.bytes,
       ...(s.offsets ? { offsets: s.offsets } : {}),
+      ...(s.rowSums ? { passagesRowSums: s.rowSums } : {}),
+      ...(enc.rowSums ? { embeddingsRowSums: enc.rowSums } : {}),
     });
   }
   let base: SnapshotManifest['base'];

@@ -1,6 +1,6 @@
 import { UsageError } from '@rag/core';
 import type { Passage } from '@rag/corpus';
-import { putContent } from '@rag/snapshot';
+import { putContent, rowSumsOf } from '@rag/snapshot';
 import type { ObjectStore } from '@rag/storage';
 import type { IngestShard } from './job-payloads.schema.js';
 
@@ -100,6 +100,8 @@ export class ShardWriter {
     if (at > 0xffffffff) throw new UsageError(`a shard of ${this.lines.length} passages is ${at} bytes, over the 4 GiB its row offsets can address`, { hint: 'use a smaller --shard-size' });
     offsets[this.lines.length] = at;
     const off = await putContent(this.store, uint32Le(offsets), 'offsets');
+    const lineBytes = this.lines.map((l) => Buffer.from(l, 'utf8'));
+    const sums = await putContent(this.store, rowSumsOf(lineBytes.length, (i) => lineBytes[i]!), 'rowsums');
     const entry: IngestShard = {
       shard,
       key: stored.key,
@@ -109,6 +111,7 @@ export class ShardWriter {
       firstPassageId: this.first,
       lastPassageId: this.last,
       offsets: { key: off.key, sha256: off.sha256, bytes: off.bytes },
+      rowSums: { key: sums.key, sha256: sums.sha256, bytes: sums.bytes },
     };
     if (this.reuse.length > 0 && this.encoderSha256) {
       const sources: ReusePlan['sources'] = [];

@@ -1,7 +1,7 @@
 import { ShardIntegrityError, sha256 } from '@rag/core';
 import { parseCheckedPassage, parsePassageShard, type Passage } from '@rag/corpus';
 import type { ObjectStore } from '@rag/storage';
-import { parsePageTable, type PageRow, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
+import { checkRowSum, parsePageTable, type PageRow, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 import { readDeleted, SnapshotRetriever } from './snapshot-retriever.js';
 
 /**
@@ -38,9 +38,11 @@ export async function lookupPassages(store: ObjectStore, manifest: SnapshotManif
     const deleted = await readDeleted(store, s);
     // Without row offsets (older snapshots) the shard is read once for all its ids.
     const whole = s.offsets ? undefined : parsePassageShard(await store.get(s.passagesKey), s.passagesKey);
+    const sums = s.offsets && s.passagesRowSums ? await store.get(s.passagesRowSums.key) : undefined;
+    if (sums && sha256(sums) !== s.passagesRowSums!.sha256) throw new ShardIntegrityError(`row digests ${s.passagesRowSums!.key} do not match the manifest sha256`, { hint: 'the object was altered; rebuild the snapshot' });
     for (const [row, id] of rows) {
       if (deleted.has(row)) continue;
-      const p = whole ? whole[row] : await readShardRow(store, s, row);
+      const p = whole ? whole[row] : await readShardRow(store, s, row, sums);
       if (!p) throw new ShardIntegrityError(`shard ${shardNo} has no row ${row}`, { hint: 'the snapshot is damaged; rebuild it' });
       if (p.id !== id) throw new ShardIntegrityError(`row ${row} of shard ${shardNo} holds ${p.id}, the page table says ${id}`, { hint: 'the snapshot is damaged; rebuild it' });
       out.set(id, p);
@@ -65,8 +67,9 @@ function locate(pages: Map<string, PageRow>, id: string): { shard: number; row: 
 }
 
 /** One row through the shard's offsets: two range reads, the row checked against its own hash. */
-async function readShardRow(store: ObjectStore, s: ShardEntry, row: number): Promise<Passage> {
+async function readShardRow(store: ObjectStore, s: ShardEntry, row: number, sums: Buffer | undefined): Promise<Passage> {
   const raw = await store.getRange(s.offsets!.key, row * 4, (row + 2) * 4);
   const bytes = await store.getRange(s.passagesKey, raw.readUInt32LE(0), raw.readUInt32LE(4));
+  if (sums) checkRowSum(sums, row, bytes, s.passagesKey);
   return parseCheckedPassage(bytes.toString('utf8'), `row ${row} of ${s.passagesKey}`, 'the object was altered; rebuild the snapshot');
 }

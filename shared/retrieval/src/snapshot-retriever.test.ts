@@ -73,7 +73,49 @@ test('a row altered in storage is refused when read, with the object named', asy
   // Same length, another word: offsets still fit, the row's hash does not.
   const body = (await store.get(key)).toString('utf8').replace(/"text":"(\w)/, (_all, c: string) => `"text":"${c === 'x' ? 'y' : 'x'}`);
   await store.put(key, body);
-  await assert.rejects(r.search(encoder, [VOCAB.join(' ')], 40), (err: unknown) => err instanceof ShardIntegrityError && /does not match its passage hash/.test(err.message) && err.message.includes(key));
+  await assert.rejects(r.search(encoder, [VOCAB.join(' ')], 40), (err: unknown) => err instanceof ShardIntegrityError && /(does not match its passage hash|is not the row the snapshot recorded)/.test(err.message) && err.message.includes(key));
+});
+
+test('rows are checked by position and id: a swapped row, an edited id (its passage hash still valid) and a changed but finite embedding are refused', async () => {
+  const store = new LocalObjectStore(join(dir, 'rowsums'));
+  const path = join(dir, 'rowsums.jsonl');
+  // Five-letter words and four-digit ids: every line has the same length, so swapped rows still fit the offsets.
+  const words = ['amber', 'basil', 'cedar', 'delta', 'ember', 'flint', 'grove', 'haven', 'ivory', 'jolly'];
+  let x = 3;
+  const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31);
+  writeFileSync(path, Array.from({ length: 2_600 }, (_, d) => JSON.stringify({ id: `p${String(d).padStart(4, '0')}`, title: `T${String(d).padStart(4, '0')}`, text: Array.from({ length: 12 }, () => words[next() % words.length]).join(' ') })).join('\n') + '\n');
+  // 6-bit PQ codes train on 2,496 vectors: a compressed snapshot, re-ranked from its stored embeddings.
+  const m = await build(store, 'rowsums', path, 2_600, { kind: 'ivfpq', params: { pqBits: 6 } });
+  const s0 = m.shards[0]!;
+  assert.ok(s0.passagesRowSums && s0.embeddingsRowSums, 'the manifest names both row digests');
+  const pristine = await store.get(s0.passagesKey);
+  const lines = pristine.toString('utf8').split('\n');
+  const fresh = async () => SnapshotRetriever.load(store, 'rowsums');
+  // In place (same file): serving keeps its files open, as objects never change.
+  const overwrite = (key: string, body: string | Buffer) => writeFileSync(store.localPath(key), body);
+  const query = ['amber cedar grove ivory ember delta'];
+  // The row the search serves first (searching is deterministic: it is read again below).
+  const top = (await (await fresh()).search(encoder, query, 5))[0]![0]!;
+  const r = lines.findIndex((l) => l.startsWith(`{"id":"${top.id}"`));
+  assert.ok(r >= 0 && r + 1 < lines.length - 1);
+  // Rows r and r+1 swapped (equal length: offsets fit, each line's own hash is valid).
+  const swapped = [...lines];
+  [swapped[r], swapped[r + 1]] = [lines[r + 1]!, lines[r]!];
+  overwrite(s0.passagesKey, swapped.join('\n'));
+  await assert.rejects((await fresh()).search(encoder, query, 5), (err: unknown) => err instanceof ShardIntegrityError && new RegExp(`row ${r} is not the row the snapshot recorded`).test(err.message) && err.message.includes(s0.passagesKey));
+  // Row r's id edited: its passage hash (title and text) still matches.
+  overwrite(s0.passagesKey, pristine.toString('utf8').replace(`"id":"${top.id}"`, `"id":"${top.id.replace(/^p\d/, 'p9')}"`));
+  await assert.rejects((await fresh()).search(encoder, query, 5), new RegExp(`row ${r} is not the row the snapshot recorded`));
+  overwrite(s0.passagesKey, pristine);
+  // One float of row r's embedding nudged: still finite, but not what was encoded.
+  const emb = await store.get(s0.embeddingsKey);
+  const altered = Buffer.from(emb);
+  const at = r * m.dim * 4 + 20;
+  altered.writeFloatLE(altered.readFloatLE(at) + 0.01, at);
+  overwrite(s0.embeddingsKey, altered);
+  await assert.rejects((await fresh()).search(encoder, query, 5), (err: unknown) => err instanceof ShardIntegrityError && err.message.includes(s0.embeddingsKey) && new RegExp(`row ${r} is not the row`).test(err.message));
+  overwrite(s0.embeddingsKey, emb);
+  assert.equal((await (await fresh()).search(encoder, query, 5))[0]![0]!.id, top.id, 'restored: served again');
 });
 
 test('each shard records and is searched with its own index: a small last shard does not relabel an IVF snapshot', async () => {

@@ -4,7 +4,7 @@ import { parseCheckedPassage, parsePassageShard, type Passage } from '@rag/corpu
 import type { Encoder } from '@rag/encoder';
 import { MergedIvfIndex, ShardIndex, compareHits, mergeTopK, type MergedHit } from '@rag/index';
 import { objectRanges, type ObjectCache, type ObjectRanges, type ObjectStore } from '@rag/storage';
-import { SnapshotRegistry, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
+import { ROW_SUM_BYTES, SnapshotRegistry, checkRowSum, type ObjectRef, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 
 export interface RetrievedPassage {
   id: string;
@@ -35,6 +35,9 @@ interface LoadedShard {
   /** Range reads of the shard's embeddings and passages (local files, the disk cache, or the store). */
   embeddingRows: ObjectRanges;
   passageRows: ObjectRanges;
+  /** Per-row digests (row-sums.ts) each range-read row is checked against; absent for snapshots built before them. */
+  passageSums?: Buffer;
+  embeddingSums?: Buffer;
 }
 
 /** Every shard's inverted lists in one IVF-PQ under the snapshot's quantizer (manifest version 3). */
@@ -222,6 +225,7 @@ export class SnapshotRetriever {
       const v = rows.subarray(i * dim, (i + 1) * dim);
       if (got !== bytesPerRow) throw new ShardIntegrityError(`embeddings ${s.embeddingsKey} end before row ${h.label}`, { hint: 'the object was altered; rebuild the snapshot' });
       if (!allFinite(v)) throw new ShardIntegrityError(`row ${h.label} of ${s.embeddingsKey} is not a finite vector`, { hint: 'the object was altered; rebuild the snapshot' });
+      if (s.embeddingSums) checkRowSum(s.embeddingSums, h.label, bytes.subarray(i * bytesPerRow, (i + 1) * bytesPerRow), s.embeddingsKey);
       out.push({ shard: h.shard, label: h.label, score: dot(query, v) });
     }
     out.sort(compareHits);
@@ -247,6 +251,7 @@ export class SnapshotRetriever {
     const take = (key: number, h: MergedHit, bytes: Buffer) => {
       const s = this.shards[h.shard]!;
       if (bytes.length !== bytesPerRow) throw new ShardIntegrityError(`embeddings ${s.embeddingsKey} end before row ${h.label}`, { hint: 'the object was altered; rebuild the snapshot' });
+      if (s.embeddingSums) checkRowSum(s.embeddingSums, h.label, bytes, s.embeddingsKey);
       // Stored little-endian; a byte copy is the float on a little-endian host (every one we run on).
       const v = new Float32Array(dim);
       if (LITTLE_ENDIAN) new Uint8Array(v.buffer).set(bytes);
@@ -322,7 +327,18 @@ async function loadShard(store: ObjectStore, manifest: SnapshotManifest, s: Shar
     rerank = rerankOf(spec);
     if (index.ntotal !== s.vectors) throw new ShardIntegrityError(`shard ${s.shard}: index has ${index.ntotal} vectors, manifest says ${s.vectors}/${s.passages}`);
   }
-  const common = { shard: s.shard, index, passagesKey: s.passagesKey, deleted, embeddingsKey: s.embeddingsKey, rerank, ...rows };
+  const sums = async (ref: ObjectRef | undefined, what: string) => {
+    if (!ref) return undefined;
+    const raw = await store.get(ref.key);
+    if (sha256(raw) !== ref.sha256 || raw.length !== s.passages * ROW_SUM_BYTES) {
+      throw new ShardIntegrityError(`${what} row digests ${ref.key} do not match the manifest (sha256 or ${s.passages} rows)`, { hint: 'the object was altered; rebuild the snapshot' });
+    }
+    return raw;
+  };
+  const common = {
+    shard: s.shard, index, passagesKey: s.passagesKey, deleted, embeddingsKey: s.embeddingsKey, rerank, ...rows,
+    passageSums: await sums(s.passagesRowSums, 'passages'), embeddingSums: await sums(s.embeddingsRowSums, 'embeddings'),
+  };
   if (s.vectors !== s.passages) {
     throw new ShardIntegrityError(`shard ${s.shard}: manifest says ${s.vectors} vectors for ${s.passages} passages`);
   }
@@ -448,6 +464,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 async function readRow(s: LoadedShard, row: number): Promise<Passage> {
   const off = s.offsets!;
   const bytes = await s.passageRows.read(off[row]!, off[row + 1]!);
+  if (s.passageSums) checkRowSum(s.passageSums, row, bytes, s.passagesKey);
   return parseCheckedPassage(bytes.toString('utf8'), `row ${row} of ${s.passagesKey}`, 'the object was altered; rebuild the snapshot');
 }
 

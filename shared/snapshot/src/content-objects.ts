@@ -16,7 +16,7 @@ export const OBJECTS_PREFIX = 'objects/';
  */
 export const WORK_PREFIX = 'work/';
 
-export type ContentKind = 'passages' | 'embeddings' | 'index' | 'quantizer' | 'lists' | 'pages' | 'deleted' | 'reuse' | 'offsets' | 'range';
+export type ContentKind = 'passages' | 'embeddings' | 'index' | 'quantizer' | 'lists' | 'pages' | 'deleted' | 'reuse' | 'offsets' | 'range' | 'rowsums';
 
 const EXT: Record<ContentKind, string> = {
   passages: 'jsonl',
@@ -32,6 +32,8 @@ const EXT: Record<ContentKind, string> = {
   offsets: 'offsets.u32',
   /** A range job's pages and passages (multistream ingest), read once by the ingest merge. */
   range: 'range.jsonl',
+  /** Per-row digests of a passages or embeddings object (row-sums.ts). */
+  rowsums: 'rowsums',
 };
 
 /**

@@ -8,3 +8,4 @@ export * from './snapshot-diff.js';
 export * from './snapshot-holds.js';
 export * from './lease-state.js';
 export * from './manifest-objects.js';
+export * from './row-sums.js';

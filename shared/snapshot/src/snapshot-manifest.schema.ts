@@ -51,6 +51,9 @@ export const shardEntrySchema = z.object({
    * reads just the passages a question needs (range reads) instead of holding every shard's text.
    */
   offsets: objectRefSchema.optional(),
+  /** Per-row digests (row-sums.ts) of the passages and of the embeddings: range reads are checked row by row. */
+  passagesRowSums: objectRefSchema.optional(),
+  embeddingsRowSums: objectRefSchema.optional(),
 });
 
 export const indexSpecSchema = z.object({
