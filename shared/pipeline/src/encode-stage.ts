@@ -2,7 +2,7 @@ import { endianness } from 'node:os';
 import { ShardIntegrityError, sha256, type Logger } from '@rag/core';
 import type { Encoder, PassageInput } from '@rag/encoder';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotLayout, putContent, rowSumsOf } from '@rag/snapshot';
+import { SnapshotLayout, putContent, vectorRowSumsOf } from '@rag/snapshot';
 import { inputsSha256, readDoneMarker, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import type { ReusePlan } from './shard-writer.js';
 import { findWork, hasWork, recordWork, type WorkObject } from './stage-work.js';
@@ -146,7 +146,7 @@ export async function runEncode(job: ShardJob, deps: EncodeDeps): Promise<Encode
   const bytes = float32ToLeBytes(out);
   const stored = await putContent(store, bytes, 'embeddings');
   const rowBytes = dim * 4;
-  const sums = await putContent(store, rowSumsOf(rowsInShard, (r) => bytes.subarray(r * rowBytes, (r + 1) * rowBytes)), 'rowsums');
+  const sums = await putContent(store, vectorRowSumsOf(rowsInShard, (r) => bytes.subarray(r * rowBytes, (r + 1) * rowBytes)), 'rowsums');
   const marker: EncodeMarker = {
     v: PAYLOAD_VERSION,
     inputsSha256: inputs,

@@ -4,7 +4,7 @@ import { parseCheckedPassage, parsePassageShard, type Passage } from '@rag/corpu
 import type { Encoder } from '@rag/encoder';
 import { MergedIvfIndex, ShardIndex, compareHits, mergeTopK, type MergedHit } from '@rag/index';
 import { objectRanges, type ObjectCache, type ObjectRanges, type ObjectStore } from '@rag/storage';
-import { ROW_SUM_BYTES, SnapshotRegistry, checkRowSum, type ObjectRef, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
+import { ROW_SUM_BYTES, SnapshotRegistry, checkRowSum, checkVectorRowSum, type ObjectRef, type ShardEntry, type SnapshotManifest } from '@rag/snapshot';
 
 export interface RetrievedPassage {
   id: string;
@@ -225,7 +225,7 @@ export class SnapshotRetriever {
       const v = rows.subarray(i * dim, (i + 1) * dim);
       if (got !== bytesPerRow) throw new ShardIntegrityError(`embeddings ${s.embeddingsKey} end before row ${h.label}`, { hint: 'the object was altered; rebuild the snapshot' });
       if (!allFinite(v)) throw new ShardIntegrityError(`row ${h.label} of ${s.embeddingsKey} is not a finite vector`, { hint: 'the object was altered; rebuild the snapshot' });
-      if (s.embeddingSums) checkRowSum(s.embeddingSums, h.label, bytes.subarray(i * bytesPerRow, (i + 1) * bytesPerRow), s.embeddingsKey);
+      if (s.embeddingSums) checkVectorRowSum(s.embeddingSums, h.label, bytes.subarray(i * bytesPerRow, (i + 1) * bytesPerRow), s.embeddingsKey);
       out.push({ shard: h.shard, label: h.label, score: dot(query, v) });
     }
     out.sort(compareHits);
@@ -251,7 +251,7 @@ export class SnapshotRetriever {
     const take = (key: number, h: MergedHit, bytes: Buffer) => {
       const s = this.shards[h.shard]!;
       if (bytes.length !== bytesPerRow) throw new ShardIntegrityError(`embeddings ${s.embeddingsKey} end before row ${h.label}`, { hint: 'the object was altered; rebuild the snapshot' });
-      if (s.embeddingSums) checkRowSum(s.embeddingSums, h.label, bytes, s.embeddingsKey);
+      if (s.embeddingSums) checkVectorRowSum(s.embeddingSums, h.label, bytes, s.embeddingsKey);
       // Stored little-endian; a byte copy is the float on a little-endian host (every one we run on).
       const v = new Float32Array(dim);
       if (LITTLE_ENDIAN) new Uint8Array(v.buffer).set(bytes);
