@@ -285,3 +285,19 @@ test('two publishers of one id: the same build gets its manifest back; another b
   await assertObjectsPresent(store, JSON.parse(manifest), 'twice');
   assert.ok(contentKeysIn(manifest).length > 0);
 });
+
+test('the abandoned-build rule respects a live lease: a build whose markers are old but which still runs keeps them and its objects', async () => {
+  const { root, store } = fresh();
+  await runBuildInProcess(request('slow', night2), { store, encoder, logger, only: [0] });
+  const week = (Date.now() - 8 * 24 * 3600_000) / 1000;
+  for (const k of await store.list(new SnapshotLayout('slow').buildPrefix)) utimesSync(join(root, k), week, week);
+  const got = await BuildLease.acquire(store, 'slow', { requestSha256: 'x', ttlMs: 60_000, renewMs: 1e9 });
+  assert.ok('lease' in got);
+  const r = await collectGarbage(store, { graceMs: 3600_000, abandonedAfterMs: 7 * 24 * 3600_000, dryRun: false });
+  assert.deepEqual(r.abandonedBuilds, []);
+  assert.ok(r.unfinishedBuilds.includes('slow'));
+  assert.ok((await store.list(new SnapshotLayout('slow').buildPrefix)).length > 0, 'its markers stay');
+  await got.lease.release();
+  const after = await collectGarbage(store, { graceMs: 3600_000, abandonedAfterMs: 7 * 24 * 3600_000, dryRun: false });
+  assert.deepEqual(after.abandonedBuilds, ['slow'], 'released and old: abandoned now');
+});
