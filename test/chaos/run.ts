@@ -248,6 +248,7 @@ async function scenario(phase: 'build' | 'qa', fault: Fault, args: string[], key
     if (fault === '20 alias flips' && phase === 'qa' && result.code === 0) await flipRss(ctx, row);
     if (result.code !== 0) {
       log(`${phase} / ${fault}: the command failed (${lastLine(result.stderr)}); running the same command again`);
+      log(`its stderr ended with:\n${result.stderr.trim().split('\n').slice(-8).join('\n')}`);
       row.reruns++;
       row.note = lastLine(result.stderr);
       result = await collect(startRag(args, env), COMMAND_TIMEOUT_MS);
