@@ -466,7 +466,9 @@ async function main(): Promise<void> {
       let row: Row;
       if (phase === 'build') {
         const id = `chaos-${n}`;
-        const r = await scenario('build', fault, ['snapshot', 'build', '--source', source, '--snapshot', id, '--workers', '0', '--shard-size', String(BUILD_SHARD), '--no-progress'], '', 'ingest,encode,index', n);
+        // Each build its own shard size: work is found by content across snapshot ids (stage-work.ts),
+        // so a build with the reference's shards would encode nothing and a fault would hit no real work.
+        const r = await scenario('build', fault, ['snapshot', 'build', '--source', source, '--snapshot', id, '--workers', '0', '--shard-size', String(BUILD_SHARD - 10 * n), '--no-progress'], '', 'ingest,encode,index', n);
         row = r.row;
         if (row.completed) {
           const ids = await passageIds(id);
