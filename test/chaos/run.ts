@@ -138,6 +138,15 @@ class Workers {
     for (const p of this.live()) p.kill('SIGKILL');
     await Promise.all(this.exits);
   }
+  /** Each worker's exit and the end of its stderr, for a scenario that failed. */
+  async report(): Promise<string> {
+    const out: string[] = [];
+    for (const [i, e] of this.exits.entries()) {
+      const r = await e;
+      out.push(`worker ${i} (pid ${this.procs[i]!.pid}) exit ${r.code}: ${r.stderr.trim().split('\n').filter((l) => !/"level":30/.test(l)).slice(-4).join('\n').slice(0, 1200)}`);
+    }
+    return out.join('\n');
+  }
 }
 
 interface Ctx {
@@ -259,6 +268,7 @@ async function scenario(phase: 'build' | 'qa', fault: Fault, args: string[], key
     return { row, result };
   } finally {
     await workers.stop();
+    if (!row.completed || row.reruns > 0) log(`${phase} / ${fault} workers:\n${await workers.report()}`);
     await redis.stop();
   }
 }
