@@ -478,7 +478,9 @@ async function main(): Promise<void> {
         const id = `chaos-${n}`;
         // Each build its own shard size: work is found by content across snapshot ids (stage-work.ts),
         // so a build with the reference's shards would encode nothing and a fault would hit no real work.
-        const r = await scenario('build', fault, ['snapshot', 'build', '--source', source, '--snapshot', id, '--workers', '0', '--shard-size', String(BUILD_SHARD - 10 * n), '--no-progress'], '', 'ingest,encode,index', n);
+        // Progress is content objects (shards, embeddings, indexes), not the command's own start-up writes
+        // (storage probes, its lease), so the fault lands in the build, not before it is queued.
+        const r = await scenario('build', fault, ['snapshot', 'build', '--source', source, '--snapshot', id, '--workers', '0', '--shard-size', String(BUILD_SHARD - 10 * n), '--no-progress'], 'objects', 'ingest,encode,index', n);
         row = r.row;
         if (row.completed) {
           const ids = await passageIds(id);
