@@ -71,6 +71,14 @@ test('night 2 built on night 1 reuses what did not change; diff, rm and gc', { s
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /alias prod points at/);
   await ok(['snapshot', 'rm', NIGHT_1]);
+  // A grace period shorter than the age below which builds reuse objects without rewriting them is refused.
+  const short = await runRag(['snapshot', 'gc', '--grace', '0.05'], env);
+  assert.equal(short.code, 2, short.stderr);
+  assert.match(short.stderr, /--grace 0\.05 is shorter than 10 minutes/);
+  // A grace period keeps what was only just freed: the first run marks, deleting nothing.
+  const marked = JSON.parse(await ok(['snapshot', 'gc', '--grace', '1', '--json']));
+  assert.equal(marked.deleted, 0);
+  assert.ok(marked.keptInGrace > 0, JSON.stringify(marked));
   const gc = JSON.parse(await ok(['snapshot', 'gc', '--grace', '0', '--json']));
   assert.ok(gc.deleted > 0 && gc.bytesFreed > 0, JSON.stringify(gc));
   // What night 2 shares with night 1 survived; the alias still answers.
