@@ -23,7 +23,9 @@ export async function readDoneMarker<S extends z.ZodTypeAny>(store: ObjectStore,
   try {
     await assertObjectsPresent(store, m, `marker ${key}`);
   } catch (err) {
-    logger?.warn({ event: 'marker.objects-missing', key, err: (err as Error).message }, 'a stage marker names objects storage no longer holds; redoing the stage');
+    // A storage error is not a missing object: it fails the job (retried), rather than redoing the stage.
+    if (!(err instanceof ShardIntegrityError)) throw err;
+    logger?.warn({ event: 'marker.objects-missing', key, err: err.message }, 'a stage marker names objects storage no longer holds; redoing the stage');
     return null;
   }
   return m;

@@ -1,4 +1,3 @@
-import { holdPublished } from '@rag/snapshot';
 import { ShardIntegrityError, UsageError, sha256, type Logger } from '@rag/core';
 import {
   encodeShardLists,
@@ -11,7 +10,7 @@ import {
   type QuantizerPlan,
 } from '@rag/index';
 import type { ObjectStore } from '@rag/storage';
-import { SnapshotLayout, parseManifest, putContent, shardEntrySchema, type SnapshotManifest } from '@rag/snapshot';
+import { SnapshotLayout, holdPublished, parseManifest, putContent, shardEntrySchema, type SnapshotManifest } from '@rag/snapshot';
 import { inputsSha256, readDoneMarker, readMarker, requireMarker, writeMarker } from './build-markers.js';
 import { leBytesToFloat32 } from './encode-stage.js';
 import { findWork, recordWork } from './stage-work.js';

@@ -23,7 +23,7 @@ export function rowSum(row: number, bytes: Uint8Array): Buffer {
   return createHash('sha256').update(r).update(bytes).digest().subarray(0, ROW_SUM_BYTES);
 }
 
-/** The digests of rows given as consecutive byte ranges of `body` (`ends[i]` = end of row i). */
+/** The digests of `rows` rows, each given by `rowBytes(row)`. */
 export function rowSumsOf(rows: number, rowBytes: (row: number) => Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(rows * ROW_SUM_BYTES);
   for (let i = 0; i < rows; i++) rowSum(i, rowBytes(i)).copy(out, i * ROW_SUM_BYTES);

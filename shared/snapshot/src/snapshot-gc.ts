@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { GcAbortedError, ObjectNotFoundError } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
 import { LEASES_PREFIX, isLeaseLive, readLease, readTopLease } from './lease-state.js';
@@ -79,10 +78,7 @@ export const GC_EXCLUSIVE_TTL_MS = 10 * 60 * 1000;
 export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<GcReport> {
   const now = o.now ?? Date.now();
   const exclusive = o.graceMs <= 0;
-  const sweep = { token: randomUUID(), at: new Date(now).toISOString() };
-  if (exclusive && !o.dryRun) {
-    await store.put(GC_EXCLUSIVE_KEY, JSON.stringify({ v: 1, ...sweep }) + '\n');
-  }
+  if (exclusive && !o.dryRun) await store.put(GC_EXCLUSIVE_KEY, JSON.stringify({ v: 1, at: new Date(now).toISOString() }) + '\n');
   try {
     return await collect(store, o, now, exclusive);
   } finally {
@@ -114,14 +110,8 @@ async function collect(store: ObjectStore, o: GcOptions, now: number, exclusive:
       markersToDelete.push(...e.markers);
       continue;
     }
-    const lease = await read(`leases of ${id}`, () => readTopLease(store, id));
-    const live = isLeaseLive(lease?.record, now);
-    if (exclusive && live) {
-      throw new GcAbortedError(`a one-pass gc (grace 0) cannot run while build ${id} runs (pid ${lease!.record!.owner.pid} on ${lease!.record!.owner.host})`, {
-        hint: 'wait for the build, or run gc with a grace period (it is safe while builds run)',
-      });
-    }
     if (e.markers.length === 0) continue;
+    const live = isLeaseLive((await read(`leases of ${id}`, () => readTopLease(store, id)))?.record, now);
     const infos = await Promise.all(e.markers.map((k) => read(k, () => store.head(k))));
     const newest = Math.max(...infos.map((i) => i?.modifiedMs ?? 0));
     if (!live && now - newest >= o.abandonedAfterMs) {
@@ -133,11 +123,13 @@ async function collect(store: ObjectStore, o: GcOptions, now: number, exclusive:
     for (const k of e.markers) for (const c of contentKeysIn(await text(k))) referenced.add(c);
   }
   if (exclusive) {
-    // Builds that took a lease after the list above see gc/exclusive.json and wait; check leases once more.
+    // After gc/exclusive.json is written (builds that take a lease from now on see it and wait): no lease may be live.
     for (const k of await read('list leases/', () => store.list(LEASES_PREFIX))) {
-      const id = k.slice(LEASES_PREFIX.length).split('/')[0]!;
-      if (isLeaseLive(await read(k, () => readLease(store, k)), Date.now())) {
-        throw new GcAbortedError(`a one-pass gc (grace 0) cannot run while build ${id} runs`, { hint: 'wait for the build, or run gc with a grace period' });
+      const lease = await read(k, () => readLease(store, k));
+      if (isLeaseLive(lease, Date.now())) {
+        throw new GcAbortedError(`a one-pass gc (grace 0) cannot run while build ${lease.snapshotId} runs (pid ${lease.owner.pid} on ${lease.owner.host})`, {
+          hint: 'wait for the build, or run gc with a grace period (it is safe while builds run)',
+        });
       }
     }
   }
