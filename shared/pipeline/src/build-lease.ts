@@ -121,15 +121,6 @@ export class BuildLease {
     return undefined;
   }
 
-  /** Throws LeaseLostError if another process took the lease over (checked before this holder publishes). */
-  async assertHeld(): Promise<void> {
-    if (!this.lost && (await this.takenOverBy()) === undefined) return;
-    this.lost = true;
-    throw new LeaseLostError(`the build lease of ${this.record.snapshotId} (generation ${this.record.generation}) was taken over`, {
-      hint: 'this process stalled longer than the lease lasts; let the other build finish, or run the same command again',
-    });
-  }
-
   /**
    * Gives the lease up, unless it was taken over. The generation stays, marked released, so that a
    * holder that stalled past the TTL still finds the later generation and knows it lost the lease.

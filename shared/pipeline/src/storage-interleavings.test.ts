@@ -13,10 +13,11 @@ import { GcAbortedError, LeaseLostError, SnapshotExistsError, TransientStorageEr
 import { loadEncoder, type Encoder } from '@rag/encoder';
 import { GatedObjectStore, LocalObjectStore, type ObjectStore } from '@rag/storage';
 import {
-  SnapshotLayout, SnapshotRegistry, assertObjectsPresent, collectGarbage, contentKeysIn, holdsPrefix, leaseKey, putContent, retiringKey,
+  GC_EXCLUSIVE_KEY, SnapshotLayout, SnapshotRegistry, assertObjectsPresent, collectGarbage, contentKeysIn, holdsPrefix, leaseKey, putContent, retiringKey,
 } from '@rag/snapshot';
 import { AliasRegistry, SnapshotInUseError, removeSnapshot } from '@rag/registry';
 import { BuildLease, assertFence } from './build-lease.js';
+import { claimBuild } from './claim-build.js';
 import { runBuildInProcess } from './build-in-process.js';
 import { runEncode } from './encode-stage.js';
 import { runIngest } from './ingest-stage.js';
@@ -256,7 +257,6 @@ test('lease takeover x stalled holder: a holder stalled through two takeovers ne
   await a.lease.renew();
   assert.equal(a.lease.isLost, true);
   assert.equal(await store.exists(leaseKey('contested', 1)), false, 'the stalled holder did not re-create its generation');
-  await assert.rejects(a.lease.assertHeld(), LeaseLostError);
   const fenced = { ...reqA, fence: { requestSha256: buildRequestSha256(reqA), generation: 1 } };
   await assert.rejects(writeMarker(store, new SnapshotLayout('contested').ingestMarker(), { v: 1 }, fenced), LeaseLostError);
   await assert.rejects(assertFence(store, fenced), /taken over by another build/);
@@ -300,4 +300,18 @@ test('the abandoned-build rule respects a live lease: a build whose markers are 
   await got.lease.release();
   const after = await collectGarbage(store, { graceMs: 3600_000, abandonedAfterMs: 7 * 24 * 3600_000, dryRun: false });
   assert.deepEqual(after.abandonedBuilds, ['slow'], 'released and old: abandoned now');
+});
+
+test('a build that starts while a one-pass gc runs waits for it (and says so), then takes its lease', async () => {
+  const { store } = fresh();
+  await store.put(GC_EXCLUSIVE_KEY, '{"v":1}\n');
+  let waits = 0;
+  const claim = claimBuild(store, request('after-gc', night2), { pollMs: 50, onGcWait: () => { waits++; } });
+  while (waits === 0) await new Promise((r) => setTimeout(r, 10));
+  const top = await store.list('leases/build/after-gc/');
+  assert.ok(top.length > 0, 'it took the lease, then gave it back while the sweep runs');
+  await store.delete(GC_EXCLUSIVE_KEY);
+  const got = await claim;
+  assert.ok('lease' in got);
+  await got.lease.release();
 });

@@ -143,6 +143,7 @@ export async function snapshotBuild(o: BuildOptions): Promise<SnapshotManifest> 
   leaseLost.catch(() => {});
   const claim = await claimBuild(store, req, {
     logger,
+    onGcWait: once(() => process.stderr.write(`rag: a one-pass snapshot gc (--grace 0) is running on ${store.description}; waiting for it before building\n`)),
     onWaiting: (holder, expiresInMs) => process.stderr.write(`rag: snapshot ${snapshotId} is being built by ${describeHolder(holder)} with the same arguments; waiting for it (if that process is gone, its lease expires in ${Math.ceil(expiresInMs / 1000)} s and this command takes over)\n`),
     onLost: (by) => lostLease(new BuildConflictError(`the build lease of ${snapshotId} was taken over${by ? ` by ${describeHolder(by)}` : ''}: this command stalled longer than the lease lasts`, {
       hint: 'finished work is kept; let the other build finish, or run the same command again',
@@ -245,4 +246,10 @@ async function countIngestWorkers(connection: import('ioredis').Redis, prefix: s
   } finally {
     await q.close();
   }
+}
+
+/** `fn` on its first call only (a waiting line printed once, not every poll). */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => { if (!done) { done = true; fn(); } };
 }
