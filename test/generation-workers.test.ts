@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@rag/queue';
 import { AliasRegistry } from '@rag/registry';
 import { LocalObjectStore } from '@rag/storage';
-import { collect, REPO, runRag, startRag } from './helpers/run-rag.js';
+import { collect, REPO, runRag, startRag, waitForOutput } from './helpers/run-rag.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { startRedisServer } from './helpers/redis-server.js';
 import { jsonl, TINY_GENERATOR, worldFixture } from './helpers/world-snapshots.js';
@@ -230,10 +230,13 @@ test('a worker with other models leaves chunks to a matching worker; with none, 
   const w = startRag(['worker', '--roles', 'generate'], { ...env, RAG_GENERATOR: other });
   const exit = collect(w, 300_000);
   try {
-    // A matching worker beside it: every chunk is answered by the run's models, none fails.
+    // A matching worker beside it: every chunk is answered by the run's models, none fails, however
+    // long the matching worker is busy with one chunk while the other bounces the next (that used to
+    // fail chunks after RAG_MODEL_MISMATCH_WAIT_S on a loaded machine).
     const good = startRag(['worker', '--roles', 'generate'], env);
     const goodExit = collect(good, 300_000);
     try {
+      await waitForOutput(good, /qa\.models\.announced/, 120_000);
       const ok = await runRag(['qa', 'run', '--questions', NQ, '--snapshot', 'world-2018', '--limit', '16', '--k', '3', '--beams', '2', '--workers', '0', '--fresh', '--no-progress', '--json'], env, { timeoutMs: 240_000 });
       assert.equal(ok.code, 0, ok.stderr);
       const summary = JSON.parse(ok.stdout) as { failed: number; answered: number };

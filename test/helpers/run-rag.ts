@@ -53,3 +53,23 @@ export function collect(child: ChildProcess, timeoutMs: number): Promise<RagResu
     });
   });
 }
+
+/** Resolves when the child's output (stdout or stderr) has matched `re`; rejects if it exits or the time runs out first. */
+export function waitForOutput(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    let seen = '';
+    const done = (err?: Error) => {
+      clearTimeout(t);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('close', onClose);
+      if (err) reject(err); else resolvePromise();
+    };
+    const onData = (d: Buffer | string) => { seen += d; if (re.test(seen)) done(); };
+    const onClose = () => done(new Error(`the process exited before its output matched ${re}:\n${seen.slice(-2000)}`));
+    const t = setTimeout(() => done(new Error(`no output matched ${re} within ${timeoutMs} ms:\n${seen.slice(-2000)}`)), timeoutMs);
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('close', onClose);
+  });
+}

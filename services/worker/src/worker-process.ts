@@ -5,7 +5,7 @@ import type { AppConfig } from '@rag/config';
 import { createObjectStore, ObjectCache } from '@rag/storage';
 import { assertRedisReachable, createRedisConnection, ROLES, type Role } from '@rag/queue';
 import { createSourceOpener, createStageWorkers, EncoderPool } from '@rag/pipeline';
-import { createQaWorker, lazyQaModels, SnapshotPool, workerModelFingerprints } from '@rag/qa';
+import { createQaWorker, lazyQaModels, ModelPresence, QA_MODES, SnapshotPool, workerModelFingerprints } from '@rag/qa';
 import { AliasRegistry } from '@rag/registry';
 import { createMetricsRegistry, createQaMetrics, startMetricsServer, trackLiveSnapshot, type MetricsServer, type QaMetrics } from '@rag/metrics';
 import { setFaissThreads } from '@rag/index';
@@ -93,6 +93,7 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
   };
   let pool: SnapshotPool | undefined;
   let aliases: AliasRegistry | undefined;
+  let presence: ModelPresence | undefined;
   if (opts.roles.includes('generate')) {
     aliases = new AliasRegistry({ store, redis, prefix: config.redis.prefix, logger });
     // A remote store is read through a local disk cache: no object-store request per question.
@@ -101,16 +102,25 @@ export async function startWorkerProcess(config: AppConfig, opts: WorkerProcessO
       store, aliases, logger, pollMs: config.generation.aliasPollMs, onSwitch: opts.onSwitch, ...(objectCache ? { objectCache } : {}),
       onFollow: (live) => { if (qaMetrics) trackLiveSnapshot(live, qaMetrics); },
     });
+    const fingerprint = workerModelFingerprints(config.generation);
     workers.push(createQaWorker({
       connection, redis, prefix: config.redis.prefix, queue: config.queue, concurrency: opts.concurrency,
-      store, models: () => qaModels.get(), questionEncoder: () => qaModels.questionEncoder(), fingerprint: workerModelFingerprints(config.generation), snapshots: pool, logger, onChunk,
+      store, models: () => qaModels.get(), questionEncoder: () => qaModels.questionEncoder(), fingerprint, snapshots: pool, logger, onChunk,
     }));
+    // Say which models this worker answers with, so that a worker with other models leaves their
+    // chunks to it for as long as it lives instead of failing them after a fixed wait.
+    const announcing = new ModelPresence({ redis, prefix: config.redis.prefix, logger });
+    presence = announcing;
+    Promise.all(QA_MODES.map((m) => fingerprint(m)))
+      .then((fps) => announcing.start(fps))
+      .catch((err) => logger.warn({ event: 'qa.models.announce_failed', err: (err as Error).message }, 'could not announce the models this worker answers with'));
   }
   logger.info({ event: 'worker.started', roles: opts.roles, concurrency: opts.concurrency, redis: redactUrl(url), storage: store.description }, 'worker started');
   return {
     workers,
     metricsUrl: metricsServer?.url,
     async close() {
+      await presence?.stop();
       await Promise.all(workers.map((w) => w.close()));
       await pool?.close();
       await aliases?.close();

@@ -96,8 +96,8 @@ export const queueSchema = z.object({
   noWorkerWaitS: z.number().int().min(0).default(120),
   /**
    * RAG_MODEL_MISMATCH_WAIT_S: a generate worker whose models are not the ones a QA chunk was queued for
-   * puts the chunk back for a matching worker (with growing delays) for this long after it first saw it,
-   * then fails it with MODEL_MISMATCH (no matching worker came). @defaultValue 120
+   * puts the chunk back for a matching worker (with growing delays) while one is alive (announced in
+   * Redis, see model-presence.ts), and fails it with MODEL_MISMATCH once none has been for this long. @defaultValue 120
    */
   modelMismatchWaitS: z.number().int().min(0).default(120),
 });

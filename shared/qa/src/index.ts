@@ -7,5 +7,6 @@ export * from './snapshot-pool.js';
 export * from './qa-worker.js';
 export * from './qa-run.js';
 export * from './model-fingerprint.js';
+export * from './model-presence.js';
 export * from './qa-errors.js';
 export * from './world-generator-notice.js';

@@ -33,8 +33,11 @@ export const qaChunkJobSchema = z.object({
    * whose own models hash differently refuses the job instead of mixing models into one run.
    */
   models: z.string().min(1),
-  /** Set by a worker with other models that put the chunk back for a matching one: when that first happened (epoch ms), and how often. */
-  mismatch: z.object({ since: z.number(), times: z.number().int().min(1) }).optional(),
+  /**
+   * Set by a worker with other models that put the chunk back for a matching one: since when no live
+   * worker had the run's models (epoch ms; absent while one had), and how often it was put back.
+   */
+  mismatch: z.object({ since: z.number().optional(), times: z.number().int().min(1) }).optional(),
 });
 export type QaChunkJob = z.infer<typeof qaChunkJobSchema>;
 

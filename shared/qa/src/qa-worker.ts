@@ -9,6 +9,7 @@ import { QA_QUEUE, createQueueWorker } from '@rag/queue';
 import { answerQuestions, NO_SNAPSHOT, type QaModels } from './answer-questions.js';
 import { qaChunkJobSchema, qaQuestionSchema, type QaMode, type QaQuestion } from './qa-job.schema.js';
 import { ModelMismatchError } from './qa-errors.js';
+import { modelsServed } from './model-presence.js';
 import { QaRunLayout } from './qa-run-layout.js';
 import { qaProgressKey } from './qa-progress.js';
 import type { SnapshotPool } from './snapshot-pool.js';
@@ -72,13 +73,15 @@ export function createQaWorker(o: QaWorkerOptions): Worker {
     const mine = await o.fingerprint(req.settings.mode);
     if (mine !== req.models) {
       // Another worker may have the run's models: leave the chunk for it (no attempt used), with
-      // growing delays, and fail only once none took it for RAG_MODEL_MISMATCH_WAIT_S.
-      const since = req.mismatch?.since ?? Date.now();
+      // growing delays. Only time during which no live worker announced those models counts
+      // towards RAG_MODEL_MISMATCH_WAIT_S: a matching worker busy with other chunks is waited for.
+      const served = await modelsServed(o.redis, o.prefix, req.models);
+      const since = served ? undefined : (req.mismatch?.since ?? Date.now());
       const times = (req.mismatch?.times ?? 0) + 1;
-      if (token && Date.now() - since < o.queue.modelMismatchWaitS * 1000) {
+      if (token && (since === undefined || Date.now() - since < o.queue.modelMismatchWaitS * 1000)) {
         const delay = Math.min(MISMATCH_DELAY_MS * 2 ** (times - 1), MISMATCH_MAX_DELAY_MS);
-        log.warn({ event: 'qa.model-mismatch', mine, run: req.models, times, delayMs: delay }, 'chunk queued for other models; leaving it for a matching worker');
-        await job.updateData({ ...req, mismatch: { since, times } });
+        log.warn({ event: 'qa.model-mismatch', mine, run: req.models, times, delayMs: delay, matchingWorker: served }, 'chunk queued for other models; leaving it for a matching worker');
+        await job.updateData({ ...req, mismatch: { ...(since === undefined ? {} : { since }), times } });
         await job.moveToDelayed(Date.now() + delay, token);
         throw new DelayedError();
       }
