@@ -4,3 +4,5 @@
  */
 export const DEFAULT_SHARD_SIZE = 2000;
 export const DEFAULT_WORDS_PER_PASSAGE = 100;
+/** A quarter of a default shard: 4 encode jobs per shard, ~10 s each for MiniLM on one core. */
+export const DEFAULT_ENCODE_PART = 500;

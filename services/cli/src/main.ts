@@ -7,11 +7,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { RagError } from '@rag/core';
 import { applyUsageConventions } from './usage-conventions.js';
 import { installInterruptHandlers, interruptedBy } from './interrupt.js';
-import { DEFAULT_SHARD_SIZE, DEFAULT_WORDS_PER_PASSAGE } from './build-defaults.js';
+import { DEFAULT_ENCODE_PART, DEFAULT_SHARD_SIZE, DEFAULT_WORDS_PER_PASSAGE } from './build-defaults.js';
 
 // Commands load their libraries (ONNX Runtime, FAISS, the AWS SDK) only when they run, so --help is instant.
-/** A quarter of a default shard: 4 encode jobs per shard, ~10 s each for MiniLM on one core. */
-const DEFAULT_ENCODE_PART = 500;
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -116,6 +114,10 @@ alias.command('show').description('show one alias').argument('<name>')
   .option('--history', 'every version it had')
   .option('--json', 'the record (or the history) as JSON')
   .action(async (name, o) => (await import('./commands/alias.js')).aliasShow(name, o));
+alias.command('history').description('every version of an alias: when each snapshot served, who flipped it, the gate it passed, and the candidates gates held')
+  .argument('<name>')
+  .option('--json', 'JSON {versions, gates}')
+  .action(async (name, o) => (await import('./commands/alias.js')).aliasHistory(name, o));
 alias.command('rollback').description('point NAME back at its previous snapshot').argument('<name>').option('--json', 'print the record as JSON')
   .action(async (name, o) => (await import('./commands/alias.js')).aliasRollback(name, o));
 alias.command('resolve').description('print the snapshot id an alias or snapshot id stands for now').argument('<ref>').option('--json', 'JSON {ref,snapshotId,kind,alias?}')
@@ -133,6 +135,7 @@ program.command('search')
   .requiredOption('--query <text>', 'query text')
   .option('--k <n>', 'results', int('--k', 1), 5)
   .option('--encoder <dir>', 'question encoder (default: the configured encoder; must match the snapshot dimension)')
+  .option('--as-of <time>', 'with an alias: the snapshot it served at that moment (ISO time, e.g. 2026-12-07T03:00:00Z)')
   .option('--json', 'JSON array [{id,title,text,score}], best first')
   .action(async (o) => (await import('./commands/search.js')).search(o));
 
@@ -176,6 +179,7 @@ qa.command('run')
   .description('answer a question file; JSONL answers with provenance, EM/F1 when gold exists')
   .requiredOption('--questions <file>', 'NQ-open JSONL, the world\'s questions.jsonl, DPR-style CSV/TSV, or plain text')
   .option('--snapshot <id|alias>', 'snapshot id or alias (workers follow alias flips between chunks; required unless --mode no-retrieval)')
+  .option('--as-of <time>', 'with an alias: answer on the snapshot it served at that moment (ISO time), not on what it serves now')
   .option('--year <y>', 'gold year for the world\'s questions.jsonl (default: none, so no gold and no EM/F1 for world questions)')
   .option('--limit <n>', 'first N valid questions (default: all)', int('--limit', 1))
   .addOption(new Option('--mode <mode>', 'decoding; retrieve-only: passages with provenance and hits@K, no generation').choices([...MODES, 'retrieve-only']).default('rag-token'))
@@ -202,6 +206,9 @@ program.command('ab')
   .requiredOption('--a <id|alias>', 'arm A')
   .requiredOption('--b <id|alias>', 'arm B')
   .requiredOption('--out <file>', 'HTML report path')
+  .option('--as-of <time>', 'aliases as they were at that moment (ISO time), for both arms')
+  .option('--as-of-a <time>', 'arm A\'s alias as it was at that moment (e.g. --a prod --b prod --as-of-a 2026-12-01: prod then vs now)')
+  .option('--as-of-b <time>', 'arm B\'s alias as it was at that moment')
   .option('--year-a <y>', 'gold year for arm A (world questions; default: none, no gold)')
   .option('--year-b <y>', 'gold year for arm B (world questions; default: none, no gold)')
   .addOption(new Option('--mode <mode>', 'decoding').choices(MODES).default('rag-token'))
@@ -236,6 +243,7 @@ program.command('explain')
   .description('answer one question and show which passage each answer token drew on (HTML + PNG heatmap)')
   .requiredOption('--snapshot <id|alias>', 'snapshot id or alias')
   .requiredOption('--question <text>', 'the question')
+  .option('--as-of <time>', 'with an alias: the snapshot it served at that moment (ISO time)')
   .addOption(new Option('--mode <mode>', 'decoding').choices(MODES.filter((m) => m !== 'no-retrieval')).default('rag-token'))
   .option('--k <n>', 'retrieved passages', int('--k', 1), 5)
   .option('--beams <n>', 'beam size', int('--beams', 1), 4)
@@ -244,6 +252,49 @@ program.command('explain')
   .option('--no-png', 'skip the PNG')
   .option('--json', 'print the answer record as JSON')
   .action(async (o) => (await import('./commands/explain.js')).explain(o));
+
+program.command('promote')
+  .description('the quality gate before a flip: candidate vs what the alias serves on canary questions; pass flips (compare-and-set), hold exits 3')
+  .requiredOption('--candidate <id>', 'published snapshot to promote')
+  .requiredOption('--alias <name>', 'alias to flip, e.g. prod (absent: created without a gate)')
+  .requiredOption('--questions <file>', 'canary questions with gold answers (as for qa run)')
+  .option('--year <y>', 'gold year for world questions')
+  .option('--limit <n>', 'first N valid questions (default: all)', int('--limit', 1))
+  .addOption(new Option('--mode <mode>', 'retrieve-only: hits@K, no generator; a RAG mode adds EM/F1').choices(['retrieve-only', 'rag-token', 'rag-sequence', 'rag-sequence-fast']).default('retrieve-only'))
+  .option('--k <n>', 'retrieved passages per question', int('--k', 1), 20)
+  .option('--beams <n>', 'beam size', int('--beams', 1), 4)
+  .option('--max-drop <metric=points...>', 'largest allowed drop per metric in percentage points: hits@K, em, f1', ['hits@20=1'])
+  .option('--alpha <p>', 'significance level of the paired tests (McNemar, bootstrap): a drop beyond the limit holds only if significant', num('--alpha'), 0.05)
+  .option('--min-questions <n>', 'fewer scored canary questions hold the candidate', int('--min-questions', 1), 50)
+  .option('--workers <n>', 'local generation workers (embedded default 2; with REDIS_URL default 0)', int('--workers', 0))
+  .option('--json', 'print the gate record as JSON')
+  .option('--no-progress', 'no progress bars')
+  .action(async (o) => { await (await import('./commands/promote.js')).promote(o); });
+
+const nightly = program.command('nightly').description('the nightly workflow: build tonight on the last night, gate, promote or hold, explain, retain (docs/nightly.md)');
+nightly.command('run')
+  .description('run one night (idempotent, resumable): exit 0 promoted, 3 held by the gate')
+  .requiredOption('--config <file>', 'nightly.json or nightly.yaml (docs/nightly.md)')
+  .option('--date <day>', 'the night, YYYY-MM-DD (default: today, UTC)')
+  .option('--report <file>', 'also write the night\'s HTML report here (it is kept in storage anyway)')
+  .option('--json', 'print the night record as JSON')
+  .option('--no-progress', 'no progress bars')
+  .action(async (o) => { process.exitCode = await (await import('./commands/nightly.js')).nightlyRun(o); });
+nightly.command('history')
+  .description('every night of an alias, newest first: decision, pages changed, passages re-encoded, answers changed, gate')
+  .option('--config <file>', 'the nightly configuration (its alias)')
+  .option('--alias <name>', 'the alias (instead of --config)')
+  .option('--limit <n>', 'newest N nights', int('--limit', 1))
+  .option('--json', 'JSON array of night records')
+  .action(async (o) => (await import('./commands/nightly.js')).nightlyHistory(o));
+nightly.command('show')
+  .description('one night: its summary and the answers that changed with the edits that caused them')
+  .argument('<night>', 'YYYY-MM-DD')
+  .option('--config <file>', 'the nightly configuration (its alias)')
+  .option('--alias <name>', 'the alias (instead of --config)')
+  .option('--html <file>', 'write the night\'s HTML report here')
+  .option('--json', 'the night record as JSON')
+  .action(async (night, o) => (await import('./commands/nightly.js')).nightlyShow(night, o));
 
 const dev = program.command('dev').description('development helpers');
 dev.command('s3')
@@ -299,6 +350,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const e = RagError.from(err);
     process.stderr.write(`rag: ${e.oneLine()}\n`);
     if (process.env.RAG_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
-    process.exit(e.code === 'USAGE' || e.code === 'CONFIG_INVALID' ? 2 : 1);
+    // 3: the quality gate held a candidate (a decision, not a failure: schedulers can tell them apart).
+    process.exit(e.code === 'USAGE' || e.code === 'CONFIG_INVALID' ? 2 : e.code === 'GATE_HELD' ? 3 : 1);
   });
 }

@@ -26,6 +26,10 @@ export const aliasRecordSchema = z.object({
    * remove-snapshot.ts): it carries the previous target and readers skip it; the flip it fenced fails.
    */
   voided: z.string().max(500).optional(),
+  /** Who flipped it: `user@host` of a manual `alias set`, or `nightly <config>` / `promote` with the gate that passed. */
+  by: z.string().max(200).optional(),
+  /** The quality gate this flip passed (promote / nightly run): its decision line and where its record is stored. */
+  gate: z.object({ summary: z.string().max(1000), key: z.string().max(500).optional() }).optional(),
 });
 
 export type AliasRecord = z.infer<typeof aliasRecordSchema>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import type { Redis } from 'ioredis';
 import { ObjectNotFoundError, ShardIntegrityError, SnapshotNotReadyError, UsageError, assertSnapshotId, type Logger } from '@rag/core';
 import { SnapshotRegistry, holdPublished, holdsPrefix } from '@rag/snapshot';
@@ -26,6 +27,19 @@ export interface AliasRegistryOptions {
 export interface AliasSetOptions {
   /** Compare-and-set: flip only if the alias is at this version now (0 = must not exist yet). */
   expectVersion?: number;
+  /** Recorded in the version: who flipped (default `user@host`). */
+  by?: string;
+  /** Recorded in the version: the quality gate the flip passed. */
+  gate?: AliasRecord['gate'];
+}
+
+/** What an alias served at a moment (`--as-of`): the version, and from when until when it served. */
+export interface AliasAsOf extends ResolvedSnapshotRef {
+  asOf: string;
+  alias: AliasRecord;
+  /** When this version was set, and when the next real version replaced it (absent: still served). */
+  servedFrom: string;
+  servedUntil?: string;
 }
 
 /** What a snapshot reference (alias name or snapshot id) stands for right now. */
@@ -62,6 +76,13 @@ return 1`;
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 const RENEW_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+
+/** `user@host`: who flipped an alias by hand, recorded in the version. */
+function defaultActor(): string {
+  let user = 'unknown';
+  try { user = userInfo().username; } catch { /* no passwd entry (containers): keep unknown */ }
+  return `${user}@${hostname()}`;
+}
 
 /** How many version numbers a flip tries when writers without the shared lock race for them. */
 const MAX_VERSION_CLAIMS = 20;
@@ -214,6 +235,40 @@ export class AliasRegistry {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /**
+   * The snapshot `name` served at `asOf` (`--as-of`): the newest real (not voided) version set at or
+   * before that moment. Refused for a snapshot id, a moment before the alias existed, or a snapshot
+   * removed since (retention), each with what to do instead.
+   */
+  async resolveAsOf(name: string, asOf: Date): Promise<AliasAsOf> {
+    if (Number.isNaN(asOf.getTime())) throw new UsageError('--as-of is not a date', { hint: 'give an ISO time, e.g. 2026-12-07T03:00:00Z or 2026-12-07' });
+    if (!(await this.get(name))) {
+      if (await this.snapshots.isPublished(name)) {
+        throw new UsageError(`--as-of needs an alias; ${name} is a snapshot id, which always means the same snapshot`, { hint: `drop --as-of, or name the alias that served it (./rag alias list)` });
+      }
+      await this.require(name); // the alias-not-found error, listing the known ones
+    }
+    const real = (await this.history(name)).filter((r) => !r.voided);
+    const t = asOf.getTime();
+    let at = -1;
+    real.forEach((r, i) => { if (Date.parse(r.updatedAt) <= t) at = i; });
+    if (at < 0) {
+      throw new UsageError(`alias ${name} did not exist yet at ${asOf.toISOString()}; its first version was set at ${real[0]?.updatedAt}`, {
+        hint: `./rag alias history ${name} lists when each snapshot served`,
+      });
+    }
+    const rec = real[at]!;
+    if (!(await this.snapshots.isPublished(rec.snapshot))) {
+      throw new SnapshotNotReadyError(`alias ${name} served ${rec.snapshot} at ${asOf.toISOString()} (version ${rec.version}), but ${rec.snapshot} has been removed since`, {
+        hint: `retention or ./rag snapshot rm removed it; ./rag alias history ${name} shows which snapshots are still published`,
+      });
+    }
+    return {
+      ref: name, snapshotId: rec.snapshot, kind: 'alias', alias: rec, asOf: asOf.toISOString(),
+      servedFrom: rec.updatedAt, ...(real[at + 1] ? { servedUntil: real[at + 1]!.updatedAt } : {}),
+    };
+  }
+
   /** Every version this alias ever had, oldest first. */
   async history(name: string): Promise<AliasRecord[]> {
     assertSnapshotId(name, 'alias name');
@@ -255,6 +310,8 @@ export class AliasRegistry {
           updatedAt: new Date().toISOString(),
           ...(live ? { previous: live.snapshot } : {}),
           writer: randomUUID(),
+          by: opts.by ?? defaultActor(),
+          ...(opts.gate ? { gate: opts.gate } : {}),
         };
         const hold = await this.holdTarget(name, rec);
         const body = JSON.stringify(rec, null, 2) + '\n';

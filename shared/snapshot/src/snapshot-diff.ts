@@ -73,6 +73,38 @@ export async function diffSnapshots(store: ObjectStore, a: SnapshotManifest, b: 
   return out;
 }
 
+/** One passage that differs from A to B: what happened to it, and its page. */
+export interface PassageChange {
+  kind: 'added' | 'removed' | 'changed';
+  page: string;
+  title: string;
+}
+
+/**
+ * Every passage id that was added, removed or whose text changed from A to B (by the page tables'
+ * per-passage hashes): what a night's "what changed" report joins with the passages questions retrieved.
+ */
+export async function passageChanges(store: ObjectStore, a: SnapshotManifest, b: SnapshotManifest): Promise<Map<string, PassageChange>> {
+  const [pa, pb] = await Promise.all([pageTable(store, a), pageTable(store, b)]);
+  const out = new Map<string, PassageChange>();
+  for (const [id, rb] of pb) {
+    const ra = pa.get(id);
+    const idsA = new Map(ra ? pagePassageIds(ra, a.source.format).map((pid, i) => [pid, ra.h[i]]) : []);
+    pagePassageIds(rb, b.source.format).forEach((pid, i) => {
+      const ha = idsA.get(pid);
+      if (ha === undefined) out.set(pid, { kind: 'added', page: id, title: rb.t });
+      else if (ha !== rb.h[i]) out.set(pid, { kind: 'changed', page: id, title: rb.t });
+      idsA.delete(pid);
+    });
+    for (const pid of idsA.keys()) out.set(pid, { kind: 'removed', page: id, title: ra!.t });
+  }
+  for (const [id, ra] of pa) {
+    if (pb.has(id)) continue;
+    for (const pid of pagePassageIds(ra, a.source.format)) out.set(pid, { kind: 'removed', page: id, title: ra.t });
+  }
+  return out;
+}
+
 async function pageTable(store: ObjectStore, m: SnapshotManifest): Promise<Map<string, PageRow>> {
   if (!m.pages) {
     throw new UsageError(`snapshot ${m.id} has no page table (built before page tables existed)`, { hint: 'diff compares snapshots built by this version; rebuild the older one' });

@@ -4,6 +4,7 @@ import { UsageError } from '@rag/core';
 import { compareAb, formatAbTable, renderAbReport, type AbArm, type AbComparison } from '@rag/eval';
 import type { QuestionSet } from '@rag/qa';
 import { createRuntime } from '../runtime.js';
+import { resolveTarget } from '../as-of.js';
 import { openQueueSession } from '../queue-session.js';
 import { changedQuestionSets, limitSet, loadQuestionSet, parseMode, parseTypes, runQa, selectTypes, type QaRunResult } from '../qa-runner.js';
 import { generationWorkers, writeJsonl } from './qa.js';
@@ -27,6 +28,10 @@ export interface AbOptions {
   changedOnly?: boolean;
   /** Comma-separated question types to keep (world files), e.g. 'changing'. */
   type?: string;
+  /** Aliases as they were at this moment (both arms), or per arm. */
+  asOf?: string;
+  asOfA?: string;
+  asOfB?: string;
 }
 
 export interface AbArmJson {
@@ -101,7 +106,9 @@ export function abJson(cmp: AbComparison, targets: [string, string]): AbJson {
 /** The same questions against two snapshots (or aliases): EM/F1 per arm, differing answers, an HTML report. */
 export async function ab(o: AbOptions): Promise<AbJson> {
   const mode = parseMode(o.mode);
-  if (o.a === o.b && o.yearA === o.yearB) throw new UsageError('--a and --b are the same arm', { hint: 'compare two snapshots, or one snapshot against two gold years' });
+  const asOfA = o.asOfA ?? o.asOf;
+  const asOfB = o.asOfB ?? o.asOf;
+  if (o.a === o.b && o.yearA === o.yearB && asOfA === asOfB) throw new UsageError('--a and --b are the same arm', { hint: 'compare two snapshots, or one snapshot against two gold years' });
   const crossed = !!(o.yearA && o.yearB && o.yearA !== o.yearB);
   if (o.changedOnly && !crossed) throw new UsageError('--changed-only needs --year-a and --year-b with different years');
   let setA: QuestionSet | undefined;
@@ -119,25 +126,29 @@ export async function ab(o: AbOptions): Promise<AbJson> {
     process.stderr.write(`ab: ${setA.questions.length} question(s) of type ${types.join(', ')}\n`);
   }
   const rt = createRuntime();
+  const targetA = await resolveTarget(rt, o.a, asOfA, 'A: ');
+  const targetB = await resolveTarget(rt, o.b, asOfB, 'B: ');
   const session = await openQueueSession(rt.config, rt.logger, { workers: generationWorkers(rt, o.workers), roles: 'generate' });
   let ra: QaRunResult, rb: QaRunResult;
   try {
     const common = { questions: o.questions, mode, k: o.k, beams: o.beams, limit: o.limit, fresh: o.fresh, progress: o.progress };
-    ra = await runQa(rt, session, { ...common, target: o.a, year: o.yearA, label: `A ${o.a}`, set: setA });
-    rb = await runQa(rt, session, { ...common, target: o.b, year: o.yearB, label: `B ${o.b}`, set: setB });
+    ra = await runQa(rt, session, { ...common, target: targetA, year: o.yearA, label: `A ${o.a}`, set: setA });
+    rb = await runQa(rt, session, { ...common, target: targetB, year: o.yearB, label: `B ${o.b}`, set: setB });
   } finally {
     await session.close();
   }
   // Labels are what was asked for (an alias or a snapshot id); the report adds the side and the resolved snapshot.
-  const a = armOf(o.a, o.a, o.yearA, ra);
-  const b = armOf(o.b, o.b, o.yearB, rb);
+  const labelA = asOfA ? `${o.a}@${asOfA}` : o.a;
+  const labelB = asOfB ? `${o.b}@${asOfB}` : o.b;
+  const a = armOf(labelA, o.a, o.yearA, ra);
+  const b = armOf(labelB, o.b, o.yearB, rb);
   const cmp = compareAb(a, b);
-  await writeFile(resolve(o.out), renderAbReport({ title: abTitle(o.a, o.b, o.changedOnly === true, types), a, b }));
+  await writeFile(resolve(o.out), renderAbReport({ title: abTitle(labelA, labelB, o.changedOnly === true, types), a, b }));
   if (o.answers) {
     await writeJsonl(`${o.answers}.a.jsonl`, ra.records);
     await writeJsonl(`${o.answers}.b.jsonl`, rb.records);
   }
-  const json = abJson(cmp, [o.a, o.b]);
+  const json = abJson(cmp, [labelA, labelB]);
   if (o.json) {
     process.stdout.write(JSON.stringify(json) + '\n');
   } else {

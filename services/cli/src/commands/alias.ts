@@ -125,3 +125,51 @@ export async function aliasResolve(ref: string, o: { json?: boolean }): Promise<
     await close();
   }
 }
+
+/**
+ * `alias history NAME`: every version, oldest first, with when it served (from its flip to the next real
+ * flip), who flipped it and the gate it passed; candidates that a gate held (or that lost a race with
+ * another flip) are listed at their time, so a night that was not promoted shows too.
+ */
+export async function aliasHistory(name: string, o: { json?: boolean }): Promise<void> {
+  const { rt, aliases, close } = await openRegistry(false);
+  try {
+    await aliases.require(name);
+    const { gatesPrefix, gateRecordSchema } = await import('@rag/nightly');
+    const versions = await aliases.history(name);
+    const real = versions.filter((v) => !v.voided);
+    const until = new Map(real.map((v, i) => [v.version, real[i + 1]?.updatedAt]));
+    const gates = [];
+    for (const key of await rt.store.list(gatesPrefix(name))) {
+      try {
+        gates.push({ key, ...gateRecordSchema.parse(JSON.parse((await rt.store.get(key)).toString('utf8'))) });
+      } catch (err) {
+        process.stderr.write(`rag: skipped ${key}: ${(err as Error).message}\n`);
+      }
+    }
+    if (o.json) {
+      process.stdout.write(JSON.stringify({
+        versions: versions.map((v) => ({ ...v, ...(v.voided ? {} : { servedFrom: v.updatedAt, servedUntil: until.get(v.version) ?? null }) })),
+        gates,
+      }, null, 2) + '\n');
+      return;
+    }
+    type Row = { at: string; line: string };
+    const rows: Row[] = versions.map((v) => ({
+      at: v.updatedAt,
+      line: v.voided
+        ? `v${v.version}  ${v.updatedAt}  (voided: ${v.voided})`
+        : `v${v.version}  ${v.snapshot}  served ${v.updatedAt} -> ${until.get(v.version) ?? 'now'}${v.by ? `  by ${v.by}` : ''}${v.gate ? `  gate: ${v.gate.summary}` : ''}`,
+    }));
+    for (const g of gates) {
+      if (g.outcome === 'promoted') continue; // shown on its version
+      rows.push({ at: g.at, line: `${g.outcome.padEnd(4)} ${g.candidate}  at ${g.at}  by ${g.by}  gate: ${g.summary}` });
+    }
+    rows.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    const held = gates.filter((g) => g.outcome !== 'promoted').length;
+    process.stdout.write(`${name}: ${real.length} version(s)${held ? `, ${held} candidate(s) not promoted` : ''}\n`);
+    for (const r of rows) process.stdout.write(`  ${r.line}\n`);
+  } finally {
+    await close();
+  }
+}

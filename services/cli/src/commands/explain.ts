@@ -8,6 +8,7 @@ import { AliasRegistry } from '@rag/registry';
 import { SnapshotRetriever } from '@rag/retrieval';
 import { createRuntime } from '../runtime.js';
 import { parseMode } from '../qa-runner.js';
+import { resolveTarget } from '../as-of.js';
 
 export interface ExplainOptions {
   snapshot: string;
@@ -20,6 +21,8 @@ export interface ExplainOptions {
   /** A path, false for none (--no-png), default explain.png under RAG_HOME. */
   png?: string | false;
   json?: boolean;
+  /** With an alias: the snapshot it served at this moment. */
+  asOf?: string;
 }
 
 /** One question answered in-process, with the per-token document posterior heatmap (HTML and PNG). */
@@ -28,7 +31,7 @@ export async function explain(o: ExplainOptions): Promise<void> {
   const mode = parseMode(o.mode);
   if (mode === 'no-retrieval') throw new UsageError('explain shows document posteriors; it needs retrieval', { hint: 'use --mode rag-token (default) or rag-sequence' });
   const rt = createRuntime();
-  const { snapshotId } = await new AliasRegistry({ store: rt.store }).resolveSnapshotRef(o.snapshot);
+  const { snapshotId } = await new AliasRegistry({ store: rt.store }).resolveSnapshotRef(await resolveTarget(rt, o.snapshot, o.asOf));
   const models = lazyQaModels(rt.config.generation, rt.config.onnx);
   try {
     const [retriever, loaded] = await Promise.all([SnapshotRetriever.load(rt.store, snapshotId, { logger: rt.logger }), models.get()]);

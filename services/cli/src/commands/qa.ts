@@ -6,6 +6,7 @@ import { GoldCoverage, qaTableHeader, qaTableRow, tableFormatOf, type QaRecord, 
 import { SnapshotRetriever, lookupPassages } from '@rag/retrieval';
 import { SnapshotRegistry } from '@rag/snapshot';
 import { assertStorageWritable, type ObjectStore } from '@rag/storage';
+import { resolveTarget } from '../as-of.js';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession } from '../queue-session.js';
 import { assertTarget, limitSet, loadQuestionSet, parseMode, parseTypes, runQa, selectTypes } from '../qa-runner.js';
@@ -31,6 +32,8 @@ export interface QaRunCliOptions {
   type?: string;
   withText?: boolean;
   waitForWorkers?: boolean;
+  /** With an alias: answer on the snapshot it served at this moment. */
+  asOf?: string;
 }
 
 /** Records to `path`: JSONL, or CSV/TSV by its extension (assertOutputWritable has vetted it). */
@@ -155,14 +158,16 @@ export async function qaRun(o: QaRunCliOptions): Promise<void> {
   // Everything that can be refused is checked before a queue, a Redis or a worker is started; answers are
   // stored as they come, so unusable storage fails here too.
   await assertStorageWritable(rt.store);
-  if (mode !== 'no-retrieval') await assertTarget(rt, o.snapshot!);
+  if (o.asOf !== undefined && !o.snapshot) throw new UsageError('--as-of needs --snapshot ALIAS');
+  const target = o.snapshot === undefined ? undefined : await resolveTarget(rt, o.snapshot, o.asOf);
+  if (mode !== 'no-retrieval') await assertTarget(rt, target!);
   const types = parseTypes(o.type);
   const loaded = await loadQuestionSet(o.questions, { year: o.year, limit: types ? undefined : o.limit });
   const set = types ? limitSet(selectTypes(loaded.set, types), o.limit) : loaded.set;
   const session = await openQueueSession(rt.config, rt.logger, { workers: generationWorkers(rt, o.workers), roles: 'generate' });
   try {
     const r = await runQa(rt, session, {
-      questions: o.questions, target: o.snapshot ?? '-', year: o.year, limit: o.limit, mode, k, beams: o.beams,
+      questions: o.questions, target: target ?? '-', year: o.year, limit: o.limit, mode, k, beams: o.beams,
       maxLength: o.maxLength, fresh: o.fresh, progress: o.progress, set, invalid: loaded.invalid, waitForWorkers: o.waitForWorkers,
     });
     const run = { id: r.manifest.runId, resumed: r.resumed, seconds: Math.round(r.seconds * 10) / 10, answeredNow: r.answeredNow, invalidLines: r.invalid.length };

@@ -4,14 +4,17 @@ import { SnapshotRegistry } from '@rag/snapshot';
 import { AliasRegistry } from '@rag/registry';
 import { SnapshotRetriever } from '@rag/retrieval';
 import { createRuntime } from '../runtime.js';
+import { resolveTarget } from '../as-of.js';
 
-export async function search(o: { snapshot: string; query: string; k: number; json?: boolean; encoder?: string }): Promise<void> {
-  const { config, logger, store } = createRuntime({ encoder: o.encoder });
+export async function search(o: { snapshot: string; query: string; k: number; json?: boolean; encoder?: string; asOf?: string }): Promise<void> {
+  const rt = createRuntime({ encoder: o.encoder });
+  const { config, logger, store } = rt;
   if (!o.query.trim()) throw new UsageError('--query is empty');
   if (!Number.isInteger(o.k) || o.k < 1) throw new UsageError('--k must be a positive integer');
   // An alias or a snapshot id, as qa/ab/explain take; a clear error before loading models.
   const aliases = new AliasRegistry({ store, prefix: config.redis.prefix, logger });
-  const snapshotId = await aliases.resolveSnapshotRef(o.snapshot).then((r) => r.snapshotId).finally(() => aliases.close());
+  const target = await resolveTarget(rt, o.snapshot, o.asOf);
+  const snapshotId = await aliases.resolveSnapshotRef(target).then((r) => r.snapshotId).finally(() => aliases.close());
   await new SnapshotRegistry(store).read(snapshotId);
   const [retriever, encoder] = await Promise.all([
     SnapshotRetriever.load(store, snapshotId, { logger }),
