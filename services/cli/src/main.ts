@@ -127,6 +127,7 @@ program.command('coordinator')
   .description('dashboard and metrics: Prometheus /metrics, /api/aliases, /api/snapshots, Bull Board at /queues (starts a private Redis without REDIS_URL)')
   .option('--port <n>', 'HTTP port (0 = any free port; default RAG_COORDINATOR_PORT or 9400)', int('--port', 0))
   .option('--host <addr>', 'interface to bind (default RAG_HTTP_HOST or 127.0.0.1)')
+  .option('--nightly <file>', 'run the nightly workflow of this configuration on its schedule.cron (BullMQ job scheduler: one run per tick across coordinators)')
   .action(async (o) => (await import('./commands/coordinator.js')).coordinator(o));
 
 program.command('search')

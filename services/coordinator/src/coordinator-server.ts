@@ -9,6 +9,7 @@ import { RagError, type Logger } from '@rag/core';
 import { closeServer, createMetricsRegistry, listen, sendMetrics } from '@rag/metrics';
 import { AliasRegistry, type AliasSubscription } from '@rag/registry';
 import type { SnapshotManifest } from '@rag/snapshot';
+import { NIGHTLY_PREFIX, parseNightRecord, type NightRecord } from '@rag/nightly';
 import type { ObjectStore } from '@rag/storage';
 import { registerCoordinatorMetrics } from './coordinator-metrics.js';
 import { discoverQueues } from './queue-discovery.js';
@@ -99,11 +100,22 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   }, o.queueRescanMs ?? 30_000);
   rescan.unref();
 
+  let nightsCache: { at: number; nights: Promise<NightRecord[]> } | undefined;
+  const lastNights = (): Promise<NightRecord[]> => {
+    if (!nightsCache || Date.now() - nightsCache.at > (o.snapshotCacheMs ?? 10_000)) {
+      const p = readLastNights(o.store);
+      nightsCache = { at: Date.now(), nights: p };
+      p.catch(() => { if (nightsCache?.nights === p) nightsCache = undefined; });
+    }
+    return nightsCache.nights;
+  };
+
   const registry = createMetricsRegistry({ labels: { service: 'coordinator' } });
   const { aliasEvents } = registerCoordinatorMetrics(registry, {
     aliases,
     snapshotIds: async () => (await manifests()).map((m) => m.id),
     queues: () => [...queues.values()],
+    lastNights,
   });
   const subscription: AliasSubscription = await aliases.subscribe((rec) => {
     aliasEvents.inc({ alias: rec.name });
@@ -175,3 +187,22 @@ const INDEX_HTML = `<!doctype html>
 </ul>
 </body></html>
 `;
+
+/** The newest finished (done) night of every alias with nightly records: what the nightly gauges report. */
+async function readLastNights(store: ObjectStore): Promise<NightRecord[]> {
+  const newest = new Map<string, string>();
+  for (const key of await store.list(NIGHTLY_PREFIX)) {
+    const m = /^nightly\/([^/]+)\/(\d{8})\/night\.json$/.exec(key);
+    if (m && (newest.get(m[1]!) ?? '') < key) newest.set(m[1]!, key);
+  }
+  const out: NightRecord[] = [];
+  for (const [alias] of newest) {
+    // Newest first, skipping a night still running or failed: the gauges describe the last finished one.
+    const keys = (await store.list(`${NIGHTLY_PREFIX}${alias}/`)).filter((k) => k.endsWith('/night.json')).sort().reverse();
+    for (const k of keys) {
+      const r = parseNightRecord(await store.get(k), k);
+      if (r.status === 'done') { out.push(r); break; }
+    }
+  }
+  return out;
+}

@@ -5,7 +5,9 @@ import { loadConfig, type AppConfig } from '@rag/config';
 import { ConfigError, createLogger, RagError, type Logger } from '@rag/core';
 import { assertRedisReachable, createRedisConnection } from '@rag/queue';
 import { createObjectStore } from '@rag/storage';
+import { loadNightlyConfig } from '@rag/nightly';
 import { startCoordinator, type Coordinator } from './coordinator-server.js';
+import { startNightlyScheduler } from './nightly-scheduler.js';
 
 export interface RunCoordinatorOptions {
   /** @defaultValue config.monitoring.coordinatorPort */
@@ -14,10 +16,12 @@ export interface RunCoordinatorOptions {
   host?: string;
   /** @defaultValue config.redis.url (required one way or the other) */
   redisUrl?: string;
+  /** A nightly configuration with a `schedule`: the coordinator runs `nightly run` on its cron pattern. */
+  nightlyConfig?: string;
 }
 
 /** Starts the coordinator; `close()` also releases the Redis connection and the store. */
-export async function runCoordinator(config: AppConfig, logger: Logger, opts: RunCoordinatorOptions = {}): Promise<Coordinator> {
+export async function runCoordinator(config: AppConfig, logger: Logger, opts: RunCoordinatorOptions = {}): Promise<Coordinator & { nightly?: { alias: string; cron: string; tz?: string } }> {
   const url = opts.redisUrl ?? config.redis.url;
   if (!url) {
     throw new ConfigError('the coordinator needs REDIS_URL (the queues and alias notifications it watches)', {
@@ -29,6 +33,11 @@ export async function runCoordinator(config: AppConfig, logger: Logger, opts: Ru
   redis.on('error', (err) => logger.warn({ event: 'redis.error', err: err.message }, 'redis connection error'));
   const store = createObjectStore(config.storage);
   try {
+    // Checked before the server starts: a bad configuration fails the start-up in one line.
+    const nightly = opts.nightlyConfig ? await loadNightlyConfig(opts.nightlyConfig) : undefined;
+    if (nightly && !nightly.config.schedule) {
+      throw new ConfigError(`${nightly.path} has no schedule`, { hint: 'add "schedule": {"cron": "0 3 * * *"} to run the night from the coordinator, or run ./rag nightly run from cron' });
+    }
     const c = await startCoordinator({
       store,
       redis,
@@ -38,9 +47,14 @@ export async function runCoordinator(config: AppConfig, logger: Logger, opts: Ru
       adminToken: config.monitoring.adminToken,
       logger,
     });
+    const scheduler = nightly ? await startNightlyScheduler({
+      connection: redis, prefix: config.redis.prefix, logger, alias: nightly.config.alias, configPath: nightly.path, schedule: nightly.config.schedule!,
+    }) : undefined;
     return {
       ...c,
+      ...(nightly ? { nightly: { alias: nightly.config.alias, cron: nightly.config.schedule!.cron, tz: nightly.config.schedule!.tz } } : {}),
       async close() {
+        await scheduler?.close();
         await c.close();
         redis.disconnect();
         await store.close();
@@ -53,7 +67,7 @@ export async function runCoordinator(config: AppConfig, logger: Logger, opts: Ru
   }
 }
 
-export async function main(argv: { port?: number; host?: string } = {}): Promise<void> {
+export async function main(argv: { port?: number; host?: string; nightlyConfig?: string } = {}): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ service: 'coordinator', level: config.log.level });
   const c = await runCoordinator(config, logger, argv);
@@ -72,7 +86,7 @@ export async function main(argv: { port?: number; host?: string } = {}): Promise
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const get = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
-  main({ port: get('--port') ? Number(get('--port')) : undefined, host: get('--host') }).catch((err) => {
+  main({ port: get('--port') ? Number(get('--port')) : undefined, host: get('--host'), nightlyConfig: get('--nightly') }).catch((err) => {
     process.stderr.write(`coordinator: ${RagError.from(err).oneLine()}\n`);
     process.exit(1);
   });

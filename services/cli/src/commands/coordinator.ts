@@ -9,7 +9,7 @@ import { onInterrupt, setServerStop } from '../interrupt.js';
  * `./rag coordinator`: the dashboard and metrics of a deployment. Without REDIS_URL it starts a
  * private redis-server and prints its URL, so that workers and CLIs can be pointed at it.
  */
-export async function coordinator(o: { port?: number; host?: string }): Promise<void> {
+export async function coordinator(o: { port?: number; host?: string; nightly?: string }): Promise<void> {
   const { config, logger, store } = createRuntime();
   await store.close();
   let embedded: EmbeddedRedis | undefined;
@@ -20,7 +20,7 @@ export async function coordinator(o: { port?: number; host?: string }): Promise<
   }
   let c;
   try {
-    c = await runCoordinator(config, logger, { port: o.port, host: o.host, redisUrl: url });
+    c = await runCoordinator(config, logger, { port: o.port, host: o.host, redisUrl: url, ...(o.nightly ? { nightlyConfig: o.nightly } : {}) });
   } catch (err) {
     await embedded?.stop();
     throw err;
@@ -31,6 +31,7 @@ export async function coordinator(o: { port?: number; host?: string }): Promise<
     `  metrics    ${c.url}/metrics`,
     `  api        ${c.url}/api/aliases  ${c.url}/api/snapshots  ${c.url}/api/queues`,
     `  storage    ${c.aliases.store.description}`,
+    ...(c.nightly ? [`  nightly    ${c.nightly.alias} on cron "${c.nightly.cron}"${c.nightly.tz ? ` (${c.nightly.tz})` : ' (UTC)'}: ./rag nightly run; ./rag nightly history --alias ${c.nightly.alias}`] : []),
     embedded ? `  redis      ${url} (private; point workers and CLIs at it with REDIS_URL=${url})` : `  redis      ${redactUrl(url)}`,
   ];
   process.stdout.write(out.join('\n') + '\n');
