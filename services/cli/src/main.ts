@@ -273,6 +273,19 @@ program.command('promote')
   .action(async (o) => { await (await import('./commands/promote.js')).promote(o); });
 
 const nightly = program.command('nightly').description('the nightly workflow: build tonight on the last night, gate, promote or hold, explain, retain (docs/nightly.md)');
+nightly.command('init')
+  .description('write a starter nightly configuration (validated; edit it to taste, docs/nightly.md)')
+  .requiredOption('--out <file>', 'where to write it, e.g. nightly.json')
+  .requiredOption('--alias <name>', 'the alias nights are promoted to, e.g. prod')
+  .requiredOption('--snapshot-prefix <id>', 'nights are <prefix>-YYYYMMDD')
+  .requiredOption('--source <pattern|folder/>', "tonight's dump: a path or s3:// URL with {yyyymmdd}, or a folder/prefix ending in / (its newest dump)")
+  .requiredOption('--questions <file>', 'canary questions with gold answers')
+  .option('--year <y>', 'gold year for world questions')
+  .option('--keep-nights <n>', 'night snapshots kept', int('--keep-nights', 1), 7)
+  .option('--gc-grace-hours <h>', 'gc grace after retention removes nights (0: one pass at once)', num('--gc-grace-hours'), 24)
+  .option('--cron <pattern>', 'schedule for rag coordinator --nightly, e.g. "0 3 * * *" (UTC)')
+  .option('--force', 'overwrite an existing file')
+  .action(async (o) => (await import('./commands/nightly.js')).nightlyInit(o));
 nightly.command('run')
   .description('run one night (idempotent, resumable): exit 0 promoted, 3 held by the gate')
   .requiredOption('--config <file>', 'nightly.json or nightly.yaml (docs/nightly.md)')

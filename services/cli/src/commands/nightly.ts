@@ -309,3 +309,51 @@ export async function nightlyShow(night: string, o: { config?: string; alias?: s
     await rt.store.close();
   }
 }
+
+export interface NightlyInitOptions {
+  out: string;
+  alias: string;
+  snapshotPrefix: string;
+  source: string;
+  questions: string;
+  year?: string;
+  keepNights: number;
+  gcGraceHours: number;
+  cron?: string;
+  force?: boolean;
+}
+
+/**
+ * `rag nightly init`: writes a starter configuration, validated by the same loader `nightly run` uses.
+ * Paths given relative to the working directory are written relative to the file (how the loader reads them).
+ */
+export async function nightlyInit(o: NightlyInitOptions): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  const { mkdir } = await import('node:fs/promises');
+  const { dirname, isAbsolute, relative } = await import('node:path');
+  const out = resolve(o.out);
+  if (existsSync(out) && !o.force) throw new UsageError(`${o.out} exists`, { hint: 'pass --force to overwrite it, or another --out' });
+  const rel = (p: string) => (p.startsWith('s3://') || isAbsolute(p) ? p : relative(dirname(out), resolve(p)) || '.');
+  const folder = o.source.endsWith('/');
+  if (!folder && !/\{(yyyymmdd|yyyy|mm|dd)\}/.test(o.source)) {
+    throw new UsageError(`--source ${o.source} has no date in it`, { hint: 'use {yyyymmdd} (or {yyyy}, {mm}, {dd}) where the dump name has the date, or end it with / to take the newest dump in that folder' });
+  }
+  const source = folder ? { newestUnder: rel(o.source) } : { pattern: rel(o.source) };
+  const config = {
+    version: 1, alias: o.alias, snapshotPrefix: o.snapshotPrefix, source,
+    build: {},
+    gate: { questions: rel(o.questions), ...(o.year ? { year: o.year } : {}), mode: 'retrieve-only', k: 20, maxDrop: { 'hits@20': 1 }, alpha: 0.05, minQuestions: 50 },
+    retention: { keepNights: o.keepNights, keepAliasVersions: 2, gcGraceHours: o.gcGraceHours },
+    ...(o.cron ? { schedule: { cron: o.cron } } : {}),
+  };
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, JSON.stringify(config, null, 2) + '\n');
+  try {
+    await loadNightlyConfig(out);
+  } catch (err) {
+    const { rm } = await import('node:fs/promises');
+    await rm(out, { force: true });
+    throw err;
+  }
+  process.stdout.write(`wrote ${o.out}: nights ${o.snapshotPrefix}-YYYYMMDD promoted to ${o.alias}; run one with ./rag nightly run --config ${o.out}\n`);
+}
