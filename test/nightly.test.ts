@@ -72,6 +72,16 @@ test('seven nights unattended: six promoted, the broken one held; history, reten
 
   const servedAt: { night: string; at: string; snapshot: string }[] = [];
   for (const n of nights.slice(0, 6)) {
+    if (n === nights[1]) {
+      // kill -9 of the whole night (CLI, its private Redis, its workers) while it builds: the re-run resumes.
+      const victim = startRag(['nightly', 'run', '--config', config, '--date', '2026-11-02', '--no-progress'], env, { detached: true });
+      const gone = collect(victim, 120_000);
+      await waitForOutput(victim, /nightly: night 20261102 of prod/, 60_000);
+      await new Promise((r) => setTimeout(r, 2500));
+      process.kill(-victim.pid!, 'SIGKILL');
+      await gone;
+      assert.equal(readNight(n).status, 'running', 'killed mid-night');
+    }
     const out = await rag(['nightly', 'run', '--config', config, '--date', `${n.slice(0, 4)}-${n.slice(4, 6)}-${n.slice(6)}`, '--no-progress'], n === BROKEN ? 3 : 0);
     const rec = readNight(n);
     assert.equal(rec.status, 'done', out);
@@ -159,6 +169,12 @@ test('seven nights unattended: six promoted, the broken one held; history, reten
   }
 
   assert.match(c.stdout, /nightly\s+prod on cron/);
+  // `rag promote` by hand: the broken night again, against what prod serves now; held, exit 3, one line why.
+  const promote = await runRag(['promote', '--candidate', `world-${BROKEN}`, '--alias', 'prod', '--questions', join(dir.path, 'world/questions.jsonl'), '--year', '2016', '--no-progress'], env, { timeoutMs: 300_000 });
+  assert.equal(promote.code, 3, promote.stderr);
+  assert.match(promote.stderr, new RegExp(`^rag: world-${BROKEN} held by the quality gate: hits@20 .* held: dropped more than 1 pts`, 'm'));
+  assert.equal((await rag(['alias', 'resolve', 'prod'])).trim(), `world-${today}`);
+
   const history = await rag(['nightly', 'history', '--config', config]);
   assert.match(history, new RegExp(`${BROKEN}\\s+world-${BROKEN}\\s+held`));
 });

@@ -4,3 +4,4 @@ export * from './logger.js';
 export * from './sha256.js';
 export * from './snapshot-id.js';
 export * from './text-input.js';
+export * from './process-alive.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ObjectNotFoundError } from '@rag/core';
+import { processAlive, ObjectNotFoundError } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
 import { NightRunningError } from './nightly-errors.js';
 import { nightLockKey } from './night-record.js';
@@ -24,7 +24,7 @@ export class NightLock {
   private constructor(private readonly store: ObjectStore, private readonly key: string, private readonly body: LockBody, private readonly heartbeatMs: number) {}
 
   static async acquire(store: ObjectStore, alias: string, night: string, o: { staleMs?: number; heartbeatMs?: number } = {}): Promise<NightLock> {
-    const staleMs = o.staleMs ?? 10 * 60_000;
+    const staleMs = o.staleMs ?? 2 * 60_000;
     const heartbeatMs = o.heartbeatMs ?? Math.floor(staleMs / 5);
     const key = nightLockKey(alias);
     const body: LockBody = { token: randomUUID(), pid: process.pid, host: hostname(), night, startedAt: new Date().toISOString() };
@@ -36,8 +36,10 @@ export class NightLock {
       }
       const info = await store.head(key);
       if (!info) continue; // released meanwhile
-      if (Date.now() - info.modifiedMs < staleMs) {
-        const holder = await readBody(store, key);
+      const holder = await readBody(store, key);
+      // A holder on this machine whose process is gone (kill -9, a crash) is taken over at once.
+      const deadHere = holder !== undefined && holder.host === body.host && !processAlive(holder.pid);
+      if (!deadHere && Date.now() - info.modifiedMs < staleMs) {
         throw new NightRunningError(`a nightly run of ${alias} is already running${holder ? ` (night ${holder.night}, pid ${holder.pid} on ${holder.host}, since ${holder.startedAt})` : ''}`, {
           hint: `it is not started twice; if that process is gone, its lock ${key} is taken over ${Math.round(staleMs / 60_000)} min after its last refresh`,
         });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { LeaseLostError, assertSnapshotId, type Logger } from '@rag/core';
+import { processAlive, LeaseLostError, assertSnapshotId, type Logger } from '@rag/core';
 import type { ObjectStore } from '@rag/storage';
 import { LEASES_PREFIX, generationOf, leaseKey, readLease, readTopLease, type BuildLeaseRecord } from '@rag/snapshot';
 
@@ -57,7 +57,9 @@ export class BuildLease {
         const held = await readLease(store, top);
         if (held && !held.released) {
           const age = now() - Date.parse(held.heartbeatAt);
-          if (age < held.ttlMs) return { heldBy: held, expiresInMs: held.ttlMs - age };
+          // A holder on this machine whose process is gone (kill -9, a crash) is not waited for.
+          const deadHere = held.owner.host === hostname() && !processAlive(held.owner.pid);
+          if (age < held.ttlMs && !deadHere) return { heldBy: held, expiresInMs: held.ttlMs - age };
         }
         next = generationOf(top) + 1;
       }
