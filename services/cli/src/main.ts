@@ -356,6 +356,8 @@ applyUsageConventions(program);
 // Parse only when run as the CLI, not when a test imports the tree.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   installInterruptHandlers();
+  // `./rag nightly history | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
   program.parseAsync(process.argv).catch((err: unknown) => {
     // After Ctrl-C/SIGTERM, failures are the stop's own doing (closed connections); the interrupt handler reports and exits.
     if (interruptedBy()) return;

@@ -1,5 +1,6 @@
 import { escapeHtml, htmlTable, page } from '@rag/eval';
 import type { NightRecord } from './night-record.js';
+import { causeSummary } from './what-changed.js';
 
 const n = (x: number | undefined) => (x === undefined ? '—' : x.toLocaleString('en-US'));
 const mb = (b: number | undefined) => (b === undefined ? '—' : `${(b / 1e6).toFixed(1)} MB`);
@@ -49,7 +50,7 @@ export function renderNightReport(r: NightRecord): string {
       { header: 'question', cell: (c) => escapeHtml(c.question) },
       { header: 'served', cell: (c) => escapeHtml(c.a.answer || c.a.top?.title || '—') + (c.a.top ? `<br><span class="note">${escapeHtml(c.a.top.id)}</span>` : '') },
       { header: 'candidate', cell: (c) => escapeHtml(c.b.answer || c.b.top?.title || '—') + (c.b.top ? `<br><span class="note">${escapeHtml(c.b.top.id)}</span>` : '') },
-      { header: 'caused by', cell: (c) => (c.causes.length ? c.causes.map((x) => `${escapeHtml(x.kind)} ${escapeHtml(x.title)} <span class="note">(${escapeHtml(x.passage)})</span>`).join('<br>') : '<span class="na">ranking shift: no retrieved passage was edited</span>') },
+      { header: 'caused by', cell: (c) => (c.causes.length ? escapeHtml(causeSummary(c.causes, 8)) + `<br><span class="note">passages ${escapeHtml(c.causes.map((x) => x.passage).join(', '))}</span>` : '<span class="na">ranking shift: no retrieved passage was edited</span>') },
     ]));
   }
   if (r.retention) {

@@ -61,3 +61,18 @@ export function explainChanges(a: readonly ChangeRecord[], b: readonly ChangeRec
   }
   return out;
 }
+
+/** "removed Thundheim (3 passages), changed Lakvik; +4 more pages": a changed answer's causes grouped by page, in one line. */
+export function causeSummary(causes: ChangedAnswer['causes'], max = 4): string {
+  if (!causes.length) return 'ranking shift: no retrieved passage was edited';
+  const byPage = new Map<string, { kind: string; title: string; n: number }>();
+  for (const c of causes) {
+    const key = `${c.kind}\0${c.page}`;
+    const e = byPage.get(key);
+    if (e) e.n++;
+    else byPage.set(key, { kind: c.kind, title: c.title, n: 1 });
+  }
+  const all = [...byPage.values()];
+  const shown = all.slice(0, max).map((e) => `${e.kind} ${e.title}${e.n > 1 ? ` (${e.n} passages)` : ''}`);
+  return shown.join(', ') + (all.length > max ? `; +${all.length - max} more page(s)` : '');
+}

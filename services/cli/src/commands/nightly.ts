@@ -5,7 +5,7 @@ import { AliasRegistry, removeSnapshot } from '@rag/registry';
 import { DEFAULT_ABANDONED_AFTER_MS, SnapshotRegistry, collectGarbage, diffSnapshots, objectSizes } from '@rag/snapshot';
 import { createObjectStore, type ObjectStore } from '@rag/storage';
 import {
-  applyGateDecision, loadNightlyConfig, nightHtmlKey, nightKey, nightOf, nightRecordSchema, nightsPrefix, nightSummaryLines, NightLock,
+  applyGateDecision, causeSummary, loadNightlyConfig, nightHtmlKey, nightKey, nightOf, nightRecordSchema, nightsPrefix, nightSummaryLines, NightLock,
   parseNight, parseNightRecord, planRetention, renderNightReport, resolveNightSource, PromotionConflictError, type LoadedNightlyConfig, type NightRecord,
 } from '@rag/nightly';
 import { createRuntime, type Runtime } from '../runtime.js';
@@ -301,7 +301,7 @@ export async function nightlyShow(night: string, o: { config?: string; alias?: s
       process.stdout.write(nightSummaryLines(rec).join('\n') + '\n');
       for (const ch of rec.changes?.shown.slice(0, 10) ?? []) {
         const what = (s: typeof ch.a) => s.answer || s.top?.title || '-';
-        process.stdout.write(`  ${ch.question}: ${what(ch.a)} -> ${what(ch.b)}${ch.causes.length ? ` (${ch.causes.map((x) => `${x.kind} ${x.title}`).join('; ')})` : ' (ranking shift)'}\n`);
+        process.stdout.write(`  ${ch.question}: ${what(ch.a)} -> ${what(ch.b)} (${causeSummary(ch.causes)})\n`);
       }
       if (o.html) process.stdout.write(`report: ${resolve(o.html)}\n`);
     }
