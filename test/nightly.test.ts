@@ -169,6 +169,16 @@ test('seven nights unattended: six promoted, the broken one held; history, reten
   }
 
   assert.match(c.stdout, /nightly\s+prod on cron/);
+  // --as-of on the other commands: qa run, explain and ab answer on the snapshot prod served after night 6.
+  const n6 = servedAt[5]!;
+  const qa = await ragJson(['qa', 'run', '--questions', join(dir.path, 'world/questions.jsonl'), '--year', '2016', '--snapshot', 'prod', '--as-of', n6.at, '--mode', 'retrieve-only', '--limit', '20', '--json', '--no-progress']) as { snapshots: Record<string, number> };
+  assert.deepEqual(qa.snapshots, { 'world-20261106': 20 });
+  const ex = await ragJson(['explain', '--snapshot', 'prod', '--as-of', n6.at, '--question', 'Who is the head of state of Lakvik?', '--k', '3', '--beams', '1', '--no-png', '--html', join(dir.path, 'explain.html'), '--json']) as { snapshot: string };
+  assert.equal(ex.snapshot, 'world-20261106');
+  const ab = await ragJson(['ab', '--questions', join(dir.path, 'world/questions.jsonl'), '--a', 'prod', '--b', 'prod', '--as-of-a', n6.at, '--year-a', '2016', '--year-b', '2016',
+    '--limit', '8', '--k', '3', '--beams', '1', '--out', join(dir.path, 'ab.html'), '--json', '--no-progress']) as { a: { snapshot: string; target: string }; b: { snapshot: string } };
+  assert.deepEqual([ab.a.snapshot, ab.a.target, ab.b.snapshot], ['world-20261106', `prod@${n6.at}`, `world-${today}`]);
+
   // `rag promote` by hand: the broken night again, against what prod serves now; held, exit 3, one line why.
   const promote = await runRag(['promote', '--candidate', `world-${BROKEN}`, '--alias', 'prod', '--questions', join(dir.path, 'world/questions.jsonl'), '--year', '2016', '--no-progress'], env, { timeoutMs: 300_000 });
   assert.equal(promote.code, 3, promote.stderr);

@@ -130,7 +130,7 @@ async function runNight(rt: Runtime, loaded: LoadedNightlyConfig, night: string,
       // The gate compares with what the alias serves now (usually the base), pinned by version.
       const served = await aliases.get(c.alias);
       if (served) {
-        const session = await openQueueSession(rt.config, rt.logger, { workers: generationWorkers(rt, c.build.workers === 0 ? 0 : undefined), roles: 'generate' });
+        const session = await openQueueSession(rt.config, rt.logger, { workers: generationWorkers(rt, c.build.workers), roles: 'generate' });
         let ev;
         try {
           ev = await evaluateCandidate(rt, session, { served: served.snapshot, candidate: snapshot, gate: c.gate, progress: o.progress });
