@@ -20,6 +20,8 @@ interface LockBody {
  */
 export class NightLock {
   private timer: NodeJS.Timeout | undefined;
+  /** The heartbeat under way, if any: release waits for it, so it cannot rewrite the lock after the delete. */
+  private refreshing: Promise<void> | undefined;
 
   private constructor(private readonly store: ObjectStore, private readonly key: string, private readonly body: LockBody, private readonly heartbeatMs: number) {}
 
@@ -50,7 +52,9 @@ export class NightLock {
   }
 
   private start(): void {
-    this.timer = setInterval(() => { void this.refresh().catch(() => undefined); }, this.heartbeatMs);
+    this.timer = setInterval(() => {
+      this.refreshing ??= this.refresh().catch(() => undefined).finally(() => { this.refreshing = undefined; });
+    }, this.heartbeatMs);
     this.timer.unref();
   }
 
@@ -63,6 +67,7 @@ export class NightLock {
 
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.refreshing;
     const cur = await readBody(this.store, this.key).catch(() => undefined);
     if (cur?.token === this.body.token) await this.store.delete(this.key);
   }

@@ -21,9 +21,9 @@ export class NightRunningError extends RagError {
   }
 }
 
-/** Tonight's source could not be found (no object matches the pattern, nothing under the prefix). */
+/** Tonight's source could not be found (no object matches the pattern, nothing under the prefix). Retryable unless the caller says not (a bad --date). */
 export class NightSourceError extends RagError {
   constructor(message: string, opts: RagErrorOptions = {}) {
-    super('NIGHT_SOURCE', message, { ...opts, retryable: true });
+    super('NIGHT_SOURCE', message, { ...opts, retryable: opts.retryable ?? true });
   }
 }
