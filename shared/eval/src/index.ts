@@ -17,3 +17,7 @@ export * from './gold-year.js';
 export * from './paper-experiment.js';
 export * from './matched-crossed-chart.js';
 export * from './qa-table.js';
+export * from './bleu.js';
+export * from './rouge-l.js';
+export * from './q-bleu.js';
+export * from './fever-label.js';

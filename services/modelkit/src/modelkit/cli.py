@@ -1,5 +1,5 @@
 """`python -m modelkit <command>`: export-encoder, distill-static, reference-embeddings, export-seq2seq,
-add-grouped-decoder, rag-fixtures, train-world-models."""
+add-grouped-decoder, rag-fixtures, text-metrics-fixture, train-world-models."""
 
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     rbf = sub.add_parser("rag-batch-fixtures", help="write HF batched RAG generate fixtures (questions of different input lengths)")
     rbf.add_argument("--out", required=True, type=Path, help="fixture directory, e.g. test/fixtures/hf-rag-batch")
     rbf.add_argument("--generator", required=True, type=Path, help="the hf-rag fixture generator, e.g. test/fixtures/hf-rag/generator")
+
+    tmf = sub.add_parser("text-metrics-fixture", help="write sacrebleu BLEU-1 / rouge-score ROUGE-L reference scores for shared/eval's tests")
+    tmf.add_argument("--out", type=Path, default=None, help="fixture path, default <repo>/test/fixtures/text-metrics-reference.json")
 
     gvh = sub.add_parser("generate-vs-hf", help="time transformers' RAG generate on a request written by bench/generate-vs-hf.ts")
     gvh.add_argument("--request", required=True, type=Path, help="JSON request (model dir, batches, modes, threads)")
@@ -130,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             from modelkit.rag_batch_fixtures import write_rag_batch_fixtures
 
             print(json.dumps(write_rag_batch_fixtures(args.out, args.generator)))
+        elif args.command == "text-metrics-fixture":
+            from modelkit.fixture_text_metrics import DEFAULT_OUT, write_text_metrics_fixture
+
+            print(json.dumps(write_text_metrics_fixture(args.out or DEFAULT_OUT), indent=2))
         elif args.command == "generate-vs-hf":
             from modelkit.generate_vs_hf import run_request
 
