@@ -177,8 +177,8 @@ world.command('generate')
 const MODES = ['rag-token', 'rag-sequence', 'rag-sequence-fast', 'no-retrieval'];
 const qa = program.command('qa').description('answer question batches with RAG on generation workers');
 qa.command('run')
-  .description('answer a question file; JSONL answers with provenance, EM/F1 when gold exists')
-  .requiredOption('--questions <file>', 'NQ-open JSONL, the world\'s questions.jsonl, DPR-style CSV/TSV, or plain text')
+  .description('answer a question file; JSONL answers with provenance, EM/F1 when gold exists (BLEU-1/ROUGE-L, Q-BLEU-1, FEVER accuracy for the paper\'s other tasks)')
+  .requiredOption('--questions <file>', 'NQ-open JSONL, the world\'s questions.jsonl, DPR-style CSV/TSV, plain text, or MS MARCO NLG / Jeopardy / FEVER JSONL')
   .option('--snapshot <id|alias>', 'snapshot id or alias (workers follow alias flips between chunks; required unless --mode no-retrieval)')
   .option('--as-of <time>', 'with an alias: answer on the snapshot it served at that moment (ISO time; default: what it serves now, following flips)')
   .option('--year <y>', 'gold year for the world\'s questions.jsonl (default: none, so no gold and no EM/F1 for world questions)')

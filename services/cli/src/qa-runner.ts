@@ -55,6 +55,8 @@ export async function loadQuestionSet(path: string, o: { year?: string; limit?: 
       ...(q.answers ? { answers: q.answers } : {}),
       ...(q.answersByYear ? { answersByYear: q.answersByYear } : {}),
       ...(q.type ? { type: q.type } : {}),
+      ...(q.task ? { task: q.task } : {}),
+      ...(q.references ? { references: q.references } : {}),
     });
   }
   const invalid = read.invalid;

@@ -6,6 +6,7 @@ import { goldForYear } from './gold-year.js';
 import { matchedCrossedChart, type ChartGroup } from './matched-crossed-chart.js';
 import { findPaperExperiment, PAPER_CITATION, PAPER_QUESTION_TYPE, type PaperArm, type PaperExperiment } from './paper-experiment.js';
 import type { LatencySummary, QaRecord } from './qa-record.js';
+import { formatTaskMetric, summarizeTask, TASK_METRICS, TASK_NAMES, type TaskSummary } from './task-metrics.js';
 
 /**
  * A/B of two QA runs over the same questions, typically two snapshots (a 2016 and a 2018 index): the paper's
@@ -37,6 +38,8 @@ export interface ArmSummary {
   year?: string;
   scores: Aggregate;
   latency: LatencySummary | null;
+  /** The paper's other tasks (MS-MARCO, Jeopardy, FEVER): this arm's task metrics. */
+  task?: TaskSummary;
 }
 
 export interface CrossCell {
@@ -79,7 +82,10 @@ export interface AbComparison {
 
 function emOf(r: QaRecord, gold: readonly string[] | undefined): 0 | 1 | null {
   if (gold?.length) return r.error !== undefined ? 0 : exactMatch(r.answer, gold);
-  return r.error === undefined && r.em !== undefined ? r.em : null;
+  if (r.error === undefined && r.em !== undefined) return r.em;
+  // FEVER: a label is right or wrong like an exact match; BLEU/ROUGE outputs get no mark.
+  if (r.task === 'fever' && r.references?.length) return r.error === undefined && r.task_scores?.correct === 1 ? 1 : 0;
+  return null;
 }
 
 function armGold(arm: AbArm): (r: QaRecord) => readonly string[] | undefined {
@@ -87,11 +93,15 @@ function armGold(arm: AbArm): (r: QaRecord) => readonly string[] | undefined {
 }
 
 export function compareAb(a: AbArm, b: AbArm): AbComparison {
-  const summary = (arm: AbArm): ArmSummary => ({
-    label: arm.label, snapshot: arm.snapshot, ...(arm.year ? { year: arm.year } : {}),
-    scores: aggregate(arm.records, { gold: armGold(arm) }),
-    latency: latencyStats(arm.records),
-  });
+  const summary = (arm: AbArm): ArmSummary => {
+    const task = summarizeTask(arm.records);
+    return {
+      label: arm.label, snapshot: arm.snapshot, ...(arm.year ? { year: arm.year } : {}),
+      scores: aggregate(arm.records, { gold: armGold(arm) }),
+      latency: latencyStats(arm.records),
+      ...(task ? { task } : {}),
+    };
+  };
   let cross: AbComparison['cross'] = null;
   if (a.year && b.year && a.year !== b.year) {
     const years = [a.year, b.year];
@@ -134,6 +144,16 @@ export function compareAb(a: AbArm, b: AbArm): AbComparison {
 
 function mark(em: 0 | 1 | null): string {
   return em === null ? '<span class="na">–</span>' : em ? '<span class="ok">✓</span>' : '<span class="bad">✗</span>';
+}
+
+/** The task metric columns both arms share (one task per question file): [key, header]. */
+function taskColumns(cmp: AbComparison): { key: string; label: string }[] {
+  const name = cmp.arms[0].task?.name ?? cmp.arms[1].task?.name;
+  return name ? [...TASK_METRICS[name]] : [];
+}
+
+function taskCell(arm: ArmSummary, key: string): string {
+  return arm.task ? formatTaskMetric(arm.task.name, arm.task.metrics[key]) : '—';
 }
 
 function golds(g: readonly string[] | undefined): string {
@@ -239,6 +259,7 @@ export function renderAbReport(input: AbReportInput): string {
   const samples = input.samples ?? 3;
   const maxDiffs = input.maxDiffs ?? 200;
   const armRows = cmp.arms.map((arm, i) => ({ arm, side: i ? 'B' : 'A' }));
+  const taskCols = taskColumns(cmp);
   const summary = htmlTable(armRows, [
     { header: 'arm', cell: (r) => r.side },
     { header: 'asked for', cell: (r) => escapeHtml(r.arm.label.replace(new RegExp(`^${r.side}[:·]?\\s+`), '') || r.arm.snapshot) },
@@ -249,6 +270,8 @@ export function renderAbReport(input: AbReportInput): string {
     { header: 'scored', num: true, cell: (r) => String(r.arm.scores.scored) },
     { header: 'EM', num: true, cell: (r) => pct(r.arm.scores.em) },
     { header: 'F1', num: true, cell: (r) => pct(r.arm.scores.f1) },
+    ...taskCols.map((c) => ({ header: c.label, num: true, cell: (r: (typeof armRows)[number]) => taskCell(r.arm, c.key) })),
+    ...(taskCols.length ? [{ header: 'task scored', num: true, cell: (r: (typeof armRows)[number]) => String(r.arm.task?.scored ?? 0) }] : []),
     { header: 'latency mean ms', num: true, cell: (r) => ms(r.arm.latency?.mean) },
     { header: 'p50 ms', num: true, cell: (r) => ms(r.arm.latency?.p50) },
     { header: 'p95 ms', num: true, cell: (r) => ms(r.arm.latency?.p95) },
@@ -267,7 +290,8 @@ export function renderAbReport(input: AbReportInput): string {
     ], { cls: 'by-type' })}`
     : '';
 
-  const goldA = armGold(input.a), goldB = armGold(input.b);
+  // The paper's other tasks keep their references apart from the open-QA gold: show them in the gold columns.
+  const goldA = (r: QaRecord) => armGold(input.a)(r) ?? r.references, goldB = (r: QaRecord) => armGold(input.b)(r) ?? r.references;
   const shown = cmp.diffs.slice(0, maxDiffs);
   const diffs = `<h2>Answers that differ (${cmp.diffs.length} of ${cmp.paired} paired)</h2>
 ${shown.length ? htmlTable(shown, [
@@ -304,7 +328,7 @@ ${picks.map((p) => `<section class="sample"><h3>${escapeHtml(p.a.question)}</h3>
 ${paperSection(cmp)}
 ${groups.length ? `<figure>${matchedCrossedChart(groups)}<figcaption>EM per index: matched (its own year's answers) and crossed (the other year's)${cmp.paper?.arms.some((a) => a.paper) ? '; dashed marks: the paper\'s figures' : ''}.</figcaption></figure>` : ''}
 <h2>All ${n} questions of this run</h2>
-<p class="meta">EM/F1 of each arm against its own year's answers${cmp.paper ? ', every question type together (the paper\'s experiment is above)' : ''}; latency per question.</p>
+<p class="meta">EM/F1 of each arm against its own year's answers${cmp.paper ? ', every question type together (the paper\'s experiment is above)' : ''}${taskCols.length ? `; ${escapeHtml(TASK_NAMES[(cmp.arms[0].task ?? cmp.arms[1].task)!.name])}: ${taskCols.map((c) => escapeHtml(c.label)).join(', ')} (see docs/question-answering.md)` : ''}; latency per question.</p>
 ${summary}
 ${crossTable(cmp)}
 ${byType}
@@ -346,13 +370,14 @@ export function formatAbTable(input: { a: AbArm; b: AbArm } | AbComparison): str
     out.push('');
     out.push(`All ${Math.max(cmp.arms[0].scores.n, cmp.arms[1].scores.n)} questions of this run, every type (EM/F1 against each arm's own year):`);
   }
+  const taskCols = taskColumns(cmp);
   out.push(textTable(
-    ['arm', 'n', 'failed', 'EM', 'F1', 'p50 ms', 'p95 ms'],
+    ['arm', 'n', 'failed', 'EM', 'F1', ...taskCols.map((c) => c.label), 'p50 ms', 'p95 ms'],
     cmp.arms.map((arm, i) => [
       armName(arm, i ? 'B' : 'A'), String(arm.scores.n), String(arm.scores.failed),
-      pct(arm.scores.em), pct(arm.scores.f1), ms(arm.latency?.p50), ms(arm.latency?.p95),
+      pct(arm.scores.em), pct(arm.scores.f1), ...taskCols.map((c) => taskCell(arm, c.key)), ms(arm.latency?.p50), ms(arm.latency?.p95),
     ]),
-    [false, true, true, true, true, true, true],
+    [false, true, true, true, true, ...taskCols.map(() => true), true, true],
   ));
   if (cmp.cross) {
     const years = cmp.cross[0].map((c) => c.goldYear);

@@ -1,6 +1,7 @@
 import { exactMatch, f1 } from './answer-metrics.js';
 import { retrievalHits } from './answer-in-passage.js';
 import { QA_RECORD_VERSION, RETRIEVE_ONLY, type LatencySummary, type QaSummary } from './qa-record.js';
+import { summarizeTask, type TaskScorableRecord } from './task-metrics.js';
 
 /** The fields scoring needs; QaRecord has them all. */
 export interface ScorableRecord {
@@ -75,9 +76,11 @@ export function latencyStats(records: Iterable<{ latency_ms?: number; error?: st
 }
 
 /** The summary `qa run` prints and stores beside its records. */
-export function summarize(records: readonly (ScorableRecord & { snapshot: string; latency_ms?: number; k: number; gold_rank?: number | null })[]): QaSummary {
+export function summarize(records: readonly (ScorableRecord & TaskScorableRecord & { snapshot: string; latency_ms?: number; k: number; gold_rank?: number | null })[]): QaSummary {
   const snapshots: Record<string, number> = {};
   for (const r of records) if (r.error === undefined) snapshots[r.snapshot] = (snapshots[r.snapshot] ?? 0) + 1;
   const retrieval = retrievalHits(records);
-  return { v: QA_RECORD_VERSION, ...aggregate(records), snapshots, latency_ms: latencyStats(records), ...(retrieval ? { retrieval } : {}) };
+  // The paper's other tasks: their own metrics beside EM/F1 (which have no gold to score there).
+  const task = summarizeTask(records);
+  return { v: QA_RECORD_VERSION, ...aggregate(records), snapshots, latency_ms: latencyStats(records), ...(retrieval ? { retrieval } : {}), ...(task ? { task } : {}) };
 }

@@ -21,3 +21,4 @@ export * from './bleu.js';
 export * from './rouge-l.js';
 export * from './q-bleu.js';
 export * from './fever-label.js';
+export * from './task-metrics.js';

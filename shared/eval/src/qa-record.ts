@@ -87,6 +87,15 @@ export const qaRecordSchema = z
     gold_rank: z.number().int().min(1).nullable().optional(),
     em: z.union([z.literal(0), z.literal(1)]).optional(),
     f1: z.number().min(0).max(1).optional(),
+    /**
+     * The paper's other tasks (task-metrics.ts): 'msmarco', 'jeopardy' or 'fever'; absent for open QA (scored by
+     * em/f1 against `gold`). Added within v1: readers that do not know these fields ignore them.
+     */
+    task: z.string().optional(),
+    /** The task's references: MS MARCO's answers, the Jeopardy clue, the FEVER label. */
+    references: z.array(z.string()).optional(),
+    /** This record's own task scores, sentence-level (msmarco: bleu1, rougeL; jeopardy: qBleu1, bleu1; fever: correct). */
+    task_scores: z.record(z.string(), z.number().min(0).max(1)).optional(),
     error: z.string().optional(),
   })
   .superRefine((r, ctx) => {
@@ -100,6 +109,13 @@ export const qaRecordSchema = z
     });
   });
 export type QaRecord = z.infer<typeof qaRecordSchema>;
+
+export const taskSummarySchema = z.object({
+  name: z.enum(['msmarco', 'jeopardy', 'fever']),
+  scored: z.number().int().min(0),
+  metrics: z.record(z.string(), z.number().min(0).max(1).nullable()),
+  counts: z.record(z.string(), z.number().int().min(0)).optional(),
+});
 
 export const latencySummarySchema = z.object({ mean: z.number(), p50: z.number(), p95: z.number() });
 export type LatencySummary = z.infer<typeof latencySummarySchema>;
@@ -135,6 +151,8 @@ export const qaSummarySchema = z.object({
      */
     ceiling: z.object({ snapshot: z.string(), answerable: z.number().int().min(0), passages: z.number().int().min(0) }).optional(),
   }).optional(),
+  /** The paper's other tasks (summarizeTask): each task's metrics as fractions, e.g. { bleu1, rougeL } for msmarco. */
+  task: taskSummarySchema.optional(),
 });
 export type QaSummary = z.infer<typeof qaSummarySchema>;
 

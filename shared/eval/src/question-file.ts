@@ -4,16 +4,40 @@ import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { assertTextFile, readTextChunks, sha256, type TextCheckOptions } from '@rag/core';
 import { NoQuestionsError, QuestionFileError } from './eval-errors.js';
+import { parseFeverLabel } from './fever-label.js';
 import { parsePythonStringList } from './python-literal.js';
+import type { QaTask } from './task-metrics.js';
 
 /**
  * Question files in the shapes we meet: NQ-open JSONL, the synthetic world's questions.jsonl (golds per dump
  * year), DPR's CSV/TSV (`question<sep>['answer', ...]`) and plain text. Bad lines are reported and skipped, never
  * fatal, so one stray line does not cost a 3,000-question run; a file with no usable line at all is an error.
+ *
+ * The RAG paper's other tasks come as JSONL too (see task-metrics.ts for how each is scored):
+ *   msmarco-jsonl   MS MARCO v2.1 NLG: {"query", "query_id", "answers": [...], "wellFormedAnswers": [...]}; the
+ *                   references are the well-formed answers when there are any, else the answers; items whose
+ *                   only answer is "No Answer Present." are skipped (counted in a note), as the NLG eval does
+ *   jeopardy-jsonl  Jeopardy question generation (SearchQA's fields): {"answer": "<entity>", "question": "<clue>"};
+ *                   the model's input is the answer, the clue is the reference
+ *   fever-jsonl     FEVER: {"id", "claim", "label": SUPPORTS | REFUTES | NOT ENOUGH INFO}; the input is the claim
+ * Their questions carry `task` and `references`, never `answers`: EM/F1 and hits@K do not score them.
  */
 
-export const QUESTION_FORMATS = ['nq-jsonl', 'world-jsonl', 'dpr-csv', 'dpr-tsv', 'text'] as const;
+export const QUESTION_FORMATS = ['nq-jsonl', 'world-jsonl', 'dpr-csv', 'dpr-tsv', 'text', 'msmarco-jsonl', 'jeopardy-jsonl', 'fever-jsonl'] as const;
 export type QuestionFormat = (typeof QUESTION_FORMATS)[number];
+
+/** The task a format's questions belong to. */
+export function taskOfFormat(format: QuestionFormat): QaTask {
+  switch (format) {
+    case 'msmarco-jsonl': return 'msmarco';
+    case 'jeopardy-jsonl': return 'jeopardy';
+    case 'fever-jsonl': return 'fever';
+    default: return 'open-qa';
+  }
+}
+
+/** MS MARCO's marker for a passage set with no answer. */
+export const MSMARCO_NO_ANSWER = 'No Answer Present.';
 
 export interface Question {
   /** 0-based ordinal among the file's valid questions. */
@@ -29,8 +53,12 @@ export interface Question {
   answersByYear?: Record<string, string[]>;
   /** World files: changing | invariant | multi-fact. */
   type?: string;
-  /** The id the file itself gives the question, if any (world: q00001). */
+  /** The id the file itself gives the question, if any (world: q00001; MS MARCO: query_id; FEVER: id). */
   sourceId?: string;
+  /** The paper's other tasks only (absent for open QA): which task, and the output's references. */
+  task?: QaTask;
+  /** MS MARCO: the reference answers; Jeopardy: the clue; FEVER: the gold label (canonical spelling). */
+  references?: string[];
 }
 
 export interface InvalidQuestionLine {
@@ -49,6 +77,8 @@ export interface ReadQuestionsOptions {
 export interface QuestionStream extends AsyncIterable<Question> {
   readonly path: string;
   readonly format: QuestionFormat;
+  /** What the questions' outputs are scored as ('open-qa': EM/F1). */
+  readonly task: QaTask;
   readonly invalid: InvalidQuestionLine[];
   readonly notes: string[];
 }
@@ -56,6 +86,7 @@ export interface QuestionStream extends AsyncIterable<Question> {
 export interface QuestionSet {
   path: string;
   format: QuestionFormat;
+  task: QaTask;
   questions: Question[];
   invalid: InvalidQuestionLine[];
   notes: string[];
@@ -67,12 +98,12 @@ export function questionId(question: string, line: number): string {
 
 const SNIFF_LINES = 50;
 /** For the text check's hint: what a question file may be. */
-const TEXT_CHECK: TextCheckOptions = { expected: 'a question file (NQ-open JSONL, the world\'s questions.jsonl, DPR CSV/TSV or plain text, in UTF-8)' };
+const TEXT_CHECK: TextCheckOptions = { expected: 'a question file (NQ-open JSONL, the world\'s questions.jsonl, DPR CSV/TSV, plain text, or MS MARCO / Jeopardy / FEVER JSONL, in UTF-8)' };
 
 type Parsed =
-  | { ok: true; question: string; answers?: string[]; answersByYear?: Record<string, string[]>; type?: string; sourceId?: string }
+  | { ok: true; question: string; answers?: string[]; answersByYear?: Record<string, string[]>; type?: string; sourceId?: string; references?: string[] }
   | { ok: false; reason: string }
-  | { skip: true };
+  | { skip: true; noAnswer?: boolean };
 
 function isStringArray(x: unknown): x is string[] {
   return Array.isArray(x) && x.every((s) => typeof s === 'string');
@@ -148,6 +179,83 @@ function parseWorld(text: string, year: string | undefined): Parsed {
   return out;
 }
 
+/** An id as files give it: a string, or a number (MS MARCO's query_id, FEVER's id). */
+function idOf(x: unknown): string | undefined {
+  return typeof x === 'string' && x ? x : typeof x === 'number' && Number.isFinite(x) ? String(x) : undefined;
+}
+
+function requiredString(obj: Record<string, unknown>, key: string): { ok: true; value: string } | { ok: false; reason: string } {
+  if (!(key in obj)) return { ok: false, reason: `missing field '${key}'` };
+  const v = obj[key];
+  if (typeof v !== 'string') return { ok: false, reason: `'${key}' must be a string, got ${describe(v)}` };
+  const value = v.trim();
+  if (!value) return { ok: false, reason: `empty ${key}` };
+  return { ok: true, value };
+}
+
+/** MS MARCO's answer lists; the v2.1 release writes an empty wellFormedAnswers as the string "[]". */
+function answerList(obj: Record<string, unknown>, key: string): { ok: true; value: string[] } | { ok: false; reason: string } {
+  const v = obj[key];
+  if (v === undefined || v === null || v === '[]') return { ok: true, value: [] };
+  if (!isStringArray(v)) return { ok: false, reason: `'${key}' must be an array of strings, got ${describe(v)}` };
+  return { ok: true, value: cleanAnswers(v) };
+}
+
+function parseMsMarco(text: string): Parsed {
+  const j = parseJsonLine(text);
+  if (!j.ok) return j;
+  const q = requiredString(j.obj, 'query');
+  if (!q.ok) return q;
+  if (!('answers' in j.obj) && !('wellFormedAnswers' in j.obj)) return { ok: false, reason: "missing field 'answers'" };
+  const answers = answerList(j.obj, 'answers');
+  if (!answers.ok) return answers;
+  const wellFormed = answerList(j.obj, 'wellFormedAnswers');
+  if (!wellFormed.ok) return wellFormed;
+  const references = wellFormed.value.length ? wellFormed.value : answers.value.filter((a) => a !== MSMARCO_NO_ANSWER);
+  if (!references.length) {
+    return answers.value.length ? { skip: true, noAnswer: true } : { ok: false, reason: "'answers' has no non-empty answer" };
+  }
+  const out: Parsed = { ok: true, question: q.value, references };
+  const id = idOf(j.obj.query_id);
+  if (id !== undefined) out.sourceId = id;
+  return out;
+}
+
+/** Jeopardy clues in the J! Archive dumps are wrapped in single quotes: "'This man ...'". */
+function unquoteClue(s: string): string {
+  return /^'.*'$/s.test(s) && s.length > 1 ? s.slice(1, -1).trim() : s;
+}
+
+function parseJeopardy(text: string): Parsed {
+  const j = parseJsonLine(text);
+  if (!j.ok) return j;
+  const a = requiredString(j.obj, 'answer');
+  if (!a.ok) return a;
+  const c = requiredString(j.obj, 'question');
+  if (!c.ok) return c;
+  const clue = unquoteClue(c.value);
+  if (!clue) return { ok: false, reason: 'empty question' };
+  const out: Parsed = { ok: true, question: a.value, references: [clue] };
+  const id = idOf(j.obj.id);
+  if (id !== undefined) out.sourceId = id;
+  return out;
+}
+
+function parseFever(text: string): Parsed {
+  const j = parseJsonLine(text);
+  if (!j.ok) return j;
+  const c = requiredString(j.obj, 'claim');
+  if (!c.ok) return c;
+  if (!('label' in j.obj)) return { ok: false, reason: "missing field 'label' (FEVER's unlabelled test set cannot be scored)" };
+  if (typeof j.obj.label !== 'string') return { ok: false, reason: `'label' must be a string, got ${describe(j.obj.label)}` };
+  const label = parseFeverLabel(j.obj.label);
+  if (!label) return { ok: false, reason: `'label' must be SUPPORTS, REFUTES or NOT ENOUGH INFO, got ${JSON.stringify(j.obj.label)}` };
+  const out: Parsed = { ok: true, question: c.value, references: [label] };
+  const id = idOf(j.obj.id);
+  if (id !== undefined) out.sourceId = id;
+  return out;
+}
+
 /** One CSV/TSV field starting at `i`: quoted (RFC 4180, "" for ") or raw up to `sep`. */
 function quotedField(s: string, i: number): { value: string; end: number } | null {
   let out = '';
@@ -217,6 +325,9 @@ function parseLine(format: QuestionFormat, text: string, lineNo: number, year: s
     case 'dpr-csv': return parseDelimited(text, ',', lineNo);
     case 'dpr-tsv': return parseDelimited(text, '\t', lineNo);
     case 'text': return text.startsWith('#') ? { skip: true } : { ok: true, question: text };
+    case 'msmarco-jsonl': return parseMsMarco(text);
+    case 'jeopardy-jsonl': return parseJeopardy(text);
+    case 'fever-jsonl': return parseFever(text);
   }
 }
 
@@ -229,7 +340,8 @@ async function firstLines(path: string): Promise<string[]> {
 }
 
 // The format is told by extension and content (there is no --format): say what each looks like.
-const FORMAT_HINT = 'a .jsonl question file has one JSON object per line ({"question": …, "answer": [...]} as NQ-open); ' +
+const FORMAT_HINT = 'a .jsonl question file has one JSON object per line ({"question": …, "answer": [...]} as NQ-open; ' +
+  'MS MARCO {"query", "answers"}, Jeopardy {"answer": "…", "question": "…"} or FEVER {"claim", "label"}); ' +
   'DPR\'s question\tanswers files end in .tsv or .csv; plain questions, one per line, go in a .txt file';
 
 /** Tells the format from the extension and the first lines. */
@@ -239,13 +351,18 @@ export async function detectQuestionFormat(path: string): Promise<QuestionFormat
   const first = lines[0];
   if (first === undefined) throw new NoQuestionsError(`question file ${path} is empty`, { hint: 'give a file with one question per line' });
   if (['.jsonl', '.json', '.ndjson'].includes(ext) || first.startsWith('{')) {
-    for (const l of lines) {
-      const j = parseJsonLine(l);
-      if (!j.ok) continue;
-      const a = j.obj.answers;
+    const objects = lines.map(parseJsonLine).filter((j) => j.ok).map((j) => j.obj);
+    for (const obj of objects) {
+      const a = obj.answers;
       if (a !== null && typeof a === 'object' && !Array.isArray(a)) return 'world-jsonl';
-      if ('answer' in j.obj || Array.isArray(a)) return 'nq-jsonl';
-      throw new QuestionFileError(`cannot tell the format of ${path}: JSON lines have neither 'answer' (NQ-open) nor 'answers' by year (world)`, {
+      if ('claim' in obj) return 'fever-jsonl';
+      if ('query' in obj && ('answers' in obj || 'wellFormedAnswers' in obj)) return 'msmarco-jsonl';
+      // Jeopardy's answer is one string; NQ-open's is a list: a line of each kind among the first says NQ-open
+      // (with a bad line), as before these tasks were read.
+      if (typeof obj.answer === 'string' && 'question' in obj && !objects.some((o) => Array.isArray(o.answer))) return 'jeopardy-jsonl';
+      if ('answer' in obj || Array.isArray(a)) return 'nq-jsonl';
+      throw new QuestionFileError(`cannot tell the format of ${path}: JSON lines have neither 'answer' (NQ-open, Jeopardy) nor 'answers' by year (world), ` +
+        "nor MS MARCO's 'query' and 'answers', nor FEVER's 'claim'", {
         hint: 'for questions without answers use a plain text file, one question per line',
       });
     }
@@ -279,7 +396,11 @@ class FileQuestionStream implements QuestionStream {
   readonly notes: string[] = [];
   private started = false;
 
-  constructor(readonly path: string, readonly format: QuestionFormat, private readonly year: string | undefined) {}
+  readonly task: QaTask;
+
+  constructor(readonly path: string, readonly format: QuestionFormat, private readonly year: string | undefined) {
+    this.task = taskOfFormat(format);
+  }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Question> {
     if (this.started) throw new QuestionFileError(`questions of ${this.path} were already read`, { hint: 'open the file again to read it twice' });
@@ -288,6 +409,7 @@ class FileQuestionStream implements QuestionStream {
     let index = 0;
     let lineNo = 0;
     let noGoldNoted = false;
+    let noAnswer = 0;
     // The same text check as every reader of user files: invalid UTF-8 or binary content anywhere fails the file.
     const rl = createInterface({ input: Readable.from(readTextChunks(this.path, TEXT_CHECK)), crlfDelay: Infinity });
     for await (const line of rl) {
@@ -296,7 +418,7 @@ class FileQuestionStream implements QuestionStream {
       // Tabs are separators in TSV: trim only spaces there, so an empty first or last field stays visible.
       const delimited = this.format === 'dpr-tsv' || this.format === 'dpr-csv';
       const p = parseLine(this.format, delimited ? line.replace(/^ +| +$/g, '') : line.trim(), lineNo, this.year);
-      if ('skip' in p) continue;
+      if ('skip' in p) { if (p.noAnswer) noAnswer++; continue; }
       if (!p.ok) { this.invalid.push({ line: lineNo, reason: p.reason }); continue; }
       const q: Question = { index, line: lineNo, id: questionId(p.question, lineNo), question: p.question };
       if (p.answers) q.answers = p.answers;
@@ -310,13 +432,15 @@ class FileQuestionStream implements QuestionStream {
       }
       if (p.type !== undefined) q.type = p.type;
       if (p.sourceId !== undefined) q.sourceId = p.sourceId;
+      if (p.references) { q.task = this.task; q.references = p.references; }
       index++;
       yield q;
     }
+    if (noAnswer) this.notes.push(`${noAnswer} item(s) whose only answer is "${MSMARCO_NO_ANSWER}" skipped, as the MS MARCO NLG evaluation does`);
     if (this.invalid.length) this.notes.push(`${this.invalid.length} invalid line(s) skipped, first at line ${this.invalid[0]!.line}: ${this.invalid[0]!.reason}`);
     if (index === 0) {
       const first = this.invalid[0];
-      let hint = first ? `line ${first.line}: ${first.reason}` : 'the file has no question lines';
+      let hint = first ? `line ${first.line}: ${first.reason}` : noAnswer ? `every item's only answer is "${MSMARCO_NO_ANSWER}"` : 'the file has no question lines';
       if (this.format === 'world-jsonl' && this.year !== undefined && years.size === 0 && first?.reason.startsWith('no answers for year')) {
         hint = `${first.reason.replace(/^no answers for year \S+ /, `year ${this.year} is not in this file `)}`;
       }
@@ -347,5 +471,5 @@ export async function readQuestions(path: string, opts: ReadQuestionsOptions = {
   const stream = await openQuestions(path, opts);
   const questions: Question[] = [];
   for await (const q of stream) questions.push(q);
-  return { path, format: stream.format, questions, invalid: stream.invalid, notes: stream.notes };
+  return { path, format: stream.format, task: stream.task, questions, invalid: stream.invalid, notes: stream.notes };
 }

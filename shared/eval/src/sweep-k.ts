@@ -1,4 +1,5 @@
 import { escapeHtml, htmlTable, ms, page, pct, textTable } from './html.js';
+import { formatTaskMetric, TASK_METRICS, type TaskSummary } from './task-metrics.js';
 
 /**
  * EM/F1 as the number of retrieved passages K grows, one run per K over the same questions: the paper's
@@ -13,6 +14,14 @@ export interface SweepRow {
   n: number;
   /** Mean per-question latency. */
   latencyMs: number | null;
+  /** The paper's other tasks (MS-MARCO, Jeopardy, FEVER): this K's task metrics, shown as extra columns. */
+  task?: TaskSummary;
+}
+
+/** The task metric columns of a sweep (one question file, so one task): [key, label]. */
+function sweepTaskColumns(rows: readonly SweepRow[]): { key: string; label: string; cell: (r: SweepRow) => string }[] {
+  const name = rows.find((r) => r.task)?.task?.name;
+  return name ? TASK_METRICS[name].map((m) => ({ ...m, cell: (r: SweepRow) => (r.task ? formatTaskMetric(r.task.name, r.task.metrics[m.key]) : '—') })) : [];
 }
 
 export interface SweepInput {
@@ -103,6 +112,7 @@ export function renderSweepK(input: SweepInput): string {
     { header: 'n', num: true, cell: (r) => String(r.n) },
     { header: 'EM', num: true, cell: (r) => pct(r.em) },
     { header: 'F1', num: true, cell: (r) => pct(r.f1) },
+    ...sweepTaskColumns(rows).map((c) => ({ header: c.label, num: true, cell: c.cell })),
     { header: 'latency ms', num: true, cell: (r) => ms(r.latencyMs) },
   ], { cls: 'sweep', rowCls: (r) => (r === best ? 'best' : undefined) });
   const body = `<h1>${escapeHtml(title)}</h1>
@@ -114,9 +124,10 @@ ${table}`;
 
 /** The sweep as a terminal table. */
 export function formatSweepTable(rows: readonly SweepRow[]): string {
+  const task = sweepTaskColumns(rows);
   return textTable(
-    ['K', 'n', 'EM', 'F1', 'latency ms'],
-    sorted(rows).map((r) => [String(r.k), String(r.n), pct(r.em), pct(r.f1), ms(r.latencyMs)]),
-    [true, true, true, true, true],
+    ['K', 'n', 'EM', 'F1', ...task.map((c) => c.label), 'latency ms'],
+    sorted(rows).map((r) => [String(r.k), String(r.n), pct(r.em), pct(r.f1), ...task.map((c) => c.cell(r)), ms(r.latencyMs)]),
+    [true, true, true, true, ...task.map(() => true), true],
   );
 }

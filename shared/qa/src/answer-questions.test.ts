@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '@rag/core';
 import { loadEncoder, type Encoder } from '@rag/encoder';
 import { loadGenerator, type Generator } from '@rag/generator';
+import { qaRecordSchema, taskRecordScores } from '@rag/eval';
 import { answerQuestions, isFinalQuestionError } from './answer-questions.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -76,4 +77,25 @@ test('a batch that fails is answered one question at a time, with the answers ea
   } finally {
     restore();
   }
+});
+
+test('task questions (the paper\'s other tasks) get their task, references and sentence-level task scores, no EM/F1', async () => {
+  const fever = questions.map((q, i) => ({ ...q, task: 'fever', references: [['SUPPORTS', 'REFUTES', 'NOT ENOUGH INFO'][i]!] }));
+  const recs = await answerQuestions(fever, { models: { generator, questionEncoder }, settings });
+  recs.forEach((r, i) => {
+    qaRecordSchema.parse(r); // valid v1 record
+    assert.equal(r.task, 'fever');
+    assert.deepEqual(r.references, fever[i]!.references);
+    assert.deepEqual(r.task_scores, taskRecordScores('fever', r.answer, r.references));
+    assert.equal(r.em, undefined);
+    assert.equal(r.gold, undefined);
+  });
+  const ms = questions.map((q) => ({ ...q, task: 'msmarco', references: ['a book was written by someone'] }));
+  const [m] = await answerQuestions(ms.slice(0, 1), { models: { generator, questionEncoder }, settings });
+  const want = taskRecordScores('msmarco', m!.answer, m!.references)!;
+  assert.deepEqual(Object.keys(m!.task_scores!), ['bleu1', 'rougeL']);
+  for (const k of ['bleu1', 'rougeL']) assert.ok(Math.abs(m!.task_scores![k]! - want[k]!) <= 5e-7, k);
+  // Open-QA questions get none of the task fields.
+  const [plain] = await answerQuestions(questions.slice(0, 1), { models: { generator, questionEncoder }, settings });
+  assert.ok(!('task' in plain!) && !('references' in plain!) && !('task_scores' in plain!));
 });

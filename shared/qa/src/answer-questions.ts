@@ -3,7 +3,7 @@ import type { Encoder } from '@rag/encoder';
 import type { Generator } from '@rag/generator';
 import { ragGenerate, type RagAnswer, type RagDoc } from '@rag/rag';
 import type { SnapshotRetriever } from '@rag/retrieval';
-import { QA_RECORD_VERSION, RETRIEVE_ONLY, exactMatch, f1 as f1Score, goldRank, type QaRecord } from '@rag/eval';
+import { QA_RECORD_VERSION, RETRIEVE_ONLY, exactMatch, f1 as f1Score, goldRank, taskRecordScores, type QaRecord } from '@rag/eval';
 import type { QaMode, QaQuestion, QaSettings } from './qa-job.schema.js';
 
 /** The `snapshot` of a no-retrieval answer: the generator alone, no index. */
@@ -144,6 +144,8 @@ function recordBase(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext) {
     ...(q.answers ? { gold: q.answers } : {}),
     ...(q.answersByYear ? { gold_by_year: q.answersByYear } : {}),
     ...(q.type ? { type: q.type } : {}),
+    ...(q.task ? { task: q.task } : {}),
+    ...(q.references ? { references: q.references } : {}),
     ...(retrieval && q.answers?.length ? { gold_rank: goldRank(docs.map((d) => d.text), q.answers) } : {}),
   };
 }
@@ -167,6 +169,7 @@ function answered(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext, ans: RagAns
     doc_posteriors: retrieval ? ans.docPosteriors.map((row) => row.map((p) => round(p))) : ans.tokens.map(() => []),
     ...timingFields(timing),
     ...(q.answers ? { em: exactMatch(answer, q.answers), f1: round(f1Score(answer, q.answers)) } : {}),
+    ...taskScoresField(q, answer),
   } as QaRecord;
 }
 
@@ -178,6 +181,12 @@ function failed(q: QaQuestion, docs: RagDoc[], ctx: AnswerContext, err: Error, t
   }
   ctx.logger?.warn({ event: 'qa.question.failed', id: q.id, err: err.message }, 'question failed');
   return { ...recordBase(q, docs, ctx), answer: '', tokens: [], doc_posteriors: [], ...timingFields(timing), error: err.message } as QaRecord;
+}
+
+/** The paper's other tasks: the record's own sentence-level scores (the run's corpus scores are in its summary). */
+function taskScoresField(q: QaQuestion, answer: string): { task_scores?: Record<string, number> } {
+  const scores = taskRecordScores(q.task, answer, q.references);
+  return scores ? { task_scores: Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, round(v)])) } : {};
 }
 
 function round(x: number, digits = 6): number {

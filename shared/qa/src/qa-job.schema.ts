@@ -50,6 +50,9 @@ export const qaQuestionSchema = z.object({
   /** World questions: every year's golds, so one run can be scored matched and crossed. */
   answersByYear: z.record(z.string(), z.array(z.string())).optional(),
   type: z.string().optional(),
+  /** The paper's other tasks (msmarco, jeopardy, fever) and their references; absent for open QA. */
+  task: z.string().optional(),
+  references: z.array(z.string()).optional(),
 });
 export type QaQuestion = z.infer<typeof qaQuestionSchema>;
 

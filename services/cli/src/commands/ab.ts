@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '@rag/core';
-import { compareAb, formatAbTable, renderAbReport, type AbArm, type AbComparison } from '@rag/eval';
+import { compareAb, formatAbTable, renderAbReport, type AbArm, type AbComparison, type TaskSummary } from '@rag/eval';
 import type { QuestionSet } from '@rag/qa';
 import { createRuntime } from '../runtime.js';
 import { resolveTarget } from '../as-of.js';
@@ -45,6 +45,8 @@ export interface AbArmJson {
   /** EM against the other arm's gold year (the paper's crossed cell), when both years are given. */
   emCrossed?: number | null;
   latencyMs: { mean: number; p50: number; p95: number } | null;
+  /** The paper's other tasks (MS-MARCO, Jeopardy, FEVER): the arm's task metrics. */
+  task?: TaskSummary;
 }
 
 function armOf(label: string, target: string, year: string | undefined, r: QaRunResult): AbArm {
@@ -86,6 +88,7 @@ export function abJson(cmp: AbComparison, targets: [string, string]): AbJson {
       n: s.scores.n, failed: s.scores.failed, em: s.scores.em, f1: s.scores.f1,
       ...(crossed ? { emCrossed: crossed.scores.em } : {}),
       latencyMs: s.latency,
+      ...(s.task ? { task: s.task } : {}),
     };
   };
   const byType = cmp.byType.length

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '@rag/core';
-import { formatSweepTable, renderSweepK } from '@rag/eval';
+import { formatSweepTable, renderSweepK, type SweepRow } from '@rag/eval';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession } from '../queue-session.js';
 import { parseMode, runQa } from '../qa-runner.js';
@@ -35,12 +35,12 @@ export async function sweepK(o: SweepOptions): Promise<void> {
   if (mode === 'no-retrieval') throw new UsageError('sweep-k needs retrieval', { hint: 'use --mode rag-token or rag-sequence' });
   const rt = createRuntime();
   const session = await openQueueSession(rt.config, rt.logger, { workers: generationWorkers(rt, o.workers), roles: 'generate' });
-  const rows: { k: number; em: number; f1: number; n: number; latencyMs: number }[] = [];
+  const rows: (SweepRow & { em: number; f1: number; latencyMs: number })[] = [];
   try {
     for (const k of ks) {
       const r = await runQa(rt, session, { questions: o.questions, target: o.snapshot, year: o.year, limit: o.limit, mode, k, beams: o.beams, progress: o.progress, label: `K=${k}` });
       const lat = r.records.map((x) => x.latency_ms);
-      rows.push({ k, em: r.summary.em ?? 0, f1: r.summary.f1 ?? 0, n: r.summary.n, latencyMs: lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length) });
+      rows.push({ k, em: r.summary.em ?? 0, f1: r.summary.f1 ?? 0, n: r.summary.n, latencyMs: lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length), ...(r.summary.task ? { task: r.summary.task } : {}) });
     }
   } finally {
     await session.close();
