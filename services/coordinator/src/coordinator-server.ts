@@ -190,16 +190,15 @@ const INDEX_HTML = `<!doctype html>
 
 /** The newest finished (done) night of every alias with nightly records: what the nightly gauges report. */
 async function readLastNights(store: ObjectStore): Promise<NightRecord[]> {
-  const newest = new Map<string, string>();
+  const byAlias = new Map<string, string[]>();
   for (const key of await store.list(NIGHTLY_PREFIX)) {
-    const m = /^nightly\/([^/]+)\/(\d{8})\/night\.json$/.exec(key);
-    if (m && (newest.get(m[1]!) ?? '') < key) newest.set(m[1]!, key);
+    const alias = /^nightly\/([^/]+)\/\d{8}\/night\.json$/.exec(key)?.[1];
+    if (alias) byAlias.set(alias, [...(byAlias.get(alias) ?? []), key]);
   }
   const out: NightRecord[] = [];
-  for (const [alias] of newest) {
+  for (const keys of byAlias.values()) {
     // Newest first, skipping a night still running or failed: the gauges describe the last finished one.
-    const keys = (await store.list(`${NIGHTLY_PREFIX}${alias}/`)).filter((k) => k.endsWith('/night.json')).sort().reverse();
-    for (const k of keys) {
+    for (const k of keys.sort().reverse()) {
       const r = parseNightRecord(await store.get(k), k);
       if (r.status === 'done') { out.push(r); break; }
     }

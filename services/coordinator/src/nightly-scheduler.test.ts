@@ -65,3 +65,25 @@ test('two coordinators, a tick every second, nights of 1.5 s: each tick runs onc
   // (6.5 ticks and the next one scheduled; doubled would be about 15).
   assert.ok(jobs >= 5 && jobs <= 9, `one job per tick across both coordinators (${jobs} jobs in 6.5 s)`);
 });
+
+test('stopping a coordinator stops the night it is running instead of waiting for it', { timeout: 60_000 }, async () => {
+  const connection = createRedisConnection(server.url);
+  conns.push(connection);
+  let started!: () => void;
+  const running = new Promise<void>((r) => { started = r; });
+  let aborted = false;
+  const s = await startNightlyScheduler({
+    connection, prefix: 'ns-stop', logger, alias: 'prod', configPath: '/etc/rag/nightly.json', schedule: { cron: '* * * * * *' },
+    // A night of ten minutes, unless it is told to stop.
+    runNight: (_night, _data, _job, signal) => new Promise((resolve) => {
+      started();
+      const t = setTimeout(() => resolve(0), 600_000);
+      signal.addEventListener('abort', () => { aborted = true; clearTimeout(t); resolve(143); });
+    }),
+  });
+  await running;
+  const t0 = Date.now();
+  await s.close();
+  assert.ok(aborted, 'the running night was told to stop');
+  assert.ok(Date.now() - t0 < 10_000, `close returned in ${Date.now() - t0} ms`);
+});

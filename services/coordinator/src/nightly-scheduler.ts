@@ -24,9 +24,10 @@ export interface NightlySchedulerOptions {
   schedule: { cron: string; tz?: string };
   /**
    * Runs one night (the day the tick was scheduled for, UTC); resolves with its exit code. Default: the
-   * same command a cron job or a systemd timer runs, `./rag nightly run --config FILE --date DAY`.
+   * same command a cron job or a systemd timer runs, `./rag nightly run --config FILE --date DAY`. `signal` is
+   * aborted when the coordinator stops: the night stops too (it resumes at its step on the next tick).
    */
-  runNight?: (night: string, data: NightJobData, job: Job) => Promise<number>;
+  runNight?: (night: string, data: NightJobData, job: Job, signal: AbortSignal) => Promise<number>;
 }
 
 export interface NightlyScheduler {
@@ -54,10 +55,12 @@ export async function startNightlyScheduler(o: NightlySchedulerOptions): Promise
     opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
   });
   const run = o.runNight ?? spawnNight;
+  // Stopping the coordinator must not wait for a night that may run for hours (BullMQ's close waits for active jobs).
+  const stopping = new AbortController();
   const worker = new Worker<NightJobData>(NIGHTLY_QUEUE, async (job) => {
     const night = nightOfJob(job);
     o.logger.info({ event: 'nightly.start', alias: job.data.alias, night, jobId: job.id }, 'nightly run starting');
-    const code = await run(night, job.data, job);
+    const code = await run(night, job.data, job, stopping.signal);
     o.logger.info({ event: 'nightly.done', alias: job.data.alias, night, code }, code === 3 ? 'night held by the quality gate' : 'nightly run finished');
     // Held (3) is a decision, not a failure; anything else non-zero fails the job (visible on the dashboard).
     if (code !== 0 && code !== 3) throw new Error(`./rag nightly run --date ${night} exited ${code}`);
@@ -68,17 +71,18 @@ export async function startNightlyScheduler(o: NightlySchedulerOptions): Promise
   return {
     queue,
     async close() {
+      stopping.abort();
       await worker.close();
       await queue.close();
     },
   };
 }
 
-/** `./rag nightly run` as a child process, its output in the coordinator's stderr. */
-function spawnNight(night: string, data: NightJobData): Promise<number> {
+/** `./rag nightly run` as a child process, its output in the coordinator's stderr; SIGTERM when the coordinator stops. */
+function spawnNight(night: string, data: NightJobData, _job: Job, signal: AbortSignal): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(RAG, ['nightly', 'run', '--config', data.config, '--date', night, '--no-progress'], { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
+    const child = spawn(RAG, ['nightly', 'run', '--config', data.config, '--date', night, '--no-progress'], { stdio: ['ignore', 'inherit', 'inherit'], signal, killSignal: 'SIGTERM' });
+    child.on('error', (err) => { if (err.name !== 'AbortError') reject(err); });
     child.on('close', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
   });
 }

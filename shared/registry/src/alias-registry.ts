@@ -77,8 +77,8 @@ return 1`;
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 const RENEW_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 
-/** `user@host`: who flipped an alias by hand, recorded in the version. */
-function defaultActor(): string {
+/** `user@host`: who flipped an alias by hand, recorded in the version (and in gate decisions). */
+export function defaultActor(): string {
   let user = 'unknown';
   try { user = userInfo().username; } catch { /* no passwd entry (containers): keep unknown */ }
   return `${user}@${hostname()}`;

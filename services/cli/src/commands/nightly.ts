@@ -1,5 +1,6 @@
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ObjectNotFoundError, RagError, UsageError } from '@rag/core';
 import { AliasRegistry, removeSnapshot } from '@rag/registry';
 import { DEFAULT_ABANDONED_AFTER_MS, SnapshotRegistry, collectGarbage, diffSnapshots, objectSizes } from '@rag/snapshot';
@@ -328,9 +329,6 @@ export interface NightlyInitOptions {
  * Paths given relative to the working directory are written relative to the file (how the loader reads them).
  */
 export async function nightlyInit(o: NightlyInitOptions): Promise<void> {
-  const { existsSync } = await import('node:fs');
-  const { mkdir } = await import('node:fs/promises');
-  const { dirname, isAbsolute, relative } = await import('node:path');
   const out = resolve(o.out);
   if (existsSync(out) && !o.force) throw new UsageError(`${o.out} exists`, { hint: 'pass --force to overwrite it, or another --out' });
   const rel = (p: string) => (p.startsWith('s3://') || isAbsolute(p) ? p : relative(dirname(out), resolve(p)) || '.');
@@ -351,7 +349,6 @@ export async function nightlyInit(o: NightlyInitOptions): Promise<void> {
   try {
     await loadNightlyConfig(out);
   } catch (err) {
-    const { rm } = await import('node:fs/promises');
     await rm(out, { force: true });
     throw err;
   }

@@ -1,7 +1,6 @@
-import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { UsageError } from '@rag/core';
-import { AliasRegistry } from '@rag/registry';
+import { AliasRegistry, defaultActor } from '@rag/registry';
 import { applyGateDecision, assertGateMetric, GateHeldError, type GateRecord } from '@rag/nightly';
 import { createRuntime } from '../runtime.js';
 import { openQueueSession } from '../queue-session.js';
@@ -39,10 +38,9 @@ export function parseMaxDrop(values: readonly string[], k: number, mode: string)
   return out;
 }
 
+/** Who acts, as alias versions and gate records say it: `promote root@host`, `nightly /etc/rag/nightly.json root@host`. */
 export function actor(what: string): string {
-  let user = 'unknown';
-  try { user = userInfo().username; } catch { /* containers without a passwd entry */ }
-  return `${what} ${user}@${hostname()}`;
+  return `${what} ${defaultActor()}`;
 }
 
 /**
