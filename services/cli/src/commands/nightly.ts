@@ -91,7 +91,9 @@ async function runNight(rt: Runtime, loaded: LoadedNightlyConfig, night: string,
   const registry = new SnapshotRegistry(store);
   const aliases = new AliasRegistry({ store, prefix: rt.config.redis.prefix, logger: rt.logger });
   const snapshot = `${c.snapshotPrefix}-${night}`;
+  // Read again under the lock: a run that held it may have finished this night meanwhile.
   let rec = await readNight(store, nightKey(c.alias, night));
+  if (rec?.status === 'done') return rec;
   try {
     if (!rec) {
       const source = await resolveNightSource(c.source, night, (dir) => openSourceStore(rt, dir));
