@@ -93,8 +93,8 @@ async function runNight(rt: Runtime, loaded: LoadedNightlyConfig, night: string,
   const snapshot = `${c.snapshotPrefix}-${night}`;
   // Read again under the lock: a run that held it may have finished this night meanwhile.
   let rec = await readNight(store, nightKey(c.alias, night));
-  if (rec?.status === 'done') return rec;
   try {
+    if (rec?.status === 'done') return rec;
     if (!rec) {
       const source = await resolveNightSource(c.source, night, (dir) => openSourceStore(rt, dir));
       // The base is fixed at the first attempt: a resumed night builds on what it started on.
